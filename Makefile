@@ -1,0 +1,87 @@
+# facteur: build, test, install.  GNU make.
+#   make                 build everything into build/
+#   make check           install missing test dependencies (as root), run t/ with prove
+#   make check SANITIZE=1  the same, built with ASan+UBSan into build-san/
+#   make install         PREFIX=/usr/local DESTDIR= honoured
+#   make demo            xinetd in the foreground on 127.0.0.1 with a private spool
+
+PREFIX ?= /usr/local
+LIBEXEC ?= $(PREFIX)/libexec/facteur
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+CC ?= gcc
+
+ifeq ($(SANITIZE),1)
+B := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B := build
+SANFLAGS :=
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
+	-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DFACTEUR_LIBEXEC='"$(LIBEXEC)"' \
+	-Ilib -Ilibmbox -MMD -MP $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LDLIBS := -lpam -lcrypt
+
+PROGS :=
+TESTPROGS :=
+
+all: build-all
+
+# object files live under $(B)/obj, mirroring the source tree
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+LIBFACTEUR := $(B)/libfacteur.a
+LIBMBOX := $(B)/libmbox.a
+LIBS := $(LIBMBOX) $(LIBFACTEUR)
+
+$(LIBFACTEUR): $(call obj,$(wildcard lib/*.c))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIBMBOX): $(call obj,$(wildcard libmbox/*.c))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+# each part declares its programs in its own fragment
+-include smtp/build.mk
+-include pop3/build.mk
+-include imap/build.mk
+-include t/build.mk
+-include bench/build.mk
+
+build-all: $(LIBS) $(PROGS) $(TESTPROGS)
+
+check: build-all
+	@sh t/deps.sh
+	FACTEUR_BUILD=$(CURDIR)/$(B) FACTEUR_SRC=$(CURDIR) prove -r -j2 t/
+
+# no unbounded string functions in our code
+lint:
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' lib/*.[ch] libmbox/*.[ch] smtp/*.[ch] pop3/*.[ch] imap/*.[ch] t/bin/*.c t/unit/*.c 2>/dev/null
+
+install: build-all
+	install -d $(DESTDIR)$(LIBEXEC)
+	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(LIBEXEC)/; done
+	install -d $(DESTDIR)$(SYSCONFDIR)/xinetd.d $(DESTDIR)$(SYSCONFDIR)/pam.d
+	for f in xinetd.d/facteur-*; do \
+		sed 's|@LIBEXEC@|$(LIBEXEC)|g' $$f > $(DESTDIR)$(SYSCONFDIR)/xinetd.d/$$(basename $$f); done
+	install -m 644 etc/pam.d/facteur $(DESTDIR)$(SYSCONFDIR)/pam.d/facteur
+	test -e $(DESTDIR)$(SYSCONFDIR)/facteur.conf || install -m 644 etc/facteur.conf $(DESTDIR)$(SYSCONFDIR)/facteur.conf
+	install -d -m 755 $(DESTDIR)/var/empty
+	install -d -m 700 $(DESTDIR)/var/spool/facteur
+
+demo: build-all
+	@sh t/deps.sh
+	sh demo/run.sh $(CURDIR)/$(B)
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all build-all check lint install demo clean
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,64 @@
+/* /etc/facteur.conf: `key = value` lines, `#` comments, Postfix/Dovecot key
+ * names so the lab's settings map one to one.  No file at all: defaults.
+ * Any unknown key, malformed value or unreadable file is an error that names
+ * the file and line. */
+#ifndef FACTEUR_CONF_H
+#define FACTEUR_CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "net.h"
+
+#define CONF_DEFAULT_PATH "/etc/facteur.conf"
+#define CONF_NAME_MAX 256
+#define CONF_LIST_MAX 4096
+
+struct conf {
+	char myhostname[CONF_NAME_MAX];     /* default: gethostname(), FQDN if known */
+	char mydomain[CONF_NAME_MAX];       /* default: myhostname minus first label */
+	char myorigin[CONF_NAME_MAX];       /* domain for unqualified senders; default $myhostname */
+	/* comma/space separated, $myhostname and $mydomain expanded, lower-cased;
+	 * default "$myhostname, localhost.$mydomain, localhost" (Postfix) */
+	char mydestination[CONF_LIST_MAX];
+	struct netlist mynetworks;          /* default 127.0.0.0/8 [::1]/128 */
+	struct netlist login_trusted_networks; /* loopback and local always trusted */
+	uint64_t message_size_limit;        /* default 10240000 */
+	char mail_spool_directory[PATH_MAX];/* default /var/mail */
+	char mail_folders[PATH_MAX];        /* default ~/mail (a leading ~/ = home) */
+	char alias_maps[PATH_MAX];          /* default /etc/aliases; "hash:" etc. stripped; "" = none */
+	char auth[PATH_MAX];                /* "pam" (default) or "passwd-file:PATH" */
+	char log[PATH_MAX];                 /* "syslog" (default) or a file path */
+	char queue_directory[PATH_MAX];     /* default /var/spool/facteur */
+	char default_privs[CONF_NAME_MAX];  /* unprivileged user for parsing; default nobody */
+	char empty_directory[PATH_MAX];     /* chroot for pre-auth children; default /var/empty */
+	char pam_service[CONF_NAME_MAX];    /* default facteur */
+	char sendmail_path[PATH_MAX];       /* injector, for bounces and tests; default PREFIX/libexec/facteur/sendmail */
+	unsigned smtpd_timeout;             /* seconds, default 300 */
+	unsigned pop3_timeout;              /* seconds, default 600 */
+	unsigned imap_timeout;              /* seconds, default 1800 */
+	unsigned lock_timeout;              /* seconds; 0 = per-protocol default of limits.h */
+	unsigned auth_failure_delay;        /* milliseconds, default 2000 (Dovecot: 2 s) */
+	char path[PATH_MAX];                /* the file read, "" when none */
+};
+
+/* conf.c */
+/* Fills in every default. */
+void conf_defaults(struct conf *c);
+/* Loads path over the defaults.  path == NULL means CONF_DEFAULT_PATH, and
+ * then a missing file is fine; an explicit path must exist.  On error writes
+ * "FILE:LINE: reason" into err and returns -1. */
+int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+/* Sets one key from text, as a config line would (for tests and -o). */
+int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen);
+/* Is domain (not NUL-terminated) one of mydestination?  Case-insensitive. */
+int conf_is_local_domain(const struct conf *c, const char *dom, size_t len);
+/* Expands mail_folders for a user: "~/mail" -> "/home/u/mail". */
+int conf_folder_root(const struct conf *c, const char *home, char *out, size_t outlen);
+/* The spool mailbox path for a user name. */
+int conf_spool_path(const struct conf *c, const char *user, char *out, size_t outlen);
+/* Common option parsing: "-c FILE" anywhere in argv.  Returns the file or
+ * NULL; leaves other arguments alone. */
+const char *conf_argv_path(int argc, char **argv);
+
+#endif

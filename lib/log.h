@@ -1,0 +1,25 @@
+/* Logging: syslog (facility mail) or a file (tests), never stderr, which
+ * under xinetd is the client's socket.  Every line carries the program name
+ * and a per-connection id so one session can be grepped out. */
+#ifndef FACTEUR_LOG_H
+#define FACTEUR_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+/* log.c */
+/* dest: "syslog" or a file path (opened O_APPEND; falls back to syslog if it
+ * cannot be opened).  ident: "smtpd", "pop3d"... Makes a new connection id. */
+void log_open(const char *ident, const char *dest);
+/* A new id after fork when one process serves several sessions (not needed
+ * under xinetd). */
+void log_new_id(void);
+const char *log_id(void);
+void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Session transcript (when log_debug is on): dir '<' from client, '>' to
+ * client; bytes made printable. */
+void log_trace(char dir, const char *p, unsigned long n);
+extern int log_debug;
+
+#endif

@@ -1,0 +1,59 @@
+/* Privilege separation.  Code that parses network input before login runs
+ * in a child that dropped to default_privs (chrooted to empty_directory when
+ * root); the root parent only authenticates and then becomes the user. */
+#ifndef FACTEUR_PRIV_H
+#define FACTEUR_PRIV_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "conf.h"
+#include "auth.h"
+#include "io.h"
+
+/* priv.c */
+/* setgroups(1, {gid}) (or initgroups for name != NULL), setresgid,
+ * setresuid, then verifies with getresuid/getresgid and that setuid(0) now
+ * fails.  Refuses uid 0.  As non-root: succeeds only if uid is already ours
+ * (nothing to drop).  -1 on any failure: callers must exit. */
+int priv_drop(uid_t uid, gid_t gid, const char *name);
+/* Drops to conf default_privs, chrooting to empty_directory when root.
+ * As non-root it does nothing and succeeds. */
+int priv_drop_unprivileged(const struct conf *c);
+/* Becomes the logged-in user (initgroups + priv_drop) and chdir to home. */
+int priv_become_user(const struct auth_user *u);
+
+/* The pre-auth split shared by pop3d and imapd (popa3d's shape, with the
+ * child kept alive across failed attempts):
+ *
+ *   root parent                          child (default_privs, chroot)
+ *   priv_preauth(c, io, fn, arg, ...) -> fn(io, arg) speaks the greeting and
+ *                                        the pre-auth commands; on
+ *                                        credentials it calls priv_login(),
+ *                                        which flushes io, asks the parent
+ *                                        and returns its verdict
+ *   parent: auth_check, the failure
+ *           delay, answers ok/fail
+ *   on ok: the child must NOT reply; fn returns at once, the wrapper sends
+ *   the child's unread input to the parent and exits 0.  The parent puts it
+ *   back into io (io_unread), becomes the user (priv_become_user), and
+ *   priv_preauth returns 0 with u_r and ctx filled.  The parent then sends
+ *   the success reply itself (it may still fail, e.g. mailbox in use).
+ *   ctx is an opaque blob the child passes along (the IMAP tag, which
+ *   command logged in).
+ *
+ * priv_preauth returns -1 when the child ended without a login (QUIT,
+ * LOGOUT, EOF, timeout, error): the parent then just exits.  The parent
+ * never parses client input.  Not root (tests, the demo): the same fork and
+ * pipes, without chroot and setuid. */
+typedef void (*priv_child_fn)(struct io *io, void *arg);
+#define PRIV_CTX_MAX 1024
+int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *arg,
+		 struct auth_user *u_r, char *ctx_r, size_t ctxmax, size_t *ctxlen_r);
+/* In the child: 1 accepted (return from fn at once, write nothing), 0
+ * refused (the delay has been applied: reply the failure and go on), -1
+ * temporary failure (reply so).  user and pass may hold any bytes; the
+ * parent refuses NULs and overlong values. */
+int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, size_t plen,
+	       const void *ctx, size_t ctxlen);
+
+#endif

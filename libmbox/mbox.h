@@ -1,0 +1,218 @@
+/* libmbox: the only code in facteur that opens, locks, appends to, scans,
+ * reads or rewrites a mailbox.  The lock protocol and the format follow
+ * ../shared/design/mbox-interop.md (quoted below as "spec §N").
+ *
+ * Errors: functions return 0 (or a count) on success and -1 with errno set.
+ * Two errno values carry libmbox meanings:
+ *   EAGAIN  the lock could not be had within the time budget
+ *           (SMTP 451 4.2.0, POP3 -ERR [IN-USE], IMAP NO [INUSE])
+ *   ESTALE  the mailbox changed behind our back since the scan, in a way
+ *           that makes the requested operation unsafe; nothing was written
+ * Everything else (ENOSPC, EDQUOT, EFBIG, EIO, ENOENT, EACCES...) passes
+ * through unchanged.  The library never prints and never exits. */
+#ifndef FACTEUR_MBOX_H
+#define FACTEUR_MBOX_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- lock.c: open, lock, unlock, close --------------------------------- */
+
+#define MBOX_RDONLY 0
+#define MBOX_RDWR 1
+#define MBOX_CREATE 2       /* create if missing: O_EXCL|O_NOFOLLOW, 0600, as the euid */
+
+#define MBOX_LOCK_NONE 0
+#define MBOX_LOCK_READ 1    /* fcntl F_RDLCK only (spec §7.2) */
+#define MBOX_LOCK_WRITE 2   /* fcntl F_WRLCK, then the dotlock, non-blocking, back-off */
+
+struct mbox {
+	int fd;
+	int mode;           /* MBOX_RDONLY / MBOX_RDWR (| MBOX_CREATE as given) */
+	int lock;           /* MBOX_LOCK_* held now */
+	int dotlocked;      /* we own path.lock */
+	int ofd;            /* kernel lock is an OFD lock (else classic fcntl) */
+	dev_t dev;
+	ino_t ino;
+	dev_t lock_dev;     /* our dotlock's identity, checked before unlink */
+	ino_t lock_ino;
+	char path[PATH_MAX];
+	char lockpath[PATH_MAX + 8];
+};
+
+/* Opens path (O_NOFOLLOW|O_CLOEXEC).  Refuses anything that is not a
+ * regular file with one link (EINVAL), and a file not owned by the euid when
+ * the euid is not root (EPERM: Postfix's strict_mailbox_ownership).
+ * MBOX_CREATE creates a missing mailbox (never replaces one).  */
+int mbox_open(struct mbox *mb, const char *path, int mode);
+/* Takes a lock with a bounded wait (timeout_ms total; spec §7.2-7.4: OFD
+ * fcntl lock, then for writing a NFS-safe dotlock made with a unique temp
+ * file, link() and a link-count check; stale dotlocks broken by the §7.4
+ * rule; random growing back-off, never blocking on one lock while holding
+ * the other).  After locking it checks that path still names the file we
+ * hold; if another agent replaced it, it reopens and starts over.
+ * EAGAIN when the budget is spent.  Asking for a lock while holding another
+ * one first releases it. */
+int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms);
+/* fsyncs if writable, removes our dotlock (only if it is still ours), then
+ * drops the kernel lock. */
+int mbox_unlock(struct mbox *mb);
+/* Unlocks if needed and closes. */
+int mbox_close(struct mbox *mb);
+/* Refreshes the dotlock's mtime during long work (spec §7.2 step 4). */
+void mbox_lock_touch(struct mbox *mb);
+
+/* ---- meta.c: flags and metadata headers -------------------------------- */
+
+#define MBOX_F_SEEN     0x01  /* Status: R */
+#define MBOX_F_OLD      0x02  /* Status: O (not \Recent) */
+#define MBOX_F_ANSWERED 0x04  /* X-Status: A */
+#define MBOX_F_FLAGGED  0x08  /* X-Status: F */
+#define MBOX_F_DRAFT    0x10  /* X-Status: T */
+#define MBOX_F_DELETED  0x20  /* X-Status: D */
+#define MBOX_KW_MAX 64        /* keywords per mailbox (bits of a uint64_t) */
+
+/* ---- scan.c: the message table ------------------------------------------ */
+
+struct mbox_msg {
+	uint64_t offset;      /* the From_ line */
+	uint64_t hdr_off;     /* first header line (after the From_ line) */
+	uint64_t body_off;    /* first body byte (after the empty line) */
+	uint64_t body_end;    /* end of the body: the separator empty line before
+	                         the next From_ line (or EOF) is not part of it */
+	uint64_t next;        /* offset of the next From_ line, or EOF */
+	uint64_t hdr_size;    /* visible header bytes as served: metadata headers
+	                         removed, CRLF line ends, empty line included */
+	uint64_t body_size;   /* body bytes as served (CRLF line ends) */
+	uint32_t body_lines;  /* lines in the body (IMAP BODYSTRUCTURE, POP3 TOP) */
+	uint32_t uid;         /* X-UID if valid (spec §7.7), else 0 = unassigned */
+	uint32_t flags;       /* MBOX_F_* from Status / X-Status */
+	uint64_t keywords;    /* bit i: scan->keywords[i] (from X-Keywords) */
+	int64_t internaldate; /* the From_ line's date as time_t; 0 if unparseable */
+	/* Requests for mbox_rewrite(), set by callers: */
+	uint32_t new_flags;   /* used when dirty */
+	uint64_t new_keywords;
+	unsigned dirty : 1;   /* write new_flags/new_keywords */
+	unsigned expunge : 1; /* remove this message */
+};
+
+struct mbox_scan {
+	struct mbox_msg *msgs;   /* visible messages, in file order */
+	size_t count, cap;
+	uint32_t uidvalidity;    /* from X-IMAPbase / X-IMAP; 0 = none */
+	uint32_t uidnext;        /* uidlast + 1 (1 when none) */
+	char *keywords[MBOX_KW_MAX]; /* from X-IMAPbase, in order */
+	size_t nkeywords;
+	int pseudo;              /* message 1 is a pseudo message (X-IMAP), hidden */
+	uint64_t data_start;     /* offset of the first visible message (after junk
+	                            and the pseudo message) */
+	size_t missing_uids;     /* messages with uid == 0 */
+	int base_dirty;          /* rewrite X-IMAPbase (uidvalidity, uidnext, keywords) */
+	/* Identity of the file as scanned, for change detection: */
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	int64_t mtime_sec;
+	long mtime_nsec;
+};
+
+/* Scans the whole file under a lock the caller holds (read or write): every
+ * message with its offsets, sizes, flags, keywords and UID.  Tolerates CRLF
+ * mailboxes, junk before the first From_ line, a missing final newline, an
+ * empty file; never reads past EOF.  Message boundaries follow spec §7.6
+ * (a parseable From_ line after an empty line, or Content-Length when it
+ * points at one).  sc must be zeroed (or freed) before the first call. */
+int mbox_scan(struct mbox *mb, struct mbox_scan *sc);
+/* Brings sc up to date with the file: 0 = unchanged or only appended to (new
+ * messages added at the end of sc->msgs; earlier entries and their indexes
+ * untouched, pending dirty/expunge requests kept); 1 = the file was changed
+ * otherwise and sc was rebuilt from scratch (requests lost; callers
+ * reconcile by UID); -1 error. */
+int mbox_scan_update(struct mbox *mb, struct mbox_scan *sc);
+void mbox_scan_free(struct mbox_scan *sc);
+/* Index of a keyword, adding it (base_dirty set) when create is true and
+ * there is room.  -1 when absent (or full). */
+int mbox_keyword_index(struct mbox_scan *sc, const char *name, size_t len, int create);
+
+/* ---- read.c: what clients are shown ------------------------------------- */
+
+#define MBOX_PART_HEADER 1   /* visible header block, including the empty line */
+#define MBOX_PART_BODY 2
+#define MBOX_PART_ALL 3
+
+/* Streams a message as clients see it: metadata headers (Status, X-Status,
+ * X-Keywords, X-UID, X-IMAP, X-IMAPbase, Content-Length) removed, every line
+ * ending in CRLF.  Exactly m->hdr_size / m->body_size bytes.  Checks first
+ * that a From_ line still starts at m->offset (ESTALE if not).  Takes and
+ * releases a read lock itself when the caller holds none.  sink returning
+ * -1 stops the stream (the error is passed on). */
+typedef int (*mbox_sink_fn)(void *arg, const char *p, size_t n);
+int mbox_msg_stream(struct mbox *mb, const struct mbox_msg *m, int parts,
+		    mbox_sink_fn sink, void *arg);
+/* The same into a malloc'ed buffer (*p_r, *len_r); free() it. */
+int mbox_msg_load(struct mbox *mb, const struct mbox_msg *m, int parts,
+		  char **p_r, size_t *len_r);
+
+/* ---- append.c: adding a message ------------------------------------------ */
+
+struct mbox_append {
+	const char *sender;       /* envelope sender for the From_ line; NULL or ""
+	                             -> MAILER-DAEMON, and so is one holding space
+	                             or control characters */
+	int64_t date;             /* From_ line date (INTERNALDATE); 0 = now */
+	const char *prefix;       /* header lines written first (Return-Path,
+	                             Delivered-To, Received...), may be NULL */
+	size_t prefix_len;
+	const char *data;         /* the message, CRLF or LF line ends, already
+	                             dot-unstuffed; or NULL to read it from fd: */
+	size_t len;
+	int fd;                   /* ... data_fd, from data_off, len bytes */
+	uint64_t data_off;
+	int strip_meta;           /* drop incoming Status, X-Status, X-Keywords,
+	                             X-UID, X-IMAP, X-IMAPbase, Content-Length,
+	                             X-Delivery-ID, Return-Path (when a prefix is
+	                             given) and "From " header lines (spec §7.5) */
+	uint32_t flags;           /* MBOX_F_* to record (IMAP APPEND), 0 for
+	                             delivery: then no Status header is written */
+	const char *keywords;     /* X-Keywords value (space separated) or NULL */
+	uint32_t uid;             /* X-UID to write, 0 for none */
+};
+
+/* Appends one message in mboxo form (spec §7.5): From_ line
+ * "From SENDER  Www Mmm dd hh:mm:ss yyyy", headers (prefix first), body with
+ * lines matching ^From quoted to >From (never other quoting), CRLF turned
+ * into LF, a final LF ensured, then one empty line.  If the file does not end
+ * in an empty line it first adds what is missing.  The caller holds the write
+ * lock.  The data is fsync'ed before success.  On any error (ENOSPC, EDQUOT,
+ * EFBIG, EIO, a signal) the file is truncated back to its old size and the
+ * error returned: the mailbox is byte-identical to before.  *offset_r (may be
+ * NULL) gets the new message's From_ line offset. */
+int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r);
+/* Open (creating if missing) + write lock + append + unlock + close: what a
+ * delivery does.  EAGAIN after timeout_ms. */
+int mbox_deliver(const char *path, const struct mbox_append *a, unsigned timeout_ms);
+
+/* ---- rewrite.c: expunge, flags, UIDs ------------------------------------ */
+
+#define MBOX_RW_UIDS 1       /* give X-UIDs to messages with uid 0 and make sure
+                                X-IMAPbase exists (new UIDVALIDITY if none) */
+
+/* Applies the requests in sc (expunge, dirty flags/keywords, base_dirty,
+ * MBOX_RW_UIDS) under the write lock the caller holds.  First it checks the
+ * file with mbox_scan_update: appended mail is kept untouched; any other
+ * change -> ESTALE and nothing is written.  Flag-only changes that fit the
+ * header's padding are patched in place; otherwise the range from the first
+ * changed message to EOF is rewritten in place through a journal (spec §7.8),
+ * never by renaming a new file over the mailbox.  On success sc describes
+ * the new file (expunged entries removed, offsets updated, requests
+ * cleared).  A mailbox left empty gets Dovecot's pseudo message only when it
+ * had IMAP metadata.  Crash at any point: mail may be duplicated, never lost
+ * (recovered at the next write lock). */
+int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts);
+/* Where journals go (default: ~/.libmbox/journal for the euid's home,
+ * created 0700).  For tests. */
+void mbox_set_journal_dir(const char *dir);
+
+#endif

@@ -1,0 +1,9 @@
+# Test programs: every t/bin/NAME.c and t/unit/NAME.c is one program
+# $(B)/t/bin/NAME or $(B)/t/unit/NAME linked with both libraries.
+T_BIN_SRCS := $(wildcard t/bin/*.c)
+T_UNIT_SRCS := $(wildcard t/unit/*.c)
+TESTPROGS += $(patsubst t/%.c,$(B)/t/%,$(T_BIN_SRCS) $(T_UNIT_SRCS))
+
+$(B)/t/%: $(B)/obj/t/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)

@@ -1,0 +1,35 @@
+# TAP helpers for shell tests.  Source it: . "$FACTEUR_SRC/t/lib/tap.sh"
+# Environment from `make check`: FACTEUR_BUILD (binaries), FACTEUR_SRC (tree).
+: "${FACTEUR_SRC:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${FACTEUR_BUILD:=$FACTEUR_SRC/build}"
+B=$FACTEUR_BUILD
+T_N=0
+T_FAIL=0
+ok() { # ok COND-STATUS "name"
+	T_N=$((T_N + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $T_N - $2"; else echo "not ok $T_N - $2"; T_FAIL=$((T_FAIL + 1)); fi
+}
+# is GOT EXPECTED NAME
+is() {
+	T_N=$((T_N + 1))
+	if [ "$1" = "$2" ]; then echo "ok $T_N - $3"; else
+		echo "not ok $T_N - $3"; T_FAIL=$((T_FAIL + 1))
+		printf '%s\n' "#   got:      $1" "#   expected: $2" | head -n 40
+	fi
+}
+# same_file GOT_FILE EXPECTED_FILE NAME: byte comparison, diff shown on failure
+same_file() {
+	T_N=$((T_N + 1))
+	if cmp -s "$1" "$2"; then echo "ok $T_N - $3"; else
+		echo "not ok $T_N - $3"; T_FAIL=$((T_FAIL + 1))
+		diff -a -u "$2" "$1" | head -n 60 | sed 's/^/# /'
+	fi
+}
+diag() { echo "# $*"; }
+skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $*"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root ($1)"; }
+need_cmd() { command -v "$1" >/dev/null 2>&1 || skip_all "$1 not installed"; }
+done_testing() { echo "1..$T_N"; [ "$T_FAIL" -eq 0 ]; }
+# A private temporary directory removed at exit.
+tmpdir() { T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/facteur-t.XXXXXX"); trap 'rm -rf "$T_TMP"' EXIT; }
