@@ -9,7 +9,9 @@ PREFIX ?= /usr/local
 LIBEXEC ?= $(PREFIX)/libexec/facteur
 SYSCONFDIR ?= /etc
 DESTDIR ?=
-CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
 
 ifeq ($(SANITIZE),1)
 B := build-san

@@ -37,7 +37,7 @@ struct conf {
 	unsigned smtpd_timeout;             /* seconds, default 300 */
 	unsigned pop3_timeout;              /* seconds, default 600 */
 	unsigned imap_timeout;              /* seconds, default 1800 */
-	unsigned lock_timeout;              /* seconds; 0 = per-protocol default of limits.h */
+	unsigned lock_timeout;              /* seconds; 0 = per-protocol default of bounds.h */
 	unsigned auth_failure_delay;        /* milliseconds, default 2000 (Dovecot: 2 s) */
 	char path[PATH_MAX];                /* the file read, "" when none */
 };

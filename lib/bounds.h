@@ -1,7 +1,8 @@
 /* Every limit of facteur in one place, each with the reason for its value.
+ * (Not named limits.h: that would shadow the system header.)
  * Config keys may lower some of them (never raise them past what is here). */
-#ifndef FACTEUR_LIMITS_H
-#define FACTEUR_LIMITS_H
+#ifndef FACTEUR_BOUNDS_H
+#define FACTEUR_BOUNDS_H
 
 /* --- SMTP (RFC 5321) --- */
 /* 4.5.3.1.4 gives 512 octets for a command line, and 4.5.3.1.6 lets

@@ -1,0 +1,338 @@
+/* Buffered client I/O: the bounded line reader and the batched writer.
+ * Output is flushed only when we are about to wait for input (qmail's
+ * saferead), so pipelined commands get their replies in one write(2). */
+#include "io.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void io_init(struct io *io, int fd_in, int fd_out, int timeout_sec)
+{
+	io->fd_in = fd_in;
+	io->fd_out = fd_out;
+	io->timeout_ms = timeout_sec > 0 ? timeout_sec * 1000 : 0;
+	io->eol = IO_EOL_CRLF;
+	io->eof = 0;
+	io->werr = 0;
+	io->in_pos = io->in_len = 0;
+	io->out_len = 0;
+	io->bytes_in = io->bytes_out = 0;
+	io->trace = NULL;
+	io->trace_arg = NULL;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int io_flush(struct io *io)
+{
+	if (io->werr) {
+		io->out_len = 0;
+		return -1;
+	}
+	if (io->out_len == 0)
+		return 0;
+	if (write_all(io->fd_out, io->outbuf, io->out_len) < 0) {
+		io->werr = 1;
+		io->out_len = 0;
+		return -1;
+	}
+	io->bytes_out += io->out_len;
+	io->out_len = 0;
+	return 0;
+}
+
+int io_put(struct io *io, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+
+	if (io->trace && n > 0)
+		io->trace(io->trace_arg, '>', buf, n);
+	while (n > 0) {
+		size_t room = sizeof io->outbuf - io->out_len;
+		size_t k = n < room ? n : room;
+		if (io->werr)
+			return -1;
+		memcpy(io->outbuf + io->out_len, p, k);
+		io->out_len += k;
+		p += k;
+		n -= k;
+		/* a full buffer goes out now: large responses leave in large writes */
+		if (io->out_len == sizeof io->outbuf && io_flush(io) < 0)
+			return -1;
+	}
+	return io->werr ? -1 : 0;
+}
+
+int io_puts(struct io *io, const char *s)
+{
+	return io_put(io, s, strlen(s));
+}
+
+int io_vprintf(struct io *io, const char *fmt, va_list ap)
+{
+	char tmp[4096];
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(tmp, sizeof tmp, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return -1;
+	if ((size_t)n < sizeof tmp)
+		return io_put(io, tmp, (size_t)n);
+	/* rare: a long reply; format it in pieces through a heap buffer */
+	{
+		char *big;
+		int m;
+		size_t len = (size_t)n + 1;
+		big = malloc(len);
+		if (!big)
+			return -1;
+		m = vsnprintf(big, len, fmt, ap);
+		if (m < 0 || (size_t)m >= len) {
+			free(big);
+			return -1;
+		}
+		m = io_put(io, big, (size_t)m);
+		free(big);
+		return m;
+	}
+}
+
+int io_printf(struct io *io, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = io_vprintf(io, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Waits for input within the idle limit.  1 ready, 0 timeout, -1 error. */
+static int wait_input(struct io *io, int timeout_ms)
+{
+	struct pollfd pfd;
+	int r;
+
+	pfd.fd = io->fd_in;
+	pfd.events = POLLIN;
+	for (;;) {
+		r = poll(&pfd, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r > 0 ? 1 : r;
+	}
+}
+
+/* Refills the input buffer: flush, wait, read.  IO_OK, IO_EOF, IO_ERR,
+ * IO_TIMEOUT. */
+static int fill(struct io *io)
+{
+	ssize_t r;
+	int w;
+
+	if (io->eof)
+		return IO_EOF;
+	if (io->in_pos > 0 && io->in_pos == io->in_len)
+		io->in_pos = io->in_len = 0;
+	if (io->in_pos > 0) {
+		memmove(io->inbuf, io->inbuf + io->in_pos, io->in_len - io->in_pos);
+		io->in_len -= io->in_pos;
+		io->in_pos = 0;
+	}
+	if (io->in_len == sizeof io->inbuf)
+		return IO_OK;
+	io_flush(io);
+	w = wait_input(io, io->timeout_ms > 0 ? io->timeout_ms : -1);
+	if (w == 0)
+		return IO_TIMEOUT;
+	if (w < 0)
+		return IO_ERR;
+	for (;;) {
+		r = read(io->fd_in, io->inbuf + io->in_len, sizeof io->inbuf - io->in_len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (r < 0) {
+		/* a reset connection is the client going away */
+		if (errno == ECONNRESET) {
+			io->eof = 1;
+			return IO_EOF;
+		}
+		return IO_ERR;
+	}
+	if (r == 0) {
+		io->eof = 1;
+		return IO_EOF;
+	}
+	if (io->trace)
+		io->trace(io->trace_arg, '<', (const char *)io->inbuf + io->in_len, (size_t)r);
+	io->in_len += (size_t)r;
+	io->bytes_in += (unsigned long long)r;
+	return IO_OK;
+}
+
+/* Core of both line readers.  part: return pieces of long lines. */
+static int getline_common(struct io *io, char *buf, size_t max, size_t *len_r, int part)
+{
+	size_t got = 0;
+	int discarding = 0;
+	int r;
+
+	*len_r = 0;
+	for (;;) {
+		unsigned char *start = io->inbuf + io->in_pos;
+		size_t avail = io->in_len - io->in_pos;
+		unsigned char *lf = avail ? memchr(start, '\n', avail) : NULL;
+		size_t take = lf ? (size_t)(lf - start) : avail;
+
+		if (!discarding) {
+			size_t room = max - got;
+			if (take > room) {
+				/* never end a piece between the CR and LF of a CRLF */
+				if (part && room > 1 && start[room - 1] == '\r')
+					room--;
+				memcpy(buf + got, start, room);
+				got += room;
+				io->in_pos += room;
+				if (part) {
+					*len_r = got;
+					return IO_PART;
+				}
+				discarding = 1;
+				continue;
+			}
+			memcpy(buf + got, start, take);
+			got += take;
+		}
+		io->in_pos += take;
+		if (lf) {
+			io->in_pos++;
+			if (discarding) {
+				*len_r = 0;
+				io->eol = IO_EOL_LF;
+				return IO_LONG;
+			}
+			if (got > 0 && buf[got - 1] == '\r') {
+				got--;
+				io->eol = IO_EOL_CRLF;
+			} else {
+				io->eol = IO_EOL_LF;
+			}
+			*len_r = got;
+			return IO_OK;
+		}
+		r = fill(io);
+		if (r == IO_EOF) {
+			if (discarding) {
+				*len_r = 0;
+				return IO_LONG;
+			}
+			if (got > 0) {
+				/* a last line without terminator */
+				io->eol = IO_EOL_NONE;
+				*len_r = got;
+				return IO_OK;
+			}
+			return IO_EOF;
+		}
+		if (r != IO_OK)
+			return r;
+	}
+}
+
+int io_getline(struct io *io, char *buf, size_t max, size_t *len_r)
+{
+	return getline_common(io, buf, max, len_r, 0);
+}
+
+int io_getpart(struct io *io, char *buf, size_t max, size_t *len_r)
+{
+	return getline_common(io, buf, max, len_r, 1);
+}
+
+int io_read(struct io *io, void *buf, size_t n, size_t *got_r)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+	int r;
+
+	*got_r = 0;
+	while (got < n) {
+		size_t avail = io->in_len - io->in_pos;
+		if (avail > 0) {
+			size_t k = n - got < avail ? n - got : avail;
+			memcpy(p + got, io->inbuf + io->in_pos, k);
+			io->in_pos += k;
+			got += k;
+			*got_r = got;
+			continue;
+		}
+		r = fill(io);
+		if (r != IO_OK)
+			return r;
+	}
+	return IO_OK;
+}
+
+size_t io_pending(const struct io *io)
+{
+	return io->in_len - io->in_pos;
+}
+
+size_t io_take_pending(struct io *io, void *buf, size_t max)
+{
+	size_t n = io_pending(io);
+
+	if (n > max)
+		n = max;
+	memcpy(buf, io->inbuf + io->in_pos, n);
+	io->in_pos += n;
+	return n;
+}
+
+int io_unread(struct io *io, const void *buf, size_t n)
+{
+	size_t have = io_pending(io);
+
+	if (n == 0)
+		return 0;
+	if (n + have > sizeof io->inbuf) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	memmove(io->inbuf + n, io->inbuf + io->in_pos, have);
+	memcpy(io->inbuf, buf, n);
+	io->in_pos = 0;
+	io->in_len = n + have;
+	return 0;
+}
+
+int io_wait(struct io *io, int timeout_ms)
+{
+	if (io_pending(io) > 0 || io->eof)
+		return 1;
+	io_flush(io);
+	return wait_input(io, timeout_ms);
+}
