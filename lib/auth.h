@@ -1,6 +1,11 @@
 /* Who users are and whether their password is right: PAM (service from
  * pam_service) or a crypt(3) passwd-file ("user:hash:uid:gid::home" lines,
- * any scheme libcrypt knows).  Also the recipient lookup of smtpd. */
+ * any scheme libcrypt knows).  Also the recipient lookup of smtpd.
+ * passwd-file: extra fields after home, # comments and blank lines are
+ * fine; a malformed line is skipped and logged as FILE:LINE; a Dovecot
+ * "{SHA512-CRYPT}"-style prefix is ignored; hashes whose method
+ * crypt_checksalt(3) does not call OK (unknown, legacy: DES, md5) never
+ * match; uid 0 never logs in. */
 #ifndef FACTEUR_AUTH_H
 #define FACTEUR_AUTH_H
 
@@ -28,5 +33,7 @@ int auth_lookup(const struct conf *c, const char *name, struct auth_user *u_r);
  * may log in.  Does not sleep: the caller applies the failure delay, the
  * same for unknown users and wrong passwords.  Never logs the password. */
 int auth_check(const struct conf *c, const char *name, const char *pass, struct auth_user *u_r);
+/* The client's address for PAM_RHOST (priv_preauth sets it); NULL clears. */
+void auth_set_rhost(const char *addr);
 
 #endif

@@ -21,6 +21,13 @@ int priv_drop(uid_t uid, gid_t gid, const char *name);
 int priv_drop_unprivileged(const struct conf *c);
 /* Becomes the logged-in user (initgroups + priv_drop) and chdir to home. */
 int priv_become_user(const struct auth_user *u);
+/* For one local delivery (smtpd, in a child per recipient): groups {gid},
+ * real/effective/saved uid = uid, real/effective gid = gid and saved gid =
+ * the "mail" group, so libmbox can switch egid to mail for a dotlock in a
+ * spool directory the user cannot write (Dovecot's pattern).  Refuses uid 0
+ * (alias root's mail).  Irreversible.  As non-root: succeeds only if uid is
+ * ours. */
+int priv_become_delivery(uid_t uid, gid_t gid);
 
 /* The pre-auth split shared by pop3d and imapd (popa3d's shape, with the
  * child kept alive across failed attempts):
@@ -44,15 +51,26 @@ int priv_become_user(const struct auth_user *u);
  * priv_preauth returns -1 when the child ended without a login (QUIT,
  * LOGOUT, EOF, timeout, error): the parent then just exits.  The parent
  * never parses client input.  Not root (tests, the demo): the same fork and
- * pipes, without chroot and setuid. */
+ * pipes, without chroot and setuid.
+ *
+ * The child keeps only fds 0-2 (2 becomes /dev/null when it is a socket),
+ * io's fds, its end of the socketpair and the log (log_open first: its
+ * append-only file or syslog socket survives the chroot).  The parent
+ * ignores SIGPIPE, applies auth_failure_delay after every failure and logs
+ * failures with the peer address (never the password); PAM gets PAM_RHOST. */
 typedef void (*priv_child_fn)(struct io *io, void *arg);
 #define PRIV_CTX_MAX 1024
 int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *arg,
 		 struct auth_user *u_r, char *ctx_r, size_t ctxmax, size_t *ctxlen_r);
 /* In the child: 1 accepted (return from fn at once, write nothing), 0
  * refused (the delay has been applied: reply the failure and go on), -1
- * temporary failure (reply so).  user and pass may hold any bytes; the
- * parent refuses NULs and overlong values. */
+ * temporary failure (reply so), PRIV_LOGIN_LAST refused and that was the
+ * AUTH_FAILS_MAX-th failure: reply the failure, say goodbye, return from fn
+ * (further calls return -1).  On -1 errno is EAGAIN when the parent could
+ * not check (PAM or the passwd-file failed), EPIPE when it no longer
+ * answers (end the session).  user and pass may hold any bytes; the parent
+ * refuses NULs and overlong values. */
+#define PRIV_LOGIN_LAST (-2)
 int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, size_t plen,
 	       const void *ctx, size_t ctxlen);
 

@@ -1,0 +1,584 @@
+/* Privilege separation: dropping to a user with verification, and the
+ * pre-auth split of pop3d and imapd (popa3d's shape).  The parent never
+ * parses client input: it reads typed, length-prefixed records from the
+ * child (type byte, 4-byte big-endian length, bytes), checks every length
+ * before reading, and trusts no value in them. */
+#include "priv.h"
+#include "bounds.h"
+#include "log.h"
+#include "net.h"
+#include "str.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* records, child to parent */
+#define REC_USER 'U'
+#define REC_PASS 'P'
+#define REC_CTX 'C'
+#define REC_ASK 'A'  /* check the user and password sent before it */
+#define REC_DATA 'D' /* after an accepted login: the unread client input */
+#define REC_HDR 5
+/* no record is longer; a longer one means a broken or hostile child */
+#define REC_MAX IO_INBUF
+/* answers, parent to child: one byte */
+#define ANS_OK 'Y'
+#define ANS_FAIL 'N'
+#define ANS_TEMP 'T'
+#define ANS_LAST 'Q' /* refused, and that was the last attempt */
+
+static int child_fd = -1;  /* in the child: its end of the socketpair */
+static int child_state;    /* 0 may ask, 1 logged in, -1 no more asking */
+
+static int verify(uid_t uid, gid_t gid, gid_t sgid, int one_group)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg, groups[2];
+
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		return -1;
+	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != sgid)
+		goto bad;
+	if (one_group && (getgroups(2, groups) != 1 || groups[0] != gid))
+		goto bad;
+	/* the kernel must now refuse the way back */
+	if (setuid(0) == 0 || seteuid(0) == 0)
+		goto bad;
+	return 0;
+bad:
+	errno = EPERM;
+	return -1;
+}
+
+/* setgroups/initgroups, setresgid, setresuid, in that order (popa3d's set_user). */
+static int drop_to(uid_t uid, gid_t gid, gid_t sgid, const char *name)
+{
+	if (uid == 0) {
+		log_msg(LOG_ERR, "priv: refusing to run as uid 0");
+		errno = EPERM;
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (getuid() == uid && geteuid() == uid)
+			return 0;
+		errno = EPERM;
+		return -1;
+	}
+	if ((name ? initgroups(name, gid) : setgroups(1, &gid)) < 0 || setresgid(gid, gid, sgid) < 0 ||
+	    setresuid(uid, uid, uid) < 0 || verify(uid, gid, sgid, name == NULL) < 0) {
+		log_msg(LOG_ERR, "priv: cannot become uid %lu gid %lu: %m", (unsigned long)uid,
+			(unsigned long)gid);
+		return -1;
+	}
+	return 0;
+}
+
+int priv_drop(uid_t uid, gid_t gid, const char *name)
+{
+	return drop_to(uid, gid, gid, name);
+}
+
+int priv_become_delivery(uid_t uid, gid_t gid)
+{
+	struct group *g;
+
+	if (geteuid() != 0 || uid == 0)
+		return drop_to(uid, gid, gid, NULL);
+	g = getgrnam("mail");
+	if (!g) {
+		log_msg(LOG_ERR, "priv: no group \"mail\" for spool dotlocks");
+		errno = ENOENT;
+		return -1;
+	}
+	return drop_to(uid, gid, g->gr_gid, NULL);
+}
+
+int priv_drop_unprivileged(const struct conf *c)
+{
+	struct passwd *pw;
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0)
+		return 0;
+	pw = getpwnam(c->default_privs);
+	if (!pw) {
+		log_msg(LOG_ERR, "priv: default_privs user %s not found", c->default_privs);
+		errno = ENOENT;
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	/* created by make install; a writable chroot would be a place to build in */
+	if (stat(c->empty_directory, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 002) || ((st.st_mode & 020) && st.st_gid != 0)) {
+		log_msg(LOG_ERR, "priv: empty_directory %s must be a directory owned by root, not writable by others",
+			c->empty_directory);
+		errno = EPERM;
+		return -1;
+	}
+	if (chroot(c->empty_directory) < 0 || chdir("/") < 0) {
+		log_msg(LOG_ERR, "priv: chroot %s: %m", c->empty_directory);
+		return -1;
+	}
+	return priv_drop(uid, gid, NULL);
+}
+
+int priv_become_user(const struct auth_user *u)
+{
+	/* passwd-file users have no entry in /etc/group */
+	if (priv_drop(u->uid, u->gid, u->virtual_user ? NULL : u->name) < 0)
+		return -1;
+	if (chdir(u->home) < 0) {
+		/* the spool INBOX works without a home, as in Dovecot */
+		log_msg(LOG_WARNING, "priv: chdir %s: %m", u->home);
+		if (chdir("/") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* 1 all n bytes, 0 EOF before the first byte, -1 error or EOF inside. */
+static int read_full(int fd, void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = EPIPE;
+			return got == 0 ? 0 : -1;
+		}
+		got += (size_t)r;
+	}
+	return 1;
+}
+
+static int send_rec(int fd, int type, const void *p, size_t n)
+{
+	unsigned char h[REC_HDR];
+
+	h[0] = (unsigned char)type;
+	h[1] = (unsigned char)(n >> 24);
+	h[2] = (unsigned char)(n >> 16);
+	h[3] = (unsigned char)(n >> 8);
+	h[4] = (unsigned char)n;
+	if (write_all(fd, h, sizeof h) < 0)
+		return -1;
+	return n ? write_all(fd, p, n) : 0;
+}
+
+/* 1 a header, 0 clean EOF, -1 error, a truncated header or a length over
+ * REC_MAX. */
+static int read_hdr(int fd, int *type_r, size_t *len_r)
+{
+	unsigned char h[REC_HDR];
+	uint32_t n;
+	int r = read_full(fd, h, sizeof h);
+
+	if (r <= 0)
+		return r;
+	n = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+	if (n > REC_MAX)
+		return -1;
+	*type_r = h[0];
+	*len_r = n;
+	return 1;
+}
+
+int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, size_t plen,
+	       const void *ctx, size_t ctxlen)
+{
+	unsigned char a;
+
+	if (child_fd < 0 || child_state == 1 || ctxlen > PRIV_CTX_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (child_state < 0) {
+		/* the parent stopped listening (AUTH_FAILS_MAX, or it is gone) */
+		errno = EPIPE;
+		return -1;
+	}
+	/* one byte over the bound is enough for the parent to refuse */
+	if (ulen > AUTH_USER_MAX + 1)
+		ulen = AUTH_USER_MAX + 1;
+	if (plen > AUTH_PASS_MAX + 1)
+		plen = AUTH_PASS_MAX + 1;
+	io_flush(io);
+	if (send_rec(child_fd, REC_USER, user, ulen) < 0 || send_rec(child_fd, REC_PASS, pass, plen) < 0 ||
+	    send_rec(child_fd, REC_CTX, ctx, ctxlen) < 0 || send_rec(child_fd, REC_ASK, NULL, 0) < 0 ||
+	    read_full(child_fd, &a, 1) <= 0)
+		a = 0;
+	switch (a) {
+	case ANS_OK:
+		child_state = 1;
+		return 1;
+	case ANS_FAIL:
+		return 0;
+	case ANS_TEMP:
+		errno = EAGAIN;
+		return -1;
+	case ANS_LAST:
+		child_state = -1;
+		return PRIV_LOGIN_LAST;
+	default:
+		child_state = -1;
+		errno = EPIPE;
+		return -1;
+	}
+}
+
+/* Log files and the syslog socket: log.h does not name its descriptor, so
+ * keep the write-only append files and AF_UNIX datagram sockets. */
+static int is_log_sink(int fd)
+{
+	int fl = fcntl(fd, F_GETFL), v;
+	socklen_t l = sizeof v;
+
+	if (fl < 0)
+		return 0;
+	if ((fl & O_ACCMODE) == O_WRONLY && (fl & O_APPEND))
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) < 0 || v != SOCK_DGRAM)
+		return 0;
+	l = sizeof v;
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) == 0 && v == AF_UNIX;
+}
+
+static int is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* The child keeps the client, the socketpair and the log; nothing the
+ * root parent may have opened.  fd 2 under xinetd is the client's socket:
+ * it becomes /dev/null (stray library messages must not reach the client). */
+static void child_close_fds(const struct io *io, int keep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int fd;
+
+	if (is_socket(2)) {
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && fd != 2) {
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
+	if (!d) {
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != keep && fd != io->fd_in && fd != io->fd_out && !is_log_sink(fd))
+				close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		uint32_t v;
+		if (parse_u32(de->d_name, strlen(de->d_name), INT32_MAX, &v) < 0)
+			continue;
+		fd = (int)v;
+		if (fd > 2 && fd != dirfd(d) && fd != keep && fd != io->fd_in && fd != io->fd_out &&
+		    !is_log_sink(fd))
+			close(fd);
+	}
+	closedir(d);
+}
+
+static void child_run(const struct conf *c, struct io *io, priv_child_fn fn, void *arg, int fd,
+		      pid_t parent)
+{
+	static unsigned char left[IO_INBUF];
+	size_t n;
+
+	child_fd = fd;
+	child_state = 0;
+	child_close_fds(io, fd);
+	if (priv_drop_unprivileged(c) < 0) {
+		log_msg(LOG_ERR, "pre-auth child: cannot drop privileges: session refused");
+		_exit(1);
+	}
+	/* a child whose parent died must not keep the client */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
+	fn(io, arg);
+	io_flush(io);
+	if (child_state == 1) {
+		n = io_take_pending(io, left, sizeof left);
+		if (send_rec(fd, REC_DATA, left, n) < 0)
+			_exit(1);
+	}
+	/* _exit: no atexit handlers or stdio buffers of the parent run twice */
+	_exit(0);
+}
+
+/* One attempt as the child sent it; static so no copy of a password is
+ * left on the stack.  Wiped after every use. */
+static struct attempt {
+	char user[AUTH_USER_MAX + 1];
+	char pass[AUTH_PASS_MAX + 1];
+	size_t ulen, plen;
+	int have_user, have_pass, over;
+	unsigned char ctx[PRIV_CTX_MAX];
+	size_t ctxlen;
+} at;
+
+/* Reads a len-byte value into buf (max bytes, NUL added) or, when longer,
+ * reads and drops it and sets at.over. */
+static int read_value(int fd, char *buf, size_t max, size_t len, size_t *len_r)
+{
+	char junk[4096];
+
+	*len_r = 0;
+	if (len <= max) {
+		if (len && read_full(fd, buf, len) <= 0)
+			return -1;
+		buf[len] = '\0';
+		*len_r = len;
+		return 0;
+	}
+	at.over = 1;
+	while (len > 0) {
+		size_t k = len < sizeof junk ? len : sizeof junk;
+		if (read_full(fd, junk, k) <= 0)
+			return -1;
+		len -= k;
+	}
+	str_wipe(junk, sizeof junk);
+	return 0;
+}
+
+/* Makes up to 64 bytes of a client-chosen name safe for one log line. */
+static void printable(char *out, size_t outmax, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; i < n && i < 64 && o + 5 < outmax; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (ch < 0x20 || ch >= 0x7f || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	if (i < n && o + 4 < outmax) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static void delay_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Judges the attempt in at: the answer byte. */
+static int judge(const struct conf *c, const struct peer *peer, struct auth_user *u, unsigned *fails)
+{
+	char shown[300];
+	const char *why = NULL;
+	int r = -1, temp = 0;
+
+	if (at.over && at.ulen == 0)
+		str_copyz(shown, sizeof shown, "(too long)");
+	else
+		printable(shown, sizeof shown, at.user, at.ulen);
+	if (at.over)
+		why = "user name or password too long";
+	else if (at.ulen == 0 || memchr(at.user, '\0', at.ulen) || memchr(at.pass, '\0', at.plen))
+		why = "empty user name or NUL byte";
+	else if ((r = auth_check(c, at.user, at.pass, u)) < 0)
+		temp = errno == EAGAIN;
+	str_wipe(at.pass, sizeof at.pass);
+	if (r == 0) {
+		log_msg(LOG_INFO, "login: user=%s rhost=%s", u->name, peer->addr);
+		return ANS_OK;
+	}
+	++*fails;
+	log_msg(LOG_NOTICE, "login failed: user=%s rhost=%s: %s (%u/%d)", shown, peer->addr,
+		why ? why : temp ? "temporary failure" : "unknown user or wrong password", *fails,
+		AUTH_FAILS_MAX);
+	delay_ms(c->auth_failure_delay);
+	if (*fails >= AUTH_FAILS_MAX)
+		return ANS_LAST;
+	return temp ? ANS_TEMP : ANS_FAIL;
+}
+
+/* Serves the child: 1 logged in (u_r, the ctx in at and the leftover
+ * filled), 0 the child ended without a login, -1 protocol violation. */
+static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, size_t ctxmax,
+			unsigned char *left, size_t *leftlen_r)
+{
+	struct peer peer;
+	unsigned fails = 0;
+	size_t len;
+	int type, r;
+	unsigned char ans;
+
+	net_get_peer(&peer);
+	auth_set_rhost(peer.local ? NULL : peer.addr);
+	memset(&at, 0, sizeof at);
+	for (;;) {
+		r = read_hdr(fd, &type, &len);
+		if (r <= 0)
+			return r;
+		switch (type) {
+		case REC_USER:
+			if (read_value(fd, at.user, AUTH_USER_MAX, len, &at.ulen) < 0)
+				return -1;
+			at.have_user = 1;
+			break;
+		case REC_PASS:
+			if (read_value(fd, at.pass, AUTH_PASS_MAX, len, &at.plen) < 0)
+				return -1;
+			at.have_pass = 1;
+			break;
+		case REC_CTX:
+			if (len > sizeof at.ctx || len > ctxmax || (len && read_full(fd, at.ctx, len) <= 0))
+				return -1;
+			at.ctxlen = len;
+			break;
+		case REC_ASK:
+			if (len != 0 || !at.have_user || !at.have_pass)
+				return -1;
+			ans = (unsigned char)judge(c, &peer, u_r, &fails);
+			at.have_user = at.have_pass = at.over = 0;
+			if (write_all(fd, &ans, 1) < 0 || ans == ANS_LAST)
+				return 0;
+			if (ans != ANS_OK)
+				break;
+			/* the unread input, then EOF */
+			if (read_hdr(fd, &type, &len) <= 0 || type != REC_DATA ||
+			    (len && read_full(fd, left, len) <= 0))
+				return -1;
+			*leftlen_r = len;
+			return read_hdr(fd, &type, &len) == 0 ? 1 : -1;
+		default:
+			return -1;
+		}
+	}
+}
+
+int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *arg,
+		 struct auth_user *u_r, char *ctx_r, size_t ctxmax, size_t *ctxlen_r)
+{
+	static unsigned char left[IO_INBUF];
+	struct sigaction sa, old_chld;
+	size_t leftlen = 0;
+	pid_t pid, parent = getpid();
+	int sv[2], r, status;
+
+	if (!ctx_r)
+		ctxmax = 0;
+	if (ctxlen_r)
+		*ctxlen_r = 0;
+	/* nothing buffered may be written twice, by both processes */
+	io_flush(io);
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	/* writes to a gone peer fail with EPIPE instead of killing us */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* SIG_IGN on SIGCHLD would make waitpid fail with ECHILD */
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, &old_chld);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_msg(LOG_ERR, "priv: socketpair: %m");
+		sigaction(SIGCHLD, &old_chld, NULL);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "priv: fork: %m");
+		close(sv[0]);
+		close(sv[1]);
+		sigaction(SIGCHLD, &old_chld, NULL);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		child_run(c, io, fn, arg, sv[1], parent);
+	}
+	close(sv[1]);
+	r = parent_serve(c, sv[0], u_r, ctxmax, left, &leftlen);
+	str_wipe(&at.pass, sizeof at.pass);
+	close(sv[0]);
+	if (r < 0) {
+		log_msg(LOG_ERR, "priv: pre-auth child broke the protocol: killed");
+		kill(pid, SIGKILL);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	sigaction(SIGCHLD, &old_chld, NULL);
+	if (status != 0 && r >= 0) {
+		if (WIFSIGNALED(status))
+			log_msg(LOG_ERR, "priv: pre-auth child died of signal %d", WTERMSIG(status));
+		if (r == 1) {
+			log_msg(LOG_ERR, "priv: pre-auth child failed after the login: session ended");
+			r = -1;
+		}
+	}
+	if (r != 1)
+		return -1;
+	if (io_unread(io, left, leftlen) < 0 || priv_become_user(u_r) < 0) {
+		str_wipe(left, leftlen);
+		return -1;
+	}
+	str_wipe(left, leftlen);
+	if (ctxmax) {
+		memcpy(ctx_r, at.ctx, at.ctxlen);
+		if (ctxlen_r)
+			*ctxlen_r = at.ctxlen;
+	}
+	return 0;
+}
