@@ -54,32 +54,44 @@ $(LIBMBOX): $(call obj,$(wildcard libmbox/*.c))
 -include smtp/build.mk
 -include pop3/build.mk
 -include imap/build.mk
+-include imap/mime/build.mk
 -include t/build.mk
 -include bench/build.mk
 
 build-all: $(LIBS) $(PROGS) $(TESTPROGS)
 
-check: build-all
+# dependencies first: on a fresh machine they include the compiler
+check:
 	@sh t/deps.sh
+	$(MAKE) build-all
 	FACTEUR_BUILD=$(CURDIR)/$(B) FACTEUR_SRC=$(CURDIR) prove -r -j2 t/
 
 # no unbounded string functions in our code
 lint:
-	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' lib/*.[ch] libmbox/*.[ch] smtp/*.[ch] pop3/*.[ch] imap/*.[ch] t/bin/*.c t/unit/*.c 2>/dev/null
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' lib/*.[ch] libmbox/*.[ch] smtp/*.[ch] pop3/*.[ch] imap/*.[ch] imap/mime/*.[ch] t/bin/*.c t/unit/*.c 2>/dev/null
 
+# xinetd files and the example config carry @LIBEXEC@ / @SYSCONFDIR@.  The
+# admin's files are never overwritten: an existing xinetd file (maybe enabled)
+# gets its new version beside it as NAME.new, which xinetd ignores (a dot).
 install: build-all
 	install -d $(DESTDIR)$(LIBEXEC)
-	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(LIBEXEC)/; done
+	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(LIBEXEC)/ || exit 1; done
 	install -d $(DESTDIR)$(SYSCONFDIR)/xinetd.d $(DESTDIR)$(SYSCONFDIR)/pam.d
-	for f in xinetd.d/facteur-*; do \
-		sed 's|@LIBEXEC@|$(LIBEXEC)|g' $$f > $(DESTDIR)$(SYSCONFDIR)/xinetd.d/$$(basename $$f); done
-	install -m 644 etc/pam.d/facteur $(DESTDIR)$(SYSCONFDIR)/pam.d/facteur
-	test -e $(DESTDIR)$(SYSCONFDIR)/facteur.conf || install -m 644 etc/facteur.conf $(DESTDIR)$(SYSCONFDIR)/facteur.conf
+	for f in xinetd.d/facteur-*; do [ -e "$$f" ] || continue; \
+		d=$(DESTDIR)$(SYSCONFDIR)/xinetd.d/$$(basename $$f); \
+		if [ -e "$$d" ]; then d=$$d.new; echo "kept $${d%.new} (enabled?), new one in $$d"; fi; \
+		sed -e 's|@LIBEXEC@|$(LIBEXEC)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$f > "$$d" && \
+		chmod 644 "$$d" || exit 1; done
+	test -e $(DESTDIR)$(SYSCONFDIR)/pam.d/facteur || install -m 644 etc/pam.d/facteur $(DESTDIR)$(SYSCONFDIR)/pam.d/facteur
+	test -e $(DESTDIR)$(SYSCONFDIR)/facteur.conf || { \
+		sed -e 's|@LIBEXEC@|$(LIBEXEC)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/facteur.conf \
+		> $(DESTDIR)$(SYSCONFDIR)/facteur.conf && chmod 644 $(DESTDIR)$(SYSCONFDIR)/facteur.conf; }
 	install -d -m 755 $(DESTDIR)/var/empty
 	install -d -m 700 $(DESTDIR)/var/spool/facteur
 
-demo: build-all
+demo:
 	@sh t/deps.sh
+	$(MAKE) build-all
 	sh demo/run.sh $(CURDIR)/$(B)
 
 clean:
