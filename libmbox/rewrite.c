@@ -1,0 +1,460 @@
+/* Expunge, flag, keyword and UID changes (mbox-interop.md §7.7, §7.8).
+ *
+ * The algorithm, under the write lock the caller holds:
+ *  0. Finish any interrupted rewrite (journal recovery), then
+ *     mbox_scan_update: mail appended since the scan becomes more entries
+ *     (kept byte for byte); any other change -> ESTALE, nothing written.
+ *  1. Work out each message's new metadata: flags, keywords, UIDs handed
+ *     out from uidnext (MBOX_RW_UIDS, with a new UIDVALIDITY = time() when
+ *     there was none), X-IMAPbase in the first kept message (X-IMAP in the
+ *     pseudo message when there is one; a new pseudo message when every
+ *     message goes and the mailbox had UIDs).
+ *  2. A changed message whose metadata lines form one run that the new
+ *     block fits in (Dovecot's padding after X-Keywords) is patched in
+ *     place: one pwrite of the same length.  Crash: that message's flags
+ *     are old or new; no mail is touched.
+ *  3. From D, the first message that must move or grow (or go), to EOF the
+ *     new image T is built in the journal (journal.c: T, then a header with
+ *     D, E and hashes of old [D,E) and T; fsync).  Crash while writing it:
+ *     the journal does not verify and is dropped at recovery; the mailbox
+ *     is untouched.
+ *  4. The growth is reserved with posix_fallocate (ENOSPC: truncated back,
+ *     journal dropped, mailbox untouched), T is copied over [D, ...), the
+ *     file truncated to D + len T and fsync'ed.  Crash during the copy:
+ *     recovery sees neither the old bytes nor T at D and appends every
+ *     message of T the mailbox no longer shows whole: duplicates possible,
+ *     loss never.  Crash after the copy: recovery finds T in place.
+ *  5. The journal is removed.  sc is rebuilt from the new file. */
+#include "private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define META_MAX 8192   /* a generated metadata block */
+
+struct item {
+	struct mbox_msg m;    /* offsets (for the pseudo message: its own) */
+	struct mbox_meta_out out;
+	int change;           /* its metadata must be rewritten */
+	int expunge;
+	int inplace;          /* the change fits where the old lines are */
+	uint64_t run_off, run_len;
+};
+
+/* Where a message's metadata lines are: one run (groups == 1) or not. */
+struct hplan {
+	uint64_t run_off, run_len, term_off;
+	int groups, has_cl, run_lf;
+};
+
+static int hdr_plan(int fd, const struct mbox_msg *m, struct hplan *hp, struct mbox_reader *r)
+{
+	const char *p;
+	size_t n;
+	int first, eol, ret, hidden = 0, in_group = 0, kind;
+	uint64_t off;
+
+	memset(hp, 0, sizeof(*hp));
+	hp->term_off = m->body_off;
+	mbox_reader_init(r, fd, m->hdr_off, m->body_off);
+	for (;;) {
+		off = mbox_reader_off(r);
+		if ((ret = mbox_reader_next(r, &p, &n, &first, &eol)) <= 0)
+			break;
+		if (first) {
+			if (eol && (n == 1 || (n == 2 && p[0] == '\r'))) {
+				hp->term_off = off;
+				break;
+			}
+			if (p[0] != ' ' && p[0] != '\t') {
+				kind = mbox_meta_kind(p, n);
+				hidden = kind != MBOX_MK_NONE;
+				if (kind == MBOX_MK_CLEN)
+					hp->has_cl = 1;
+			}
+			if (hidden && !in_group) {
+				hp->groups++;
+				hp->run_off = off;
+			}
+			in_group = hidden;
+		}
+		if (in_group) {
+			hp->run_len = off + n - hp->run_off;
+			hp->run_lf = eol;
+		}
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+/* ---- building T in the journal ------------------------------------------- */
+
+static int copy_raw(struct mbox_journal *j, int fd, uint64_t off, uint64_t n, char *buf)
+{
+	while (n) {
+		size_t k = n < MBOX_BLOCK ? (size_t)n : MBOX_BLOCK;
+		if (mbox_pread_full(fd, buf, k, off) < 0 || mbox_journal_put(j, buf, k) < 0)
+			return -1;
+		off += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* From_ line, visible header lines, new metadata, the empty line, body. */
+static int put_changed(struct mbox_journal *j, int fd, const struct mbox_scan *sc,
+		       struct item *it, char *buf, struct mbox_reader *r)
+{
+	struct hplan hp;
+	char meta[META_MAX];
+	const char *p;
+	size_t n;
+	int first, eol, ret, hidden = 0;
+	long ml;
+
+	if (hdr_plan(fd, &it->m, &hp, r) < 0)
+		return -1;
+	it->out.clen = hp.has_cl ? (int64_t)(it->m.body_end - it->m.body_off) : -1;
+	if ((ml = mbox_meta_format(sc, &it->out, meta, sizeof(meta), 0)) < 0)
+		return -1;
+	if (copy_raw(j, fd, it->m.offset, it->m.hdr_off - it->m.offset, buf) < 0)
+		return -1;
+	mbox_reader_init(r, fd, it->m.hdr_off, hp.term_off);
+	while ((ret = mbox_reader_next(r, &p, &n, &first, &eol)) > 0) {
+		if (first && p[0] != ' ' && p[0] != '\t')
+			hidden = mbox_meta_kind(p, n) != MBOX_MK_NONE;
+		if (!hidden && mbox_journal_put(j, p, n) < 0)
+			return -1;
+		/* a last visible line without LF (header at EOF) */
+		if (!hidden && !eol && mbox_reader_off(r) == hp.term_off &&
+		    mbox_journal_put(j, "\n", 1) < 0)
+			return -1;
+	}
+	if (ret < 0 || mbox_journal_put(j, meta, (size_t)ml) < 0)
+		return -1;
+	return copy_raw(j, fd, hp.term_off, it->m.next - hp.term_off, buf);
+}
+
+static int put_pseudo(struct mbox_journal *j, const struct mbox_scan *sc, struct item *it)
+{
+	char b[1024], meta[META_MAX], date[64], host[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	long ml;
+	int r;
+
+	if (!localtime_r(&now, &tm) || !strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm))
+		return -1;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		memcpy(host, "localhost", 10);
+	host[sizeof(host) - 1] = 0;
+	r = snprintf(b, sizeof(b),
+		     "From MAILER_DAEMON  %s\n"
+		     "Date: %s\n"
+		     "From: Mail System Internal Data <MAILER-DAEMON@%.200s>\n"
+		     "Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
+		     "Message-ID: <%lu@%.200s>\n",
+		     date, date, host, (unsigned long)sc->uidvalidity, host);
+	if (r < 0 || (size_t)r >= sizeof(b)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	it->out.clen = -1;
+	if ((ml = mbox_meta_format(sc, &it->out, meta, sizeof(meta), 0)) < 0)
+		return -1;
+	static const char body[] = "\n"
+		"This text is part of the internal format of your mail folder, and is not\n"
+		"a real message.  It is created automatically by the mail system software.\n"
+		"If deleted, important folder data will be lost, and it will be re-created\n"
+		"with the data reset to initial values.\n\n";
+	if (mbox_journal_put(j, b, (size_t)r) < 0 || mbox_journal_put(j, meta, (size_t)ml) < 0 ||
+	    mbox_journal_put(j, body, sizeof(body) - 1) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- the plan -------------------------------------------------------------- */
+
+struct plan {
+	struct item *it;
+	size_t n;
+	size_t first_msg;        /* index of sc->msgs[0] in it[] */
+	int new_pseudo;          /* every message goes: write a pseudo message */
+	uint64_t new_pseudo_at;
+	uint32_t uv, next;
+};
+
+static int make_plan(struct mbox *mb, struct mbox_scan *sc, int opts, struct plan *pl)
+{
+	struct mbox_scan ps;
+	int base_changed, kept = 0;
+	size_t i, k = 0;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->it = calloc(sc->count + 1, sizeof(*pl->it));
+	if (!pl->it)
+		return -1;
+	pl->uv = sc->uidvalidity;
+	pl->next = sc->uidnext ? sc->uidnext : 1;
+	if ((opts & MBOX_RW_UIDS) && pl->uv == 0) {
+		time_t t = time(NULL);
+		pl->uv = t > 0 && (uint64_t)t < UINT32_MAX ? (uint32_t)t : 1;
+	}
+	if (sc->pseudo) {
+		/* the pseudo message's offsets: scanned with it kept visible */
+		memset(&ps, 0, sizeof(ps));
+		if (mbox_scan_fd(mb->fd, sc->data_start, &ps, 1) < 0)
+			return -1;
+		if (ps.count == 0) {
+			mbox_scan_free(&ps);
+			errno = ESTALE;
+			return -1;
+		}
+		pl->it[0].m = ps.msgs[0];
+		pl->it[0].out.base = 2;
+		pl->it[0].out.flags = MBOX_F_SEEN | MBOX_F_OLD;
+		mbox_scan_free(&ps);
+		k = 1;
+	}
+	pl->first_msg = k;
+	for (i = 0; i < sc->count; i++, k++) {
+		struct mbox_msg *m = &sc->msgs[i];
+		struct item *it = &pl->it[k];
+		it->m = *m;
+		it->expunge = m->expunge;
+		it->out.flags = m->dirty ? m->new_flags : m->flags;
+		it->out.keywords = m->dirty ? m->new_keywords : m->keywords;
+		it->out.uid = m->uid;
+		if (m->expunge)
+			continue;
+		kept++;
+		if ((opts & MBOX_RW_UIDS) && m->uid == 0) {
+			if (pl->next == UINT32_MAX) {
+				errno = EOVERFLOW;
+				return -1;
+			}
+			it->out.uid = pl->next++;
+		}
+		it->change = it->out.flags != m->flags || it->out.keywords != m->keywords ||
+			     it->out.uid != m->uid;
+	}
+	pl->n = k;
+	base_changed = sc->base_dirty || pl->uv != sc->uidvalidity || pl->next != sc->uidnext;
+	if (sc->pseudo) {
+		pl->it[0].change = base_changed;
+	} else if (pl->uv) {
+		if (kept == 0 && sc->count) {
+			pl->new_pseudo = 1;
+			pl->new_pseudo_at = sc->msgs[0].offset;
+		}
+		/* X-IMAPbase belongs to the first kept message only */
+		for (i = pl->first_msg; i < pl->n; i++) {
+			if (pl->it[i].expunge)
+				continue;
+			pl->it[i].out.base = 1;
+			if (base_changed || i != pl->first_msg || sc->uidvalidity == 0)
+				pl->it[i].change = 1;
+			break;
+		}
+	}
+	for (i = 0; i < pl->n; i++)
+		if (pl->it[i].expunge)
+			pl->it[i].change = 1;
+	return 0;
+}
+
+/* Checks whether each changed item fits in place. */
+static int plan_inplace(struct mbox *mb, const struct mbox_scan *sc, struct plan *pl,
+			struct mbox_reader *r)
+{
+	struct hplan hp;
+	char meta[META_MAX];
+
+	for (size_t i = 0; i < pl->n; i++) {
+		struct item *it = &pl->it[i];
+		if (!it->change || it->expunge)
+			continue;
+		if (hdr_plan(mb->fd, &it->m, &hp, r) < 0)
+			return -1;
+		if (hp.groups != 1 || !hp.run_lf || hp.run_len > sizeof(meta))
+			continue;
+		it->out.clen = hp.has_cl ? (int64_t)(it->m.body_end - it->m.body_off) : -1;
+		if (mbox_meta_format(sc, &it->out, meta, sizeof(meta), (size_t)hp.run_len) < 0)
+			continue;
+		it->inplace = 1;
+		it->run_off = hp.run_off;
+		it->run_len = hp.run_len;
+	}
+	return 0;
+}
+
+static int pwrite_all(int fd, const char *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+static int patch(struct mbox *mb, const struct mbox_scan *sc, struct item *it)
+{
+	char meta[META_MAX];
+	long ml = mbox_meta_format(sc, &it->out, meta, sizeof(meta), (size_t)it->run_len);
+
+	if (ml < 0)
+		return -1;
+	return pwrite_all(mb->fd, meta, (size_t)ml, it->run_off);
+}
+
+static void set_identity(struct mbox *mb, struct mbox_scan *sc)
+{
+	struct stat st;
+
+	if (fstat(mb->fd, &st) == 0) {
+		sc->size = (uint64_t)st.st_size;
+		sc->mtime_sec = (int64_t)st.st_mtim.tv_sec;
+		sc->mtime_nsec = st.st_mtim.tv_nsec;
+	}
+}
+
+/* Journal path: [d, E) replaced by T built from items from index k on. */
+static int rewrite_tail(struct mbox *mb, struct mbox_scan *sc, struct plan *pl, size_t k,
+			uint64_t d, struct mbox_reader *r)
+{
+	struct mbox_journal *j = malloc(sizeof(*j));
+	char *buf = malloc(MBOX_BLOCK);
+	unsigned char oh[32];
+	uint64_t e = sc->size;
+	int ret = -1;
+
+	if (!j || !buf)
+		goto out;
+	if (mbox_journal_begin(mb, j) < 0)
+		goto out;
+	if (pl->new_pseudo) {
+		struct item ps;
+		memset(&ps, 0, sizeof(ps));
+		ps.out.base = 2;
+		ps.out.flags = MBOX_F_SEEN | MBOX_F_OLD;
+		if (put_pseudo(j, sc, &ps) < 0)
+			goto fail;
+	}
+	for (size_t i = k; i < pl->n; i++) {
+		struct item *it = &pl->it[i];
+		if (it->expunge)
+			continue;
+		if (!it->change) {
+			if (copy_raw(j, mb->fd, it->m.offset, it->m.next - it->m.offset, buf) < 0)
+				goto fail;
+		} else if (put_changed(j, mb->fd, sc, it, buf, r) < 0) {
+			goto fail;
+		}
+	}
+	if (mbox_hash_range(mb->fd, d, e - d, oh) < 0 || mbox_journal_commit(mb, j, d, e, oh) < 0)
+		goto fail;
+	ret = mbox_journal_apply(mb, j, d);
+	goto out;
+fail:
+	mbox_journal_abort(j);
+out:
+	free(j);
+	free(buf);
+	return ret;
+}
+
+int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
+{
+	struct plan pl;
+	struct mbox_reader *r = NULL;
+	size_t i, k;
+	int ret = -1, e;
+	uint64_t d = 0;
+	uint32_t olduv, oldnext;
+
+	if (mb->lock != MBOX_LOCK_WRITE) {
+		errno = ENOLCK;
+		return -1;
+	}
+	if (mbox_journal_recover(mb) < 0)
+		return -1;
+	if ((ret = mbox_scan_update(mb, sc)) != 0) {
+		if (ret > 0)
+			errno = ESTALE;
+		return -1;
+	}
+	ret = -1;
+	if (!(r = malloc(sizeof(*r))))
+		return -1;
+	olduv = sc->uidvalidity;
+	oldnext = sc->uidnext;
+	if (make_plan(mb, sc, opts, &pl) < 0 || plan_inplace(mb, sc, &pl, r) < 0)
+		goto out;
+	/* the base line is formatted from sc: give it the new values */
+	sc->uidvalidity = pl.uv;
+	sc->uidnext = pl.next;
+	for (k = 0; k < pl.n; k++)
+		if (pl.it[k].change && !pl.it[k].inplace)
+			break;
+	if (pl.new_pseudo && k == pl.n)
+		k = pl.first_msg;
+	for (i = 0; i < k; i++)
+		if (pl.it[i].change && patch(mb, sc, &pl.it[i]) < 0)
+			goto undo;
+	if (k < pl.n) {
+		d = pl.new_pseudo ? pl.new_pseudo_at : pl.it[k].m.offset;
+		if (rewrite_tail(mb, sc, &pl, k, d, r) < 0)
+			goto undo;
+		/* offsets moved: describe the new file */
+		struct stat st;
+		if (fstat(mb->fd, &st) < 0)
+			goto out;
+		struct mbox_scan ns;
+		memset(&ns, 0, sizeof(ns));
+		if (mbox_scan(mb, &ns) < 0)
+			goto out;
+		mbox_scan_free(sc);
+		*sc = ns;
+		ret = 0;
+		goto out;
+	}
+	if (fsync(mb->fd) < 0)
+		goto undo;
+	/* in place: only metadata changed; sizes and offsets stay */
+	sc->missing_uids = 0;
+	for (i = pl.first_msg; i < pl.n; i++) {
+		struct mbox_msg *m = &sc->msgs[i - pl.first_msg];
+		m->flags = pl.it[i].out.flags;
+		m->keywords = pl.it[i].out.keywords;
+		m->uid = pl.it[i].out.uid;
+		m->dirty = 0;
+		if (!m->uid)
+			sc->missing_uids++;
+	}
+	sc->base_dirty = 0;
+	set_identity(mb, sc);
+	ret = 0;
+	goto out;
+undo:
+	e = errno;
+	sc->uidvalidity = olduv;
+	sc->uidnext = oldnext;
+	errno = e;
+out:
+	e = errno;
+	free(pl.it);
+	free(r);
+	errno = e;
+	return ret;
+}

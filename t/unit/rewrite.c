@@ -1,0 +1,421 @@
+/* mbox_rewrite: expunge, flags in place and with growth, UIDs, keywords,
+ * the pseudo message, appended mail kept, ESTALE, and journal recovery
+ * after simulated crashes. */
+#include "mbox.h"
+#include "private.h"
+#include "tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/facteur-rewrite.XXXXXX";
+static char path[4096];
+
+static char *slurp(const char *p, size_t *n_r)
+{
+	int fd = open(p, O_RDONLY);
+	struct stat st;
+	char *b;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		abort();
+	b = malloc((size_t)st.st_size + 1);
+	if (read(fd, b, (size_t)st.st_size) != st.st_size)
+		abort();
+	b[st.st_size] = 0;
+	close(fd);
+	*n_r = (size_t)st.st_size;
+	return b;
+}
+
+static void put_file(const char *p, const char *s, size_t n)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, s, n) != (ssize_t)n)
+		abort();
+	close(fd);
+}
+
+static void append_str(const char *p, const char *s)
+{
+	int fd = open(p, O_WRONLY | O_APPEND);
+	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		abort();
+	close(fd);
+}
+
+/* n Postfix-style messages with bodies "body K" */
+static void make_mbox(int n)
+{
+	char b[65536];
+	size_t l = 0;
+
+	for (int i = 1; i <= n; i++)
+		l += (size_t)snprintf(b + l, sizeof(b) - l,
+				      "From u%d@example.test  Mon Jan  2 15:04:%02d 2006\n"
+				      "Subject: message %d\nMessage-ID: <%d@x>\n\nbody %d\n>From quoted\n\n",
+				      i, i % 60, i, i, i);
+	put_file(path, b, l);
+}
+
+static int open_scan(struct mbox *mb, struct mbox_scan *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	if (mbox_open(mb, path, MBOX_RDWR) < 0 || mbox_lock(mb, MBOX_LOCK_WRITE, 5000) < 0)
+		return -1;
+	return mbox_scan(mb, sc);
+}
+
+static void done(struct mbox *mb, struct mbox_scan *sc)
+{
+	mbox_scan_free(sc);
+	mbox_close(mb);
+}
+
+/* "body K" of each message, joined, e.g. "1,3," */
+static void bodies(struct mbox *mb, struct mbox_scan *sc, char *out, size_t cap)
+{
+	size_t l = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < sc->count; i++) {
+		char *v;
+		size_t n;
+		if (mbox_msg_load(mb, &sc->msgs[i], MBOX_PART_BODY, &v, &n) < 0) {
+			snprintf(out + l, cap - l, "ERR,");
+			return;
+		}
+		int k = 0;
+		sscanf(v, "body %d", &k);
+		l += (size_t)snprintf(out + l, cap - l, "%d,", k);
+		free(v);
+	}
+}
+
+static void expunge_case(const char *name, const int *which, int n, const char *want)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	char got[256];
+	int r;
+
+	make_mbox(5);
+	if (open_scan(&mb, &sc) < 0) {
+		ok(0, "%s: open", name);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		sc.msgs[which[i]].expunge = 1;
+	r = mbox_rewrite(&mb, &sc, 0);
+	bodies(&mb, &sc, got, sizeof(got));
+	ok(r == 0 && !strcmp(got, want), "expunge %s: %s (got %s)", name, want, got);
+	struct mbox_scan again;
+	memset(&again, 0, sizeof(again));
+	ok(mbox_scan(&mb, &again) == 0 && again.count == sc.count &&
+	   (sc.count == 0 || again.msgs[sc.count - 1].next == again.size),
+	   "expunge %s: sc describes the new file", name);
+	mbox_scan_free(&again);
+	done(&mb, &sc);
+}
+
+static void test_expunge(void)
+{
+	int first[] = { 0 }, mid[] = { 2 }, last[] = { 4 }, all[] = { 0, 1, 2, 3, 4 };
+	size_t n;
+	char *p;
+
+	expunge_case("first", first, 1, "2,3,4,5,");
+	expunge_case("middle", mid, 1, "1,2,4,5,");
+	expunge_case("last", last, 1, "1,2,3,4,");
+	expunge_case("all", all, 5, "");
+	p = slurp(path, &n);
+	ok(n == 0, "expunge all without UIDs: empty file, no pseudo message");
+	free(p);
+}
+
+static void test_uids_flags(void)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	struct stat st1, st2;
+	char *p;
+	size_t n;
+
+	make_mbox(3);
+	ok(open_scan(&mb, &sc) == 0 && sc.missing_uids == 3, "uids: 3 messages without UIDs");
+	ok(mbox_rewrite(&mb, &sc, MBOX_RW_UIDS) == 0, "uids: rewrite with MBOX_RW_UIDS");
+	ok(sc.uidvalidity != 0 && sc.uidnext == 4 && sc.msgs[0].uid == 1 && sc.msgs[2].uid == 3 &&
+	   sc.missing_uids == 0, "uids: 1..3 given, uidnext 4");
+	p = slurp(path, &n);
+	char want[64];
+	snprintf(want, sizeof(want), "X-IMAPbase: %u 0000000003\n", sc.uidvalidity);
+	ok(strstr(p, want) != NULL && strstr(p, "\nX-UID: 2\n") != NULL,
+	   "uids: Dovecot's X-IMAPbase (10-digit uidlast) and X-UID forms");
+	ok(strstr(p, "X-Keywords:" "                                                  ") != NULL,
+	   "uids: X-Keywords padded with >= 50 spaces");
+	free(p);
+	fstat(mb.fd, &st1);
+
+	sc.msgs[1].new_flags = MBOX_F_SEEN | MBOX_F_ANSWERED | MBOX_F_FLAGGED;
+	sc.msgs[1].new_keywords = 0;
+	sc.msgs[1].dirty = 1;
+	ok(mbox_rewrite(&mb, &sc, 0) == 0, "flags: rewrite");
+	fstat(mb.fd, &st2);
+	ok(st1.st_size == st2.st_size, "flags: changed in place, size unchanged");
+	p = slurp(path, &n);
+	ok(strstr(p, "\nStatus: R\nX-Status: AF\n") != NULL, "flags: Status/X-Status written");
+	free(p);
+	struct mbox_scan again;
+	memset(&again, 0, sizeof(again));
+	ok(mbox_scan(&mb, &again) == 0 &&
+	   again.msgs[1].flags == (MBOX_F_SEEN | MBOX_F_ANSWERED | MBOX_F_FLAGGED) &&
+	   again.msgs[1].uid == 2 && sc.msgs[1].flags == again.msgs[1].flags && !sc.msgs[1].dirty,
+	   "flags: read back, sc updated");
+	mbox_scan_free(&again);
+
+	int k1 = mbox_keyword_index(&sc, "$Label1", 7, 1);
+	int k2 = mbox_keyword_index(&sc, "work", 4, 1);
+	sc.msgs[2].new_flags = sc.msgs[2].flags;
+	sc.msgs[2].new_keywords = (1ULL << k1) | (1ULL << k2);
+	sc.msgs[2].dirty = 1;
+	ok(k1 == 0 && k2 == 1 && mbox_rewrite(&mb, &sc, 0) == 0, "keywords: rewrite");
+	memset(&again, 0, sizeof(again));
+	ok(mbox_scan(&mb, &again) == 0 && again.nkeywords == 2 &&
+	   again.msgs[2].keywords == 3 && again.msgs[0].keywords == 0,
+	   "keywords: in X-IMAPbase and X-Keywords");
+	p = slurp(path, &n);
+	ok(strstr(p, " 0000000003 $Label1 work\n") != NULL, "keywords: X-IMAPbase lists them");
+	free(p);
+	mbox_scan_free(&again);
+
+	/* a long keyword list that cannot fit the padding: growth */
+	char kw[32];
+	for (int i = 0; i < 8; i++) {
+		int l = snprintf(kw, sizeof(kw), "keyword-number-%d", i);
+		sc.msgs[0].new_keywords |= 1ULL << mbox_keyword_index(&sc, kw, (size_t)l, 1);
+	}
+	sc.msgs[0].new_flags = sc.msgs[0].flags;
+	sc.msgs[0].dirty = 1;
+	fstat(mb.fd, &st1);
+	ok(mbox_rewrite(&mb, &sc, 0) == 0, "growth: rewrite");
+	fstat(mb.fd, &st2);
+	memset(&again, 0, sizeof(again));
+	ok(st2.st_size > st1.st_size && mbox_scan(&mb, &again) == 0 && again.count == 3 &&
+	   again.nkeywords == 10 && again.msgs[0].keywords == sc.msgs[0].keywords &&
+	   again.msgs[2].keywords == 3 && again.msgs[1].uid == 2,
+	   "growth: file grew, everything read back");
+	mbox_scan_free(&again);
+	done(&mb, &sc);
+
+	/* expunge all with UIDs: the pseudo message keeps UIDVALIDITY/uidnext */
+	ok(open_scan(&mb, &sc) == 0, "pseudo: reopened");
+	uint32_t uv = sc.uidvalidity;
+	for (size_t i = 0; i < sc.count; i++)
+		sc.msgs[i].expunge = 1;
+	ok(mbox_rewrite(&mb, &sc, 0) == 0 && sc.count == 0 && sc.pseudo && sc.uidvalidity == uv &&
+	   sc.uidnext == 4, "pseudo: all expunged -> pseudo message, UIDs survive");
+	p = slurp(path, &n);
+	ok(strstr(p, "\nX-IMAP: ") && strstr(p, "DON'T DELETE THIS MESSAGE"), "pseudo: X-IMAP written");
+	free(p);
+	append_str(path, "From new@example.test  Mon Jan  2 15:04:05 2006\nSubject: new\n\nbody 9\n\n");
+	ok(mbox_scan_update(&mb, &sc) == 0 && sc.count == 1 && mbox_rewrite(&mb, &sc, MBOX_RW_UIDS) == 0 &&
+	   sc.msgs[0].uid == 4 && sc.uidnext == 5 && sc.pseudo, "pseudo: new mail gets uid 4");
+	done(&mb, &sc);
+}
+
+static void test_stale(void)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	char *a, *b;
+	size_t an, bn;
+	struct timespec ts = { 0, 20000000 };
+
+	/* mail appended after the scan is kept byte for byte */
+	make_mbox(3);
+	ok(open_scan(&mb, &sc) == 0, "append: scanned");
+	const char *extra = "From late@example.test  Mon Jan  2 15:04:05 2006\nSubject: late\n\nbody 77\n"
+			    "From unquoted-after-no-blank\n\n";
+	nanosleep(&ts, NULL);
+	append_str(path, extra);
+	sc.msgs[0].expunge = 1;
+	ok(mbox_rewrite(&mb, &sc, 0) == 0 && sc.count == 3, "append: expunge with new mail behind");
+	a = slurp(path, &an);
+	ok(an > strlen(extra) && !memcmp(a + an - strlen(extra), extra, strlen(extra)),
+	   "append: the new message is byte-identical at the end");
+	free(a);
+	done(&mb, &sc);
+
+	/* rewritten behind our back: ESTALE, nothing written */
+	make_mbox(3);
+	ok(open_scan(&mb, &sc) == 0, "stale: scanned");
+	a = slurp(path, &an);
+	a[an - 3] = 'X';
+	nanosleep(&ts, NULL);
+	put_file(path, a, an);
+	sc.msgs[0].expunge = 1;
+	errno = 0;
+	ok(mbox_rewrite(&mb, &sc, 0) == -1 && errno == ESTALE, "stale: changed -> ESTALE");
+	b = slurp(path, &bn);
+	ok(an == bn && !memcmp(a, b, an), "stale: file unchanged");
+	free(a);
+	free(b);
+	done(&mb, &sc);
+
+	make_mbox(3);
+	ok(open_scan(&mb, &sc) == 0, "truncated: scanned");
+	ok(truncate(path, 100) == 0, "truncated behind our back");
+	a = slurp(path, &an);
+	sc.msgs[2].expunge = 1;
+	errno = 0;
+	ok(mbox_rewrite(&mb, &sc, 0) == -1 && errno == ESTALE, "truncated -> ESTALE");
+	b = slurp(path, &bn);
+	ok(an == bn && !memcmp(a, b, an), "truncated: file unchanged");
+	free(a);
+	free(b);
+	done(&mb, &sc);
+
+	struct mbox_scan s2;
+	memset(&s2, 0, sizeof(s2));
+	make_mbox(1);
+	ok(mbox_open(&mb, path, MBOX_RDWR) == 0 && mbox_lock(&mb, MBOX_LOCK_READ, 1000) == 0 &&
+	   mbox_scan(&mb, &s2) == 0, "read lock: scanned");
+	s2.msgs[0].expunge = 1;
+	errno = 0;
+	ok(mbox_rewrite(&mb, &s2, 0) == -1 && errno == ENOLCK, "rewrite without the write lock refused");
+	done(&mb, &s2);
+}
+
+/* ---- journal recovery ---------------------------------------------------- */
+
+/* Builds a committed journal replacing [d, E) by t; returns d. */
+static uint64_t make_journal(struct mbox *mb, struct mbox_scan *sc, const char *t, size_t tn)
+{
+	struct mbox_journal *j = malloc(sizeof(*j));
+	unsigned char oh[32];
+	uint64_t d = sc->msgs[1].offset;
+
+	if (mbox_journal_begin(mb, j) < 0 || mbox_journal_put(j, t, tn) < 0 ||
+	    mbox_hash_range(mb->fd, d, sc->size - d, oh) < 0 ||
+	    mbox_journal_commit(mb, j, d, sc->size, oh) < 0)
+		abort();
+	close(j->fd);   /* "crash" */
+	free(j);
+	return d;
+}
+
+static int journal_exists(struct mbox *mb)
+{
+	char jp[4096];
+	return mbox_journal_path(mb, jp, sizeof(jp)) == 0 && access(jp, F_OK) == 0;
+}
+
+static void test_journal(void)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	char got[256], *all, *t, *res;
+	size_t an, rn;
+	uint64_t d;
+
+	/* the new image: message 2 expunged, so T = message 3 */
+	make_mbox(3);
+	ok(open_scan(&mb, &sc) == 0, "journal: scanned");
+	all = slurp(path, &an);
+	size_t m3 = (size_t)sc.msgs[2].offset;
+	t = all + m3;
+	size_t tn = an - m3;
+
+	/* crash before the copy */
+	d = make_journal(&mb, &sc, t, tn);
+	ok(journal_exists(&mb), "before copy: journal left");
+	done(&mb, &sc);
+	append_str(path, "From after@example.test  Mon Jan  2 15:04:05 2006\n\nbody 8\n\n");
+	ok(open_scan(&mb, &sc) == 0, "before copy: write lock taken (recovery ran)");
+	bodies(&mb, &sc, got, sizeof(got));
+	ok(!strcmp(got, "1,3,8,") && !journal_exists(&mb), "before copy: T applied, mail after E kept (%s)", got);
+	done(&mb, &sc);
+
+	/* crash after the copy, before the journal was removed */
+	put_file(path, all, an);
+	ok(open_scan(&mb, &sc) == 0, "after copy: scanned");
+	d = make_journal(&mb, &sc, t, tn);
+	if (pwrite(mb.fd, t, tn, (off_t)d) != (ssize_t)tn || ftruncate(mb.fd, (off_t)(d + tn)) < 0)
+		abort();
+	res = slurp(path, &rn);
+	done(&mb, &sc);
+	ok(open_scan(&mb, &sc) == 0, "after copy: relocked");
+	bodies(&mb, &sc, got, sizeof(got));
+	char *res2;
+	size_t rn2;
+	res2 = slurp(path, &rn2);
+	ok(!strcmp(got, "1,3,") && rn == rn2 && !memcmp(res, res2, rn) && !journal_exists(&mb),
+	   "after copy: file left as is, journal gone (%s)", got);
+	free(res);
+	free(res2);
+	done(&mb, &sc);
+
+	/* crash in the middle of the copy: part of T over the old bytes */
+	put_file(path, all, an);
+	ok(open_scan(&mb, &sc) == 0, "mid copy: scanned");
+	d = make_journal(&mb, &sc, t, tn);
+	if (pwrite(mb.fd, t, tn / 2, (off_t)d) != (ssize_t)(tn / 2))
+		abort();
+	done(&mb, &sc);
+	ok(open_scan(&mb, &sc) == 0, "mid copy: relocked");
+	bodies(&mb, &sc, got, sizeof(got));
+	ok(strstr(got, "1,") == got && strstr(got, "3,") && !journal_exists(&mb),
+	   "mid copy: nothing lost, message 3 whole somewhere (%s)", got);
+	int whole3 = 0;
+	for (size_t i = 0; i < sc.count; i++) {
+		char *v;
+		size_t vn;
+		if (mbox_msg_load(&mb, &sc.msgs[i], MBOX_PART_BODY, &v, &vn) == 0) {
+			whole3 |= vn == 22 && !memcmp(v, "body 3\r\n>From quoted\r\n", 22);
+			free(v);
+		}
+	}
+	ok(whole3, "mid copy: message 3 intact");
+	done(&mb, &sc);
+
+	/* a journal that was never committed is dropped, the mailbox untouched */
+	put_file(path, all, an);
+	ok(open_scan(&mb, &sc) == 0, "uncommitted: scanned");
+	struct mbox_journal *j = malloc(sizeof(*j));
+	ok(mbox_journal_begin(&mb, j) == 0 && mbox_journal_put(j, "From garbage", 12) == 0,
+	   "uncommitted: half-written journal");
+	close(j->fd);
+	free(j);
+	done(&mb, &sc);
+	ok(open_scan(&mb, &sc) == 0 && !journal_exists(&mb), "uncommitted: dropped");
+	res = slurp(path, &rn);
+	ok(rn == an && !memcmp(res, all, an), "uncommitted: mailbox byte-identical");
+	free(res);
+	done(&mb, &sc);
+	free(all);
+}
+
+int main(void)
+{
+	char jd[4200];
+
+	if (!mkdtemp(dir))
+		skip_all("no temp dir");
+	snprintf(path, sizeof(path), "%s/mbox", dir);
+	snprintf(jd, sizeof(jd), "%s/journal", dir);
+	mkdir(jd, 0700);
+	mbox_set_journal_dir(jd);
+	test_expunge();
+	test_uids_flags();
+	test_stale();
+	test_journal();
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		diag("cleanup failed");
+	return done_testing();
+}
