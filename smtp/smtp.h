@@ -1,0 +1,231 @@
+/* Internal interfaces of the SMTP side: smtpd (session child + root parent),
+ * the queue, local delivery, bounces, aliases and the sendmail injector. */
+#ifndef FACTEUR_SMTP_H
+#define FACTEUR_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "conf.h"
+#include "bounds.h"
+#include "io.h"
+#include "net.h"
+#include "str.h"
+
+/* An address as stored: SMTP_PATH_MAX octets plus room for SMTPUTF8. */
+#define SMTP_ADDR_MAX (SMTP_PATH_MAX + 1)
+/* ORCPT and ENVID values (RFC 3461 4.2 and 4.4: 500 and 100 octets). */
+#define SMTP_XTEXT_MAX 501
+/* A queue recipient's reason field: fixed width so it is updated in place. */
+#define Q_REASON_LEN 120
+/* Postfix maximal_queue_lifetime: deferred mail bounces after 5 days. */
+#define Q_LIFETIME_SEC (5 * 24 * 3600)
+/* Alias nesting (Postfix: 1000 expansions, nesting a few levels). */
+#define ALIAS_DEPTH_MAX 8
+/* Recipients an alias may expand to. */
+#define ALIAS_TARGETS_MAX 1000
+/* Largest alias file read (it is read whole). */
+#define ALIAS_FILE_MAX (4 * 1024 * 1024)
+
+/* DSN NOTIFY bits (RFC 3461 4.1); 0 = not given (default: FAILURE) */
+#define DSN_NEVER 1
+#define DSN_SUCCESS 2
+#define DSN_FAILURE 4
+#define DSN_DELAY 8
+
+/* ---- rec.c: typed length-prefixed records between child and parent ---- */
+/* type byte, 4-byte big-endian length, payload.  A reader that sees EOF
+ * before the end marker of a message queues nothing. */
+#define REC_MAX (SMTP_TEXT_CHUNK + 1024)
+/* child -> parent */
+#define REC_HELO 'H'     /* HELO/EHLO name; payload[0] 'E' or 'H' then name */
+#define REC_MAIL 'F'     /* begin a transaction: sender */
+#define REC_MAILP 'P'    /* its parameters: ret(1) body(1) utf8(1) envid */
+#define REC_RCPT 'T'     /* add a recipient: notify(1) addr \0 orcpt; answered */
+#define REC_DATA 'D'     /* message bytes (LF line ends, unstuffed) */
+#define REC_END 'E'      /* message complete: commit; answered */
+#define REC_ABORT 'A'    /* drop the transaction */
+#define REC_ETRN 'Q'     /* run the queue; answered */
+/* parent -> child */
+#define REC_VERDICT 'v'  /* payload[0] a RCPT_* code, then text */
+#define REC_QUEUED 'K'   /* payload: queue id */
+#define REC_FAIL 'X'     /* payload[0] '4' or '5', then a reason */
+
+int rec_put(int fd, int type, const void *p, size_t n);
+/* 1 record read, 0 clean EOF before a record, -1 error or bad record. */
+int rec_get(int fd, int *type_r, void *buf, size_t max, size_t *len_r);
+
+/* ---- addr.c: RFC 5321 paths and ESMTP parameters ---- */
+struct smtp_mail {
+	char sender[SMTP_ADDR_MAX];   /* "" for <> */
+	char ret;                     /* 'F' FULL, 'H' HDRS, 0 */
+	char body;                    /* '7', '8', 0 */
+	int utf8;                     /* SMTPUTF8 asked */
+	uint64_t size;                /* SIZE= declared, 0 none */
+	char envid[SMTP_XTEXT_MAX];
+};
+struct smtp_rcpt {
+	char addr[SMTP_ADDR_MAX];
+	unsigned notify;
+	char orcpt[SMTP_XTEXT_MAX];
+};
+/* Outcomes of parsing: 0 ok, else an ADDR_* error the caller maps to a reply */
+#define ADDR_SYNTAX 1     /* 501 5.5.4 / 501 5.1.7 */
+#define ADDR_PARAM 2      /* 555 5.5.4 unknown or bad parameter */
+#define ADDR_UTF8 3       /* 553 5.6.7 non-ASCII without SMTPUTF8 */
+#define ADDR_LONG 4       /* 501 5.1.3 path too long */
+int addr_parse_mail(const char *arg, size_t len, struct smtp_mail *m_r);
+int addr_parse_rcpt(const char *arg, size_t len, int utf8, struct smtp_rcpt *r_r);
+/* Is p a well-formed UTF-8 byte string? */
+int addr_utf8_valid(const char *p, size_t len);
+/* Address bytes safe to store (no controls, space, tab, '<', '>')? */
+int addr_clean(const char *p, size_t len);
+/* Splits "local@domain": *at_r is the index of the last '@' or len. */
+size_t addr_at(const char *p, size_t len);
+
+/* ---- alias.c: /etc/aliases (text form) ---- */
+/* Looks name up (case-insensitive).  Calls fn for each target that is a
+ * plain address; |command, /file and :include: targets are skipped and
+ * logged.  1 found, 0 not an alias, -1 error (the file cannot be read). */
+typedef int (*alias_fn)(void *arg, const char *target, size_t len);
+int alias_lookup(const struct conf *c, const char *name, size_t len, alias_fn fn, void *arg);
+
+/* ---- rcpt.c: what a RCPT address resolves to ---- */
+#define RCPT_OK 'l'        /* local: one or more mailboxes */
+#define RCPT_REMOTE 'r'    /* not ours: relay (from mynetworks only) */
+#define RCPT_UNKNOWN 'u'   /* 550 5.1.1 */
+#define RCPT_DENIED 'd'    /* 554 5.7.1 relay access denied */
+#define RCPT_TEMP 't'      /* 451 4.3.0 lookup failure */
+#define RCPT_TOOMANY 'm'   /* 452 4.5.3 */
+struct q_rcpt;
+struct rcpt_list {
+	struct q_rcpt *v;
+	size_t n, cap;
+};
+/* Resolves addr (the RCPT path) into final recipients appended to list
+ * (duplicates dropped).  relay_ok: the client may relay. */
+int rcpt_resolve(const struct conf *c, const char *addr, unsigned notify, const char *orcpt,
+		 int relay_ok, struct rcpt_list *list);
+void rcpt_list_free(struct rcpt_list *l);
+
+/* ---- queue.c: queue files ---- */
+/* queue_directory/tmp   files being written (ours only)
+ * queue_directory/q     complete messages, one file each, named by id
+ * A file is a text envelope, "data\n", then the message (LF line ends).
+ * Each recipient line has a fixed-width state/attempts/reason prefix that
+ * delivery overwrites in place. */
+#define Q_PENDING 'P'
+#define Q_DEFERRED 'X'
+#define Q_FAILED 'F'     /* failed permanently, bounce not yet sent */
+#define Q_BOUNCED 'B'    /* failed, sender told (or no bounce due) */
+#define Q_DONE 'D'
+#define Q_ID_MAX 32
+struct q_rcpt {
+	char kind;                      /* RCPT_OK local, RCPT_REMOTE */
+	char state;
+	unsigned attempts;
+	unsigned notify;
+	char reason[Q_REASON_LEN + 1];
+	char user[CONF_NAME_MAX];       /* local mailbox owner */
+	char addr[SMTP_ADDR_MAX];       /* final address */
+	char orig[SMTP_ADDR_MAX];       /* as the client gave it */
+	char orcpt[SMTP_XTEXT_MAX];
+	off_t off;                      /* of the state byte in the file */
+};
+struct q_env {
+	char id[Q_ID_MAX];
+	long long time;
+	char sender[SMTP_ADDR_MAX];
+	long long uid;                  /* local submitter, -1 none */
+	char ret, body;
+	int utf8;
+	char envid[SMTP_XTEXT_MAX];
+	char peer[64];
+	char helo[256];
+	char with[16];                  /* SMTP, ESMTP, UTF8SMTP, "" (local) */
+	struct rcpt_list r;
+	off_t data_off;
+	off_t size;
+};
+struct q_writer {
+	int fd;
+	int dirfd;
+	char id[Q_ID_MAX];
+	char tmp[PATH_MAX];
+	uint64_t bytes;
+};
+int queue_mkdirs(const struct conf *c);
+/* Creates the temp file and the id. */
+int queue_create(const struct conf *c, struct q_writer *w);
+int queue_write_env(struct q_writer *w, const struct q_env *e);
+int queue_write(struct q_writer *w, const void *p, size_t n);
+/* fsync, rename into q/, fsync the directory. */
+int queue_commit(const struct conf *c, struct q_writer *w);
+void queue_abort(struct q_writer *w);
+/* Parses an open queue file. */
+int queue_load(int fd, struct q_env *e);
+void queue_env_free(struct q_env *e);
+/* Overwrites recipient i's state, attempts and reason, then fdatasync. */
+int queue_set_state(int fd, struct q_rcpt *r, char state, const char *reason);
+/* Path of the q/ directory or of a file in it. */
+int queue_path(const struct conf *c, const char *name, char *out, size_t outlen);
+/* mailq: writes the listing to fd. */
+int queue_list(const struct conf *c, int fd);
+/* A header line "Received: ..." for a message (ends in LF). */
+int queue_received(const struct conf *c, const struct q_env *e, struct buf *b);
+
+/* ---- deliver.c: running queue files ---- */
+/* Delivers every pending local recipient of one queue file (deferred ones
+ * too when retry is set), sends bounces, removes the file when all done.
+ * Silently returns 0 if another process is working on the file. */
+int deliver_file(const struct conf *c, const char *id, int retry);
+/* Moves maildrop/ files (sendmail run by users) into the queue. */
+int deliver_pickup(const struct conf *c);
+/* The whole queue (sendmail -q): maildrop first, then every file,
+ * deferred recipients retried. */
+int deliver_queue(const struct conf *c);
+/* Runs deliver_file (or the queue when id is NULL) in a detached process
+ * (double fork, setsid, fds on /dev/null) so the caller never waits. */
+void deliver_spawn(const struct conf *c, const char *id);
+
+/* ---- bounce.c: RFC 3464 delivery status notifications ---- */
+/* Queues one bounce for every Q_FAILED recipient of e (data read from fd)
+ * and returns its id in id_r ("" when no bounce is due). */
+int bounce_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r, size_t idlen);
+
+/* ---- receive.c: the root side of smtpd ---- */
+/* Reads the child's records from fd until EOF; writes queue files. */
+struct recv_ctx {
+	const struct conf *c;
+	const struct peer *peer;
+	int relay_ok;
+	long long local_uid;            /* -1, or the submitting uid (-bs) */
+	int outfd;                      /* verdicts to the child; -1: a file */
+	unsigned queued;                /* messages committed */
+};
+int receive_loop(struct recv_ctx *x, int fd);
+
+/* ---- session.c: the SMTP dialogue (unprivileged child) ---- */
+struct session_opts {
+	const struct conf *c;
+	const struct peer *peer;
+	int recfd;                      /* to the parent */
+	int relay_ok;
+};
+void session_run(struct io *io, const struct session_opts *o);
+
+/* ---- data.c: DATA and BDAT bodies ---- */
+/* Reads a DATA body up to the final dot, sending it to the parent in
+ * REC_DATA records (unless discarding).  Returns 0 ok, 1 too big (read to
+ * the end), -1 EOF/timeout/IO error (nothing must be queued). */
+int data_read_dot(struct io *io, int recfd, uint64_t limit, uint64_t *size_r);
+struct bdat_state {
+	uint64_t size;
+	int cr;                         /* last chunk ended in CR */
+	int too_big;
+};
+/* Reads n bytes of a BDAT chunk; sends them on unless st->too_big. */
+int data_read_chunk(struct io *io, int recfd, uint64_t n, uint64_t limit, struct bdat_state *st);
+int data_bdat_finish(int recfd, struct bdat_state *st);
+
+#endif
