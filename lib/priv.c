@@ -143,6 +143,10 @@ int priv_become_user(const struct auth_user *u)
 	/* passwd-file users have no entry in /etc/group */
 	if (priv_drop(u->uid, u->gid, u->virtual_user ? NULL : u->name) < 0)
 		return -1;
+	/* libmbox keeps its rewrite journal in $HOME when the uid has no
+	 * passwd entry (virtual users) */
+	if (setenv("HOME", u->home, 1) < 0 || setenv("USER", u->name, 1) < 0)
+		return -1;
 	if (chdir(u->home) < 0) {
 		/* the spool INBOX works without a home, as in Dovecot */
 		log_msg(LOG_WARNING, "priv: chdir %s: %m", u->home);

@@ -169,17 +169,20 @@ static int journal_dir(char *buf, size_t size, int create)
 	} else if (env && *env) {
 		r = snprintf(buf, size, "%s", env);
 	} else {
+		/* the euid's home; a virtual user without a passwd entry has the
+		 * home its login set in HOME */
 		struct passwd *pw = getpwuid(geteuid());
-		if (!pw || !pw->pw_dir || !*pw->pw_dir) {
+		const char *home = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : getenv("HOME");
+		if (!home || home[0] != '/') {
 			errno = ENOENT;
 			return -1;
 		}
-		r = snprintf(buf, size, "%s/.libmbox", pw->pw_dir);
+		r = snprintf(buf, size, "%s/.libmbox", home);
 		if (r < 0 || (size_t)r >= size)
 			goto toolong;
 		if (create && mkdir(buf, 0700) < 0 && errno != EEXIST)
 			return -1;
-		r = snprintf(buf, size, "%s/.libmbox/journal", pw->pw_dir);
+		r = snprintf(buf, size, "%s/.libmbox/journal", home);
 	}
 	if (r < 0 || (size_t)r >= size)
 		goto toolong;
