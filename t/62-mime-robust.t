@@ -9,19 +9,23 @@
 tmpdir
 D=$B/t/bin/mimedump
 run_all() { # FILE: 0 if every operation exits 0
-	for w in tree envelope body bodystructure date; do
-		"$D" $w "$1" >/dev/null 2>&1 || { [ $w = date ] && continue; echo "# $w failed on $1"; return 1; }
-	done
-	for sec in "" 1 2.1 1.MIME 2.HEADER TEXT "HEADER.FIELDS (From)"; do
-		"$D" section "$1" "$sec" >/dev/null 2>&1 || { echo "# section $sec failed on $1"; return 1; }
-	done
+	"$D" tree "$1" >/dev/null 2>&1 || { echo "# tree failed on $1"; return 1; }
+	"$D" date "$1" >/dev/null 2>&1
+	# envelope, body, bodystructure and the sections in one run
+	"$D" all -s "" -s 1 -s 2.1 -s 1.MIME -s 2.HEADER -s TEXT -s "HEADER.FIELDS (From)" "$1" >/dev/null 2>&1 ||
+		{ echo "# envelope, body, bodystructure or a section failed on $1"; return 1; }
 	"$D" search "$1" text "zz" >/dev/null 2>&1 || return 1
 	"$D" search "$1" body "é" >/dev/null 2>&1 || return 1
 }
+# one run for the corpus; a crash (ASan abort) loses the lines of the
+# messages after it, which then fail here
+"$D" robust "$FACTEUR_SRC"/t/mime/*.eml > "$T_TMP/robust" 2>"$T_TMP/robust.err"
+ok $? "mimedump robust exits 0 on the corpus"
 for f in "$FACTEUR_SRC"/t/mime/*.eml; do
-	cuts=$("$D" robust "$f")
-	ok $? "$(basename "$f") truncated at every 97th byte ($cuts prefixes)"
+	line=$(grep -F " ok $f" "$T_TMP/robust" | head -1)
+	[ -n "$line" ]; ok $? "$(basename "$f") truncated at every 97th byte (${line%% *} prefixes)"
 done
+sed 's/^/# /' "$T_TMP/robust.err" | head -20
 # hostile messages
 python3 - "$T_TMP" <<'PY'
 import sys

@@ -129,12 +129,14 @@ static int multipart(struct bs *b, const struct mime_part *m, const struct param
 	return buf_addc(b->out, ')');
 }
 
-/* text/ * without a charset is given ("charset" "us-ascii"), RFC 2045 5.2 */
+/* text/ * without a charset is given ("charset" "us-ascii"), RFC 2045 5.2;
+ * RFC 2231's charset*= is a charset parameter too (no default then) */
 static int put_leaf_params(struct buf *out, const struct mime_part *m, const struct params *ct)
 {
 	size_t l, start = out->len;
 
-	if (!(m->flags & MIME_PART_TEXT) || params_get(ct, "charset", &l) != NULL)
+	if (!(m->flags & MIME_PART_TEXT) || params_get(ct, "charset", &l) != NULL ||
+	    params_get(ct, "charset*", &l) != NULL)
 		return put_params(out, ct);
 	if (ct->n == 0)
 		return buf_adds(out, "(\"charset\" \"us-ascii\")");

@@ -13,4 +13,6 @@ build-all: $(LIBMIME)
 MIME_TESTPROGS := $(patsubst t/%.c,$(B)/t/%,$(wildcard t/unit/mime*.c t/bin/mime*.c))
 $(MIME_TESTPROGS): $(LIBMIME)
 $(MIME_TESTPROGS): LDLIBS += $(LIBMIME) $(LIBFACTEUR)
-$(B)/obj/t/unit/mime%.o $(B)/obj/t/bin/mime%.o: CFLAGS += -Iimap/mime
+# (explicit object names: a pattern "mime%.o" would miss t/unit/mime.c,
+# make's stem cannot be empty)
+$(patsubst t/%.c,$(B)/obj/t/%.o,$(wildcard t/unit/mime*.c t/bin/mime*.c)): CFLAGS += -Iimap/mime

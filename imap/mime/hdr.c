@@ -79,7 +79,7 @@ int mime_unfold(const char *v, size_t n, struct buf *out)
 			}
 			continue;
 		}
-		if (buf_addc(out, v[i] == '\t' ? ' ' : v[i]) < 0)
+		if (buf_addc(out, v[i]) < 0)
 			return -1;
 		i++;
 	}

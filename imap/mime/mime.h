@@ -61,8 +61,10 @@ struct mime_field {
 int mime_hdr_next(const char *h, size_t hlen, size_t *pos, struct mime_field *f);
 /* First field called name (case-insensitive): 1 found, 0 absent. */
 int mime_hdr_find(const char *h, size_t hlen, const char *name, const char **v_r, size_t *vlen_r);
-/* Unfolds as Dovecot does for ENVELOPE: a fold and the white space after
- * it become one space, TAB becomes a space, the ends are trimmed. */
+/* Unfolds for ENVELOPE and BODYSTRUCTURE strings: a fold and the white
+ * space after it become one space (as Dovecot does), the ends are
+ * trimmed; other white space, TAB included, is text (RFC 5322 3.2.5) and
+ * kept (Dovecot turns TAB into a space). */
 int mime_unfold(const char *v, size_t n, struct buf *out);
 
 /* envelope.c: the ENVELOPE of a message part (the root, or the child of a

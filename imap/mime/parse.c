@@ -87,9 +87,11 @@ int part_ctype(const char *p, const struct mime_part *m, struct params *pr)
 	if (mime_hdr_find(p + m->hdr_off, m->hdr_len, "Content-Type", &v, &vl) &&
 	    params_parse(pr, v, vl, 1) < 0)
 		return -1;
-	if (pr->v1len > 0)
-		return 0; /* "garbage" stays garbage with an empty subtype, as in Dovecot */
-	/* absent or unusable: RFC 2045 5.2 default, message/rfc822 in a digest */
+	if (pr->v1len > 0 && pr->v2len > 0)
+		return 0;
+	/* absent, or syntactically invalid ("garbage", no subtype): RFC 2045
+	 * 5.2 recommends the default then (Dovecot keeps "garbage" ""), and
+	 * in a digest the default is message/rfc822 (RFC 2046 5.1.5) */
 	params_free(pr);
 	params_init(pr);
 	if (m->parent && (m->parent->flags & MIME_PART_DIGEST))
