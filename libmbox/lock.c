@@ -24,9 +24,14 @@
 #define LOCK_CONTENT_MAX 16      /* procmail breaks only locks this small */
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
+/* kernel lock busy: poll it every 1..10 ms (a bounded wait on the first
+ * lock only, mbox-interop.md §3): writers of one mailbox then follow each
+ * other within milliseconds instead of sleeping the dotlock backoff */
+#define KWAIT_MIN_MS 1
+#define KWAIT_MAX_MS 10
 #define NFS_MAGIC 0x6969
 
-enum { TRY_OK = 0, TRY_BUSY = 1, TRY_AGAIN = 2 };
+enum { TRY_OK = 0, TRY_BUSY = 1, TRY_AGAIN = 2, TRY_KBUSY = 3 };
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -517,6 +522,8 @@ static int lock_once(struct mbox *mb, int kind, long long deadline)
 	int r;
 
 	r = kernel_lock(mb, kind == MBOX_LOCK_WRITE ? F_WRLCK : F_RDLCK);
+	if (r == TRY_BUSY)
+		return TRY_KBUSY;
 	if (r != 0)
 		return r;
 	r = identity_changed(mb);
@@ -545,7 +552,7 @@ static int lock_once(struct mbox *mb, int kind, long long deadline)
 
 int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms)
 {
-	long long deadline, left, delay;
+	long long deadline, left, delay, kdelay = KWAIT_MIN_MS;
 	int r;
 
 	if (mb->fd < 0) {
@@ -577,7 +584,12 @@ int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms)
 			errno = EAGAIN;
 			return -1;
 		}
-		if (r == TRY_BUSY) {
+		if (r == TRY_KBUSY) {
+			/* we hold nothing meanwhile: polling the first lock
+			 * is the bounded wait §3 allows */
+			sleep_ms(kdelay < left ? kdelay : left);
+			kdelay = kdelay * 2 > KWAIT_MAX_MS ? KWAIT_MAX_MS : kdelay * 2;
+		} else if (r == TRY_BUSY) {
 			sleep_ms(delay < left ? delay : left);
 			delay = delay * 3 / 2;
 			if (delay > BACKOFF_MAX_MS)

@@ -3,7 +3,11 @@
  * child per recipient that becomes that recipient (euid/egid, saved gid
  * mail) and appends with mbox_deliver, which locks, quotes and rolls back.
  * Results are written into the file's recipient line before the next one:
- * a crash can make a message delivered twice, never lost.
+ * a crash can make a message delivered twice, never lost (the success of
+ * the last one is not synced when the file is removed right after).
+ * smtpd runs its session's files itself once the client is gone
+ * (deliver_after_session, short lock budget) and only detaches a runner
+ * (deliver_spawn) while the session goes on or for what stayed locked.
  *   temporary (lock timeout, disk full, I/O): deferred, retried by -q
  *   permanent (user gone, quota/file too big): bounced (bounce.c) */
 #include <dirent.h>
@@ -40,7 +44,7 @@ static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct bu
 }
 
 /* The child: become the recipient, append, report errno through the pipe. */
-static void child(const struct conf *c, int qfd, const struct q_env *e, const struct auth_user *u,
+static void child(unsigned lms, int qfd, const struct q_env *e, const struct auth_user *u,
 		  const char *path, const struct buf *prefix, int wfd)
 {
 	struct mbox_append a;
@@ -60,7 +64,7 @@ static void child(const struct conf *c, int qfd, const struct q_env *e, const st
 		a.len = (size_t)(e->size - e->data_off);
 		a.strip_meta = 1;
 		a.date = e->time;
-		if (mbox_deliver(path, &a, lock_ms(c)) < 0)
+		if (mbox_deliver(path, &a, lms) < 0)
 			code = errno ? errno : EIO;
 	}
 	if (write(wfd, &code, sizeof code) != sizeof code)
@@ -68,8 +72,11 @@ static void child(const struct conf *c, int qfd, const struct q_env *e, const st
 	_exit(0);
 }
 
-/* Runs one recipient; sets its state in the file. */
-static int deliver_one(const struct conf *c, int qfd, const struct q_env *e, struct q_rcpt *r)
+/* Runs one recipient; sets its state in the file.  A success is synced
+ * only when more work on the file follows (sync_done): the last one is
+ * followed by the removal of the file, or by the caller's fdatasync. */
+static int deliver_one(const struct conf *c, unsigned lms, int qfd, const struct q_env *e,
+		       struct q_rcpt *r, int sync_done)
 {
 	struct auth_user u;
 	struct buf prefix;
@@ -92,7 +99,7 @@ static int deliver_one(const struct conf *c, int qfd, const struct q_env *e, str
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child(c, qfd, e, &u, path, &prefix, p[1]);
+		child(lms, qfd, e, &u, path, &prefix, p[1]);
 	}
 	close(p[1]);
 	buf_free(&prefix);
@@ -108,7 +115,8 @@ static int deliver_one(const struct conf *c, int qfd, const struct q_env *e, str
 	if (code == 0) {
 		log_msg(LOG_INFO, "%s: to=<%s>, relay=local, status=sent (delivered to mailbox %s)",
 			e->id, r->addr, path);
-		return queue_set_state(qfd, r, Q_DONE, "");
+		return sync_done ? queue_set_state(qfd, r, Q_DONE, "") :
+			queue_set_state_nosync(qfd, r, Q_DONE, "");
 	}
 	if (code == EDQUOT || code == EFBIG) {
 		if (snprintf(reason, sizeof reason, "5.2.2 mailbox full: %s", strerror(code)) < 0)
@@ -139,13 +147,15 @@ static int fsync_dir(const char *dir)
 	return r;
 }
 
-int deliver_file(const struct conf *c, const char *id, int retry)
+/* *deferred_r (if given) counts recipients left deferred by this run. */
+static int run_file(const struct conf *c, const char *id, int retry, unsigned lms,
+		    size_t *deferred_r)
 {
 	char path[PATH_MAX], dir[PATH_MAX], bid[Q_ID_MAX];
 	struct q_env e;
 	struct stat st;
-	size_t i, left = 0, failed = 0;
-	int fd;
+	size_t i, left = 0, failed = 0, todo = 0;
+	int fd, unsynced = 0;
 
 	if (!*id || strchr(id, '/') || id[0] == '.' || queue_path(c, id, path, sizeof path) < 0 ||
 	    queue_path(c, NULL, dir, sizeof dir) < 0)
@@ -166,12 +176,25 @@ int deliver_file(const struct conf *c, const char *id, int retry)
 	for (i = 0; i < e.r.n; i++) {
 		struct q_rcpt *r = &e.r.v[i];
 		if (r->kind == RCPT_OK && (r->state == Q_PENDING || (retry && r->state == Q_DEFERRED)))
-			deliver_one(c, fd, &e, r);
+			todo++;
+	}
+	for (i = 0; i < e.r.n; i++) {
+		struct q_rcpt *r = &e.r.v[i];
+		if (r->kind == RCPT_OK && (r->state == Q_PENDING || (retry && r->state == Q_DEFERRED))) {
+			todo--;
+			deliver_one(c, lms, fd, &e, r, todo > 0);
+			unsynced = todo == 0 && r->state == Q_DONE;
+			if (deferred_r && r->state == Q_DEFERRED)
+				(*deferred_r)++;
+		}
 		if (r->state == Q_FAILED)
 			failed++;
 		if (r->state != Q_DONE && r->state != Q_BOUNCED && r->state != Q_FAILED)
 			left++;
 	}
+	/* the file stays (or bounces follow): the last success must be durable */
+	if (unsynced && (left || failed))
+		fdatasync(fd);
 	if (failed) {
 		bid[0] = '\0';
 		if (bounce_queue(c, fd, &e, bid, sizeof bid) == 0) {
@@ -194,6 +217,12 @@ int deliver_file(const struct conf *c, const char *id, int retry)
 	close(fd);
 	return 0;
 }
+
+int deliver_file(const struct conf *c, const char *id, int retry)
+{
+	return run_file(c, id, retry, lock_ms(c), NULL);
+}
+
 
 /* maildrop/mNAME files are the record stream of smtpd's child (rec.c),
  * written by sendmail for users who cannot write the queue.  They are read
@@ -277,13 +306,22 @@ int deliver_queue(const struct conf *c)
 
 void deliver_spawn(const struct conf *c, const char *id)
 {
-	char qid[Q_ID_MAX];
+	char qid[1][Q_ID_MAX];
+
+	if (!id) {
+		deliver_spawn_ids(c, NULL, 0);
+		return;
+	}
+	str_copyz(qid[0], sizeof qid[0], id);
+	deliver_spawn_ids(c, qid, 1);
+}
+
+static void spawn(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retry)
+{
+	size_t i;
 	pid_t pid;
 	int status, fd;
 
-	qid[0] = '\0';
-	if (id)
-		str_copyz(qid, sizeof qid, id);
 	pid = fork();
 	if (pid < 0) {
 		log_msg(LOG_ERR, "delivery fork: %m (the queue run will deliver)");
@@ -307,9 +345,36 @@ void deliver_spawn(const struct conf *c, const char *id)
 			close(fd);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (qid[0])
-		deliver_file(c, qid, 0);
-	else
+	if (!ids)
 		deliver_queue(c);
+	for (i = 0; ids && i < n; i++)
+		deliver_file(c, ids[i], retry);
 	_exit(0);
+}
+
+void deliver_spawn_ids(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
+{
+	spawn(c, ids, n, 0);
+}
+
+/* smtpd's own run at the end of a session: a short lock budget, so a
+ * mailbox held for long (a POP3 session of a locking server) never keeps
+ * the smtpd instance; what it defers gets the full budget in a runner. */
+void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
+{
+	char (*later)[Q_ID_MAX] = ids;
+	unsigned lms = lock_ms(c);
+	size_t i, nlater = 0, deferred;
+
+	if (lms > SMTP_QUICK_LOCK_MS)
+		lms = SMTP_QUICK_LOCK_MS;
+	for (i = 0; i < n; i++) {
+		deferred = 0;
+		run_file(c, ids[i], 0, lms, &deferred);
+		if (deferred && later + nlater != ids + i)
+			memmove(later[nlater], ids[i], Q_ID_MAX);
+		nlater += deferred ? 1 : 0;
+	}
+	if (nlater)
+		spawn(c, later, nlater, 1);
 }

@@ -404,7 +404,7 @@ out:
 	return r;
 }
 
-int queue_set_state(int fd, struct q_rcpt *r, char state, const char *reason)
+static int set_state(int fd, struct q_rcpt *r, char state, const char *reason, int sync)
 {
 	char f[4 + 1 + Q_REASON_LEN + 1];
 	size_t i, n = reason ? strlen(reason) : 0;
@@ -421,7 +421,7 @@ int queue_set_state(int fd, struct q_rcpt *r, char state, const char *reason)
 	}
 	if (pwrite(fd, f, 5 + Q_REASON_LEN, r->off) != 5 + Q_REASON_LEN)
 		return -1;
-	if (fdatasync(fd) < 0)
+	if (sync && fdatasync(fd) < 0)
 		return -1;
 	r->state = state;
 	if (reason)
@@ -429,6 +429,16 @@ int queue_set_state(int fd, struct q_rcpt *r, char state, const char *reason)
 	else
 		r->reason[0] = '\0';
 	return 0;
+}
+
+int queue_set_state(int fd, struct q_rcpt *r, char state, const char *reason)
+{
+	return set_state(fd, r, state, reason, 1);
+}
+
+int queue_set_state_nosync(int fd, struct q_rcpt *r, char state, const char *reason)
+{
+	return set_state(fd, r, state, reason, 0);
 }
 
 int queue_received(const struct conf *c, const struct q_env *e, struct buf *b)

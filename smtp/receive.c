@@ -5,6 +5,7 @@
  * every address checked again before it is stored.  EOF or an abort before
  * the end marker removes the temp file: nothing half-queued. */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,7 +117,10 @@ static int on_end(struct recv_ctx *x, struct txn *t)
 	txn_reset(t, 1);
 	x->queued++;
 	r = x->outfd >= 0 ? rec_put(x->outfd, REC_QUEUED, id, strlen(id)) : 0;
-	deliver_spawn(x->c, id);
+	if (x->keep && x->npend < RECV_PEND_MAX)
+		str_copyz(x->pend[x->npend++], sizeof x->pend[0], id);
+	else
+		deliver_spawn(x->c, id);
 	return r;
 }
 
@@ -174,6 +178,33 @@ static int on_data(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 	return 0;
 }
 
+/* Kept ids wait for the end of the session (the caller delivers them
+ * without forking twice) unless the session goes on or idles: then a
+ * detached runner takes them, so delivery never waits for the client. */
+static void pend_flush(struct recv_ctx *x)
+{
+	if (x->npend == 0)
+		return;
+	deliver_spawn_ids(x->c, x->pend, x->npend);
+	x->npend = 0;
+}
+
+static void pend_wait(struct recv_ctx *x, int fd)
+{
+	struct pollfd pfd;
+	int r;
+
+	if (x->npend == 0)
+		return;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	do
+		r = poll(&pfd, 1, RECV_PEND_WAIT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		pend_flush(x);
+}
+
 int receive_loop(struct recv_ctx *x, int fd)
 {
 	static char p[REC_MAX + 1];
@@ -184,6 +215,7 @@ int receive_loop(struct recv_ctx *x, int fd)
 	memset(&t, 0, sizeof t);
 	txn_reset(&t, 0);
 	for (;;) {
+		pend_wait(x, fd);
 		r = rec_get(fd, &type, p, REC_MAX, &n);
 		if (r == 0) {
 			ret = 0;
@@ -191,6 +223,7 @@ int receive_loop(struct recv_ctx *x, int fd)
 		}
 		if (r < 0)
 			break;
+		pend_flush(x);          /* the session goes on */
 		switch (type) {
 		case REC_HELO:
 			if (n < 1 || n > sizeof t.e.helo)

@@ -167,6 +167,9 @@ int queue_load(int fd, struct q_env *e);
 void queue_env_free(struct q_env *e);
 /* Overwrites recipient i's state, attempts and reason, then fdatasync. */
 int queue_set_state(int fd, struct q_rcpt *r, char state, const char *reason);
+/* The same without the fdatasync: for a state nobody needs after a crash
+ * (the file is about to be removed, or synced by the caller later). */
+int queue_set_state_nosync(int fd, struct q_rcpt *r, char state, const char *reason);
 /* Path of the q/ directory or of a file in it. */
 int queue_path(const struct conf *c, const char *name, char *out, size_t outlen);
 /* mailq: writes the listing to fd. */
@@ -187,6 +190,13 @@ int deliver_queue(const struct conf *c);
 /* Runs deliver_file (or the queue when id is NULL) in a detached process
  * (double fork, setsid, fds on /dev/null) so the caller never waits. */
 void deliver_spawn(const struct conf *c, const char *id);
+/* The same for n ids in one detached process, one after the other. */
+void deliver_spawn_ids(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
+/* smtpd after its session: delivers ids in this process with a lock budget
+ * of at most SMTP_QUICK_LOCK_MS; files left with deferred recipients go to
+ * a detached runner that retries them with the full budget.  Reorders ids. */
+#define SMTP_QUICK_LOCK_MS 2000
+void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
 
 /* ---- bounce.c: RFC 3464 delivery status notifications ---- */
 /* Queues one bounce for every Q_FAILED recipient of e (data read from fd)
@@ -195,6 +205,8 @@ int bounce_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r
 
 /* ---- receive.c: the root side of smtpd ---- */
 /* Reads the child's records from fd until EOF; writes queue files. */
+#define RECV_PEND_MAX 16
+#define RECV_PEND_WAIT_MS 200
 struct recv_ctx {
 	const struct conf *c;
 	const struct peer *peer;
@@ -202,6 +214,12 @@ struct recv_ctx {
 	long long local_uid;            /* -1, or the submitting uid (-bs) */
 	int outfd;                      /* verdicts to the child; -1: a file */
 	unsigned queued;                /* messages committed */
+	/* smtpd: ids kept for the caller to deliver once the session ends
+	 * (saves two forks per message); handed to a detached runner as soon
+	 * as the session goes on or stays idle for RECV_PEND_WAIT_MS */
+	int keep;
+	size_t npend;
+	char pend[RECV_PEND_MAX][Q_ID_MAX];
 };
 int receive_loop(struct recv_ctx *x, int fd);
 

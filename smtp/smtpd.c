@@ -4,7 +4,8 @@
  *   receive_loop(): records in   <--  session_run(): greeting, commands,
  *   resolves RCPTs, writes the        DATA/BDAT, sends typed records
  *   queue file, answers the id   -->  "250 2.0.0 Ok: queued as ID"
- *   deliver_spawn(): detached delivery, one process per recipient
+ *   delivery, one process per recipient: here once the session has
+ *   ended, or in a detached runner (deliver_spawn) while it goes on
  *
  * The parent gives up fds 0-2 (the client's socket) right after the fork:
  * only the child ever reads client input.  As non-root (tests, the demo)
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
 	rx.relay_ok = so.relay_ok;
 	rx.local_uid = local_submit ? (long long)getuid() : -1;
 	rx.outfd = sp[0];
+	rx.keep = 1;
 	r = receive_loop(&rx, sp[0]);
 	close(sp[0]);
 	if (r < 0)
@@ -111,5 +113,8 @@ int main(int argc, char **argv)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	log_msg(LOG_INFO, "disconnect from %s", peer.addr);
+	/* the client is gone (fds 0-2 are /dev/null): deliver what the
+	 * session queued last right here, one fork per recipient */
+	deliver_after_session(&conf, rx.pend, rx.npend);
 	return 0;
 }
