@@ -172,7 +172,10 @@ static int journal_dir(char *buf, size_t size, int create)
 		/* the euid's home; a virtual user without a passwd entry has the
 		 * home its login set in HOME */
 		struct passwd *pw = getpwuid(geteuid());
-		const char *home = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : getenv("HOME");
+		const char *home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+		struct stat hst;
+		if (!home || stat(home, &hst) < 0 || hst.st_uid != geteuid())
+			home = getenv("HOME");
 		if (!home || home[0] != '/') {
 			errno = ENOENT;
 			return -1;
@@ -590,10 +593,12 @@ int mbox_journal_recover(struct mbox *mb)
 	unsigned char x[32];
 	int jfd, ret = -1;
 
+	/* no journal directory we can reach means no journal of ours: a
+	 * delivery must not fail because the recipient has no usable home */
 	if (journal_name(mb, path, sizeof(path), 0) < 0)
-		return errno == ENOENT ? 0 : -1;
+		return (errno == ENOENT || errno == EACCES || errno == ENOTDIR) ? 0 : -1;
 	if ((jfd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? 0 : -1;
+		return (errno == ENOENT || errno == EACCES || errno == ENOTDIR) ? 0 : -1;
 	if (fstat(jfd, &jst) < 0 || fstat(mb->fd, &st) < 0)
 		goto out;
 	if (read_header(jfd, &h) < 0 || (uint64_t)jst.st_size != MBOX_JOURNAL_HDR + h.tlen ||

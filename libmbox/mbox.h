@@ -215,4 +215,37 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts);
  * created 0700).  For tests. */
 void mbox_set_journal_dir(const char *dir);
 
+/* ---- folder.c: the folder tree under mail_folders, subscriptions -------- */
+/* Names are relative paths with '/' between levels, checked by the caller
+ * (no "..", no leading '/', no hidden dot components).  A mailbox is a
+ * regular file, a directory holds a level of hierarchy (Dovecot's mbox
+ * layout); names starting with '.' and *.lock files are never listed.
+ * Subscriptions live in ROOT/.subscriptions in Dovecot's format. */
+struct mbox_folder {
+	char *name;           /* relative path, '/' separated */
+	int is_dir;           /* a directory (not selectable) */
+	int has_children;     /* a directory with a visible entry */
+};
+struct mbox_folder_list {
+	struct mbox_folder *f;
+	size_t count, cap;
+};
+/* Walks the tree (sorted by name; bounded depth and size).  A missing root
+ * is an empty list. */
+int mbox_folder_list(const char *root, struct mbox_folder_list *l);
+void mbox_folder_list_free(struct mbox_folder_list *l);
+/* Creates a mailbox file (0600, O_EXCL) or, with dir, a directory (0700),
+ * making missing parents.  EEXIST if the name exists. */
+int mbox_folder_create(const char *root, const char *name, int dir);
+/* Removes a mailbox file, or an empty directory (ENOTEMPTY otherwise). */
+int mbox_folder_delete(const char *root, const char *name);
+/* Renames a file or directory without replacing anything (EEXIST), making
+ * missing parents of the new name. */
+int mbox_folder_rename(const char *root, const char *from, const char *to);
+/* Subscribed names (list entries with is_dir 0). */
+int mbox_subs_read(const char *root, struct mbox_folder_list *l);
+/* Adds (on) or removes a name; the file is replaced atomically under a
+ * ROOT/.subscriptions.lock dotlock. */
+int mbox_subs_set(const char *root, const char *name, int on);
+
 #endif

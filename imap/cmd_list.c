@@ -1,0 +1,263 @@
+/* LIST and LSUB (RFC 3501 6.3.8-9; CHILDREN RFC 3348; SPECIAL-USE RFC 6154,
+ * whose selection and RETURN options of RFC 5258 are also understood),
+ * SUBSCRIBE and UNSUBSCRIBE (6.3.6-7).  Hierarchy separator "/"; "*"
+ * matches anything, "%" anything but "/".  INBOX is the spool and is listed
+ * first; folders come from libmbox's folder walk. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "imap.h"
+
+#define PATTERNS_MAX 16
+
+/* Wildcard match by dynamic programming over pattern positions, so that
+ * patterns full of '*' cost O(pattern x name), never backtracking:
+ * row[j] = pat[0..j) matches the name read so far. */
+static int match(const char *pat, const char *name)
+{
+	char buf[2 * 1200], *cur = buf, *next = buf + 1200, *t;
+	size_t np = strlen(pat), j;
+
+	if (np >= 1200)
+		return 0;
+	cur[0] = 1;
+	for (j = 0; j < np; j++)
+		cur[j + 1] = cur[j] && (pat[j] == '*' || pat[j] == '%');
+	for (; *name; name++) {
+		next[0] = 0;
+		for (j = 0; j < np; j++) {
+			if (pat[j] == '*')
+				next[j + 1] = next[j] || cur[j + 1];
+			else if (pat[j] == '%')
+				next[j + 1] = next[j] || (cur[j + 1] && *name != '/');
+			else
+				next[j + 1] = cur[j] && pat[j] == *name;
+		}
+		t = cur;
+		cur = next;
+		next = t;
+	}
+	return cur[np];
+}
+
+static int match_name(const char *pat, const char *name)
+{
+	char p[1100];
+
+	if (!strcmp(name, "INBOX") && !strncasecmp(pat, "INBOX", 5) &&
+	    snprintf(p, sizeof p, "INBOX%s", pat + 5) < (int)sizeof p)
+		return match(p, name);
+	return match(pat, name);
+}
+
+struct listopt {
+	int lsub, sel_subscribed, sel_special, ret_subscribed, ret_special;
+	const char *pat[PATTERNS_MAX];
+	size_t npat;
+	struct mbox_folder_list subs;
+};
+
+static int subscribed(const struct listopt *o, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->subs.count; i++)
+		if (!strcmp(o->subs.f[i].name, name))
+			return 1;
+	return 0;
+}
+
+static void put_entry(struct imap_sess *s, const struct listopt *o, const char *name,
+		      int is_dir, int children, int exists)
+{
+	const char *use = imap_special_use(name);
+	const char *sep = "";
+	int i, any = 0;
+
+	for (i = 0; i < (int)o->npat; i++)
+		any |= match_name(o->pat[i], name);
+	if (!any)
+		return;
+	if (o->sel_special && !use)
+		return;
+	if ((o->lsub || o->sel_subscribed) && !subscribed(o, name))
+		return;
+	imap_put(s, "* %s (", o->lsub ? "LSUB" : "LIST");
+	if (!exists) {
+		imap_put(s, "%s", o->lsub ? "\\Noselect" : "\\NonExistent");
+		sep = " ";
+	} else if (!o->lsub) {
+		if (is_dir)
+			imap_put(s, "\\Noselect %s", children ? "\\HasChildren" : "\\HasNoChildren");
+		else if (!strcmp(name, "INBOX"))
+			imap_put(s, "\\HasNoChildren");
+		else
+			imap_put(s, "\\NoInferiors");
+		sep = " ";
+	}
+	if (use && exists) {
+		imap_put(s, "%s%s", sep, use);
+		sep = " ";
+	}
+	if ((o->sel_subscribed || o->ret_subscribed) && subscribed(o, name))
+		imap_put(s, "%s\\Subscribed", sep);
+	imap_put(s, ") \"/\" ");
+	imap_put_mailbox(s, name);
+	imap_put(s, "\r\n");
+}
+
+static int parse_opts(struct imap_parser *ps, int *a, int *b)
+{
+	const char *p;
+	size_t n;
+
+	if (imap_peek(ps) != '(')
+		return -1;
+	ps->p++;
+	if (imap_peek(ps) == ')') {
+		ps->p++;
+		return 0;
+	}
+	do {
+		if (imap_atom(ps, &p, &n) < 0)
+			return -1;
+		if (str_ieq(p, n, "SUBSCRIBED", 10))
+			*a = 1;
+		else if (str_ieq(p, n, "SPECIAL-USE", 11))
+			*b = 1;
+		/* RECURSIVEMATCH, REMOTE, CHILDREN: nothing to change */
+	} while (imap_sp(ps) == 0);
+	if (imap_peek(ps) != ')')
+		return -1;
+	ps->p++;
+	return 0;
+}
+
+static enum imap_res do_list(struct imap_sess *s, struct imap_cmd *c, int lsub)
+{
+	struct listopt o;
+	struct mbox_folder_list l;
+	char joined[PATTERNS_MAX][1100];
+	const char *ref, *p;
+	size_t rl, n, i;
+
+	memset(&o, 0, sizeof o);
+	o.lsub = lsub;
+	if (!lsub && imap_peek(&c->ps) == '(' &&
+	    (parse_opts(&c->ps, &o.sel_subscribed, &o.sel_special) < 0 || imap_sp(&c->ps) < 0))
+		return IMAP_BAD;
+	if (imap_astring(&c->ps, &ref, &rl) < 0 || imap_sp(&c->ps) < 0)
+		return IMAP_BAD;
+	if (!lsub && imap_peek(&c->ps) == '(') {
+		c->ps.p++;
+		do {
+			if (o.npat >= PATTERNS_MAX || imap_list_mailbox(&c->ps, &p, &n) < 0 ||
+			    !(o.pat[o.npat++] = imap_dupz(&c->ps, p, n)))
+				return IMAP_BAD;
+		} while (imap_sp(&c->ps) == 0);
+		if (imap_peek(&c->ps) != ')')
+			return IMAP_BAD;
+		c->ps.p++;
+	} else {
+		if (imap_list_mailbox(&c->ps, &p, &n) < 0)
+			return IMAP_BAD;
+		o.pat[o.npat++] = imap_dupz(&c->ps, p, n);
+	}
+	if (!lsub && imap_sp(&c->ps) == 0) {
+		const char *kw;
+		size_t kl;
+		if (imap_atom(&c->ps, &kw, &kl) < 0 || !str_ieq(kw, kl, "RETURN", 6) ||
+		    imap_sp(&c->ps) < 0 || parse_opts(&c->ps, &o.ret_subscribed, &o.ret_special) < 0)
+			return IMAP_BAD;
+	}
+	if (!imap_eol(&c->ps) || memchr(ref, '\0', rl))
+		return IMAP_BAD;
+	/* the reference is a prefix of every pattern */
+	for (i = 0; i < o.npat; i++) {
+		int jl;
+		if (!o.pat[i])
+			return IMAP_BAD;
+		if (!rl)
+			continue;
+		jl = snprintf(joined[i], sizeof joined[i], "%.*s%s", (int)rl, ref, o.pat[i]);
+		if (jl < 0 || (size_t)jl >= sizeof joined[i])
+			return IMAP_BAD;
+		o.pat[i] = joined[i];
+	}
+	/* LIST "" "": the hierarchy delimiter */
+	if (!lsub && o.npat == 1 && !o.pat[0][0]) {
+		imap_put(s, "* LIST (\\Noselect) \"/\" \"\"\r\n");
+		return IMAP_OK;
+	}
+	if ((lsub || o.sel_subscribed || o.ret_subscribed) && mbox_subs_read(s->root, &o.subs) < 0)
+		memset(&o.subs, 0, sizeof o.subs);
+	if (mbox_folder_list(s->root, &l) < 0) {
+		int e = errno;
+		mbox_folder_list_free(&o.subs);
+		imap_no_errno(s, c, e);
+		return IMAP_DONE;
+	}
+	put_entry(s, &o, "INBOX", 0, 0, 1);
+	for (i = 0; i < l.count; i++) {
+		if (!strcasecmp(l.f[i].name, "INBOX") || !imap_utf7_valid(l.f[i].name, strlen(l.f[i].name)))
+			continue;
+		put_entry(s, &o, l.f[i].name, l.f[i].is_dir, l.f[i].has_children, 1);
+	}
+	/* subscribed names that do not exist (any more) */
+	if (lsub || o.sel_subscribed)
+		for (i = 0; i < o.subs.count; i++) {
+			const char *nm = o.subs.f[i].name;
+			size_t j;
+			int found = !strcmp(nm, "INBOX");
+			for (j = 0; j < l.count && !found; j++)
+				found = !strcmp(l.f[j].name, nm);
+			if (!found && imap_utf7_valid(nm, strlen(nm)))
+				put_entry(s, &o, nm, 0, 0, 0);
+		}
+	mbox_folder_list_free(&l);
+	mbox_folder_list_free(&o.subs);
+	return IMAP_OK;
+}
+
+enum imap_res cmd_list(struct imap_sess *s, struct imap_cmd *c)
+{
+	return do_list(s, c, 0);
+}
+
+enum imap_res cmd_lsub(struct imap_sess *s, struct imap_cmd *c)
+{
+	return do_list(s, c, 1);
+}
+
+static enum imap_res do_subscribe(struct imap_sess *s, struct imap_cmd *c, int on)
+{
+	const char *n;
+	size_t nl;
+	char path[PATH_MAX], canon[1024];
+
+	if (imap_astring(&c->ps, &n, &nl) < 0 || !imap_eol(&c->ps))
+		return IMAP_BAD;
+	/* unsubscribing a name that is invalid now must still be possible */
+	if (imap_name_resolve(s, n, nl, path, sizeof path, canon, sizeof canon) < 0) {
+		if (on || str_copy(canon, sizeof canon, n, nl) < 0 || memchr(n, '\0', nl)) {
+			imap_tagged(s, c, "NO", "[CANNOT] Invalid mailbox name.");
+			return IMAP_DONE;
+		}
+	}
+	if (mbox_subs_set(s->root, canon, on) < 0) {
+		imap_no_errno(s, c, errno);
+		return IMAP_DONE;
+	}
+	return IMAP_OK;
+}
+
+enum imap_res cmd_subscribe(struct imap_sess *s, struct imap_cmd *c)
+{
+	return do_subscribe(s, c, 1);
+}
+
+enum imap_res cmd_unsubscribe(struct imap_sess *s, struct imap_cmd *c)
+{
+	return do_subscribe(s, c, 0);
+}

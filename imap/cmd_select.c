@@ -1,0 +1,152 @@
+/* SELECT, EXAMINE (RFC 3501 6.3.1-2), CHECK, CLOSE, EXPUNGE (6.4.1-3),
+ * UNSELECT (RFC 3691), UID EXPUNGE (RFC 4315).
+ * Codes: [READ-WRITE] [READ-ONLY] [UIDVALIDITY] [UIDNEXT] [PERMANENTFLAGS]
+ * [UNSEEN]; NO [NONEXISTENT] [INUSE] [CANNOT] [SERVERBUG]. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "imap.h"
+#include "log.h"
+
+static enum imap_res do_select(struct imap_sess *s, struct imap_cmd *c, int readonly)
+{
+	const char *n;
+	size_t nl, i;
+	char path[PATH_MAX], canon[1024];
+	struct stat st;
+	int r;
+
+	if (imap_astring(&c->ps, &n, &nl) < 0 || !imap_eol(&c->ps))
+		return IMAP_BAD;
+	imap_view_close(s);
+	r = imap_name_resolve(s, n, nl, path, sizeof path, canon, sizeof canon);
+	if (r < 0) {
+		imap_tagged(s, c, "NO", "[CANNOT] Invalid mailbox name.");
+		return IMAP_DONE;
+	}
+	if (r == 0 && (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))) {
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			imap_tagged(s, c, "NO", "[CANNOT] Mailbox isn't selectable.");
+		else
+			imap_tagged(s, c, "NO", "[NONEXISTENT] Mailbox doesn't exist.");
+		return IMAP_DONE;
+	}
+	if (imap_view_open(s, canon, path, readonly) < 0) {
+		int e = errno;
+		log_msg(LOG_NOTICE, "select %s: %s", canon, strerror(e));
+		imap_no_errno(s, c, e);
+		return IMAP_DONE;
+	}
+	imap_view_flags_lines(s);
+	imap_put(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", s->view.count, s->view.recent);
+	for (i = 0; i < s->view.count; i++)
+		if (!(s->view.v[i].flags & MBOX_F_SEEN)) {
+			imap_put(s, "* OK [UNSEEN %zu] First unseen.\r\n", i + 1);
+			break;
+		}
+	imap_put(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n", s->view.uidvalidity);
+	imap_put(s, "* OK [UIDNEXT %u] Predicted next UID\r\n", s->view.uidnext);
+	imap_tagged(s, c, "OK", "[%s] %s completed.", s->readonly ? "READ-ONLY" : "READ-WRITE",
+		    readonly ? "EXAMINE" : "SELECT");
+	return IMAP_DONE;
+}
+
+enum imap_res cmd_select(struct imap_sess *s, struct imap_cmd *c)
+{
+	return do_select(s, c, 0);
+}
+
+enum imap_res cmd_examine(struct imap_sess *s, struct imap_cmd *c)
+{
+	return do_select(s, c, 1);
+}
+
+enum imap_res cmd_check(struct imap_sess *s, struct imap_cmd *c)
+{
+	/* every change is written at once, so there is nothing to flush */
+	return imap_eol(&c->ps) ? IMAP_OK : IMAP_BAD;
+}
+
+struct expunge_arg {
+	const struct imap_seq *uids;
+	int force;
+};
+
+static int mark_expunge(struct imap_sess *s, void *arg)
+{
+	struct expunge_arg *a = arg;
+	size_t i;
+
+	for (i = 0; i < s->view.count; i++) {
+		long k = imap_view_index(s, i);
+		if (k < 0)
+			continue;
+		if (a->uids && !imap_seq_has(a->uids, s->view.v[i].uid, 0))
+			continue;
+		if (a->force || (s->sc.msgs[k].flags & MBOX_F_DELETED))
+			s->sc.msgs[k].expunge = 1;
+	}
+	return 0;
+}
+
+int imap_do_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report)
+{
+	struct expunge_arg a = { uids, force };
+
+	if (imap_view_write(s, mark_expunge, &a) < 0)
+		return -1;
+	return report ? imap_view_sync(s, IMAP_SYNC_EXPUNGE) : 0;
+}
+
+enum imap_res cmd_expunge(struct imap_sess *s, struct imap_cmd *c)
+{
+	struct imap_seq set;
+	int r;
+
+	memset(&set, 0, sizeof set);
+	if (c->uid) {
+		if (imap_seq_parse(&c->ps, &set) < 0 || !imap_eol(&c->ps))
+			return IMAP_BAD;
+		imap_seq_resolve(&set, imap_view_max_uid(s));
+	} else if (!imap_eol(&c->ps)) {
+		return IMAP_BAD;
+	}
+	if (s->readonly) {
+		imap_seq_free(&set);
+		imap_tagged(s, c, "NO", "[READ-ONLY] Mailbox is read-only.");
+		return IMAP_DONE;
+	}
+	r = imap_do_expunge(s, c->uid ? &set : NULL, 0, 1);
+	imap_seq_free(&set);
+	if (r < 0) {
+		if (s->bye)
+			return IMAP_FATAL;
+		imap_no_errno(s, c, errno);
+		return IMAP_DONE;
+	}
+	return IMAP_OK;
+}
+
+enum imap_res cmd_close(struct imap_sess *s, struct imap_cmd *c)
+{
+	int e = 0;
+
+	if (!imap_eol(&c->ps))
+		return IMAP_BAD;
+	if (!s->readonly && imap_do_expunge(s, NULL, 0, 0) < 0)
+		e = errno;
+	imap_view_close(s);
+	if (e) {
+		imap_no_errno(s, c, e);
+		return IMAP_DONE;
+	}
+	return IMAP_OK;
+}
+
+enum imap_res cmd_unselect(struct imap_sess *s, struct imap_cmd *c)
+{
+	if (!imap_eol(&c->ps))
+		return IMAP_BAD;
+	imap_view_close(s);
+	return IMAP_OK;
+}

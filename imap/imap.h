@@ -1,0 +1,228 @@
+/* imapd internals: the session, the command reader and tokenizer, output
+ * helpers, sequence sets, the selected mailbox's view.  One file per job:
+ * imap_parse.c imap_out.c imap_seq.c imap_cmd.c imap_view.c imap_name.c,
+ * then cmd_*.c per command family (RFC 3501 section 6). */
+#ifndef FACTEUR_IMAP_H
+#define FACTEUR_IMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "conf.h"
+#include "io.h"
+#include "net.h"
+#include "str.h"
+#include "mbox.h"
+
+/* session states (bit masks for the command table) */
+#define IMAP_S_NOTAUTH 1
+#define IMAP_S_AUTH 2
+#define IMAP_S_SELECTED 4
+#define IMAP_S_ANY (IMAP_S_NOTAUTH | IMAP_S_AUTH | IMAP_S_SELECTED)
+#define IMAP_S_LOGGED (IMAP_S_AUTH | IMAP_S_SELECTED)
+
+/* handler outcomes: the dispatcher writes the generic tagged replies */
+enum imap_res {
+	IMAP_OK,        /* "tag OK NAME completed." */
+	IMAP_DONE,      /* the handler wrote its tagged reply */
+	IMAP_BAD,       /* "tag BAD Syntax error in arguments." */
+	IMAP_LOGOUT,    /* reply written; end the session */
+	IMAP_LOGIN,     /* pre-auth child: login accepted, stop at once */
+	IMAP_FATAL      /* BYE written (or peer gone); end the session */
+};
+
+/* One message as the client sees it (its sequence number is index + 1). */
+struct imap_vmsg {
+	uint32_t uid;
+	uint32_t flags;      /* MBOX_F_* */
+	uint64_t keywords;
+	uint32_t idx;        /* hint: index in scan->msgs */
+	unsigned recent : 1;
+	unsigned gone : 1;   /* expunged elsewhere, EXPUNGE not yet sent */
+	unsigned changed : 1; /* flags changed elsewhere, FETCH not yet sent */
+};
+
+struct imap_view {
+	struct imap_vmsg *v;
+	size_t count, cap;
+	uint32_t uidvalidity, uidnext;
+	size_t recent;
+	size_t nkw_sent;     /* keywords announced in FLAGS */
+	int uv_placeholder;  /* uidvalidity invented for an empty mailbox */
+};
+
+/* A command as read: the line(s) with literals inlined as {n}CRLF+bytes. */
+struct imap_parser {
+	char *p, *end;
+	char *arena;         /* bump allocator for decoded strings */
+	size_t arena_len, arena_cap;
+};
+
+struct imap_sess {
+	struct io *io;
+	struct conf *conf;
+	struct peer peer;
+	int state;
+	int login_ok;        /* plaintext login allowed (LOGINDISABLED otherwise) */
+	int enabled_utf8;
+	unsigned errors;
+	unsigned auth_fails;
+	char user[256];
+	char home[PATH_MAX];
+	char root[PATH_MAX];  /* folder root: ~/mail */
+	char spool[PATH_MAX]; /* INBOX */
+	/* the selected mailbox */
+	char sel_name[1024];
+	char sel_path[PATH_MAX]; /* its file; mb.fd < 0 while an INBOX does not exist yet */
+	int readonly;
+	struct mbox mb;
+	struct mbox_scan sc;
+	struct imap_view view;
+	int bye;              /* session must end after this command */
+	struct buf cmd;       /* the current command */
+};
+
+struct imap_cmd {
+	const char *tag;
+	size_t taglen;
+	const char *name;    /* canonical verb */
+	int uid;             /* UID prefix */
+	struct imap_parser ps;
+};
+
+/* imap_cmd.c */
+int imap_loop(struct imap_sess *s);
+int imap_run_one(struct imap_sess *s, struct buf *cmd);
+void imap_tagged(struct imap_sess *s, const struct imap_cmd *c, const char *status,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* a NO [code] reply for a failed mailbox operation, from errno */
+void imap_no_errno(struct imap_sess *s, struct imap_cmd *c, int e);
+/* the capability list for the current state (no leading "CAPABILITY ") */
+void imap_capabilities(struct imap_sess *s, struct buf *b);
+
+/* imap_parse.c */
+#define IMAP_RD_OK 1
+#define IMAP_RD_EOF 0
+#define IMAP_RD_ERR (-1)     /* read error or timeout: end */
+#define IMAP_RD_AGAIN 2      /* a reply was sent (bad line, literal refused); read on */
+int imap_read_command(struct imap_sess *s, struct buf *cmd);
+void imap_parser_init(struct imap_parser *ps, char *p, size_t len);
+void imap_parser_free(struct imap_parser *ps);
+int imap_eol(struct imap_parser *ps);                 /* at end of command */
+int imap_sp(struct imap_parser *ps);                  /* one space: 0, else -1 */
+int imap_peek(struct imap_parser *ps);                /* next char or -1 */
+int imap_atom(struct imap_parser *ps, const char **p_r, size_t *len_r);
+int imap_astring(struct imap_parser *ps, const char **p_r, size_t *len_r);
+int imap_string(struct imap_parser *ps, const char **p_r, size_t *len_r);
+/* a "list-mailbox": astring plus % and * */
+int imap_list_mailbox(struct imap_parser *ps, const char **p_r, size_t *len_r);
+/* NUL-terminated copy in the arena (NULL if the bytes hold a NUL) */
+char *imap_dupz(struct imap_parser *ps, const char *p, size_t len);
+int imap_is_atom_char(int c);
+
+/* imap_out.c */
+void imap_put(struct imap_sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imap_putn(struct imap_sess *s, const char *p, size_t n);
+void imap_put_astring(struct imap_sess *s, const char *p, size_t n);
+void imap_put_qstring(struct imap_sess *s, const char *p, size_t n); /* quoted or literal */
+void imap_put_nstring(struct imap_sess *s, const char *p, size_t n); /* NULL -> NIL */
+void imap_put_literal(struct imap_sess *s, const char *p, size_t n);
+void imap_put_flags(struct imap_sess *s, const struct imap_vmsg *m);
+/* a keyword from the file is shown only if it is a valid atom */
+int imap_kw_ok(const char *k);
+void imap_put_mailbox(struct imap_sess *s, const char *name);
+
+/* imap_seq.c: sequence sets, "1:3,7,9:*" */
+struct imap_seq {
+	struct { uint32_t lo, hi; } *r;
+	size_t n;
+	int dollar;
+};
+/* star = the value of '*' (largest seq or UID); -1 on syntax error */
+int imap_seq_parse(struct imap_parser *ps, struct imap_seq *set);
+void imap_seq_free(struct imap_seq *set);
+void imap_seq_resolve(struct imap_seq *set, uint32_t star);
+int imap_seq_has(const struct imap_seq *set, uint32_t x, uint32_t star);
+
+/* imap_view.c: the selected mailbox */
+#define IMAP_SYNC_EXPUNGE 1   /* EXPUNGE responses may be sent now */
+int imap_view_open(struct imap_sess *s, const char *name, const char *path, int readonly);
+void imap_view_close(struct imap_sess *s);
+/* rescan; report changes; 0, -1 (BYE sent: session over) */
+int imap_view_sync(struct imap_sess *s, int flags);
+/* the scan index of view message i, or -1 if it is no longer in the file */
+long imap_view_index(struct imap_sess *s, size_t i);
+long imap_scan_find_uid(const struct mbox_scan *sc, uint32_t uid);
+/* Changes the selected mailbox: under the write lock, rescans, lets mark()
+ * set requests in s->sc (by UID), rewrites.  Retries on ESTALE.  The lock is
+ * released before it returns.  -1 with errno (EAGAIN: busy). */
+typedef int (*imap_mark_fn)(struct imap_sess *s, void *arg);
+int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg);
+/* "* FLAGS" and "* OK [PERMANENTFLAGS" lines */
+void imap_view_flags_lines(struct imap_sess *s);
+uint32_t imap_view_max_uid(const struct imap_sess *s);
+/* a read lock held across a long FETCH/SEARCH, dropped every so often */
+void imap_view_read_begin(struct imap_sess *s);
+void imap_view_read_release(struct imap_sess *s, size_t upcoming);
+void imap_view_read_tick(struct imap_sess *s);
+void imap_view_read_end(struct imap_sess *s);
+
+/* imap_name.c: mailbox names */
+/* Resolves a client mailbox name: INBOX -> spool, else a path under the
+ * folder root.  1 = INBOX, 0 = folder, -1 = refused (NO). canon_r gets the
+ * canonical name (INBOX upper-cased). */
+int imap_name_resolve(struct imap_sess *s, const char *name, size_t len, char *path_r,
+		      size_t pathmax, char *canon_r, size_t canonmax);
+int imap_utf7_valid(const char *p, size_t len);
+const char *imap_special_use(const char *name);
+int imap_flag_parse(const char *p, size_t len, uint32_t *flag_r);
+/* flag list "(\Seen kw)" into flags + keyword names (kwbuf) */
+int imap_flag_list(struct imap_parser *ps, uint32_t *flags_r, const char **kw, size_t *nkw,
+		   size_t kwmax, int allow_recent);
+int imap_date_parse(const char *p, size_t len, int64_t *t_r);      /* 1-Feb-1994 */
+int imap_datetime_parse(const char *p, size_t len, int64_t *t_r);  /* "dd-Mon-yyyy hh:mm:ss +zzzz" */
+void imap_put_datetime(struct imap_sess *s, int64_t t);
+
+/* cmd handler signature */
+typedef enum imap_res (*imap_handler)(struct imap_sess *s, struct imap_cmd *c);
+enum imap_res cmd_capability(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_noop(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_logout(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_id(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_enable(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_login(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_authenticate(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_namespace(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_idle(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_select(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_examine(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_close(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_unselect(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_check(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_expunge(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_create(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_delete(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_rename(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_subscribe(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_unsubscribe(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_list(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_lsub(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_status(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_append(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_fetch(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_store(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_search(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_copy(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_move(struct imap_sess *, struct imap_cmd *);
+
+/* cmd_select.c: shared by EXPUNGE/CLOSE/MOVE */
+int imap_do_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report);
+/* cmd_copy.c: shared with APPEND */
+int imap_append_to(struct imap_sess *s, const char *path, int create, const struct mbox_append *a,
+		   size_t n, uint32_t *uidvalidity_r, uint32_t *uids_r);
+/* cmd_fetch.c */
+int imap_select_set(struct imap_sess *s, struct imap_cmd *c, struct imap_seq *set,
+		    unsigned char *sel);
+void imap_fetch_flags(struct imap_sess *s, size_t i, int with_uid);
+
+#endif

@@ -1,0 +1,310 @@
+/* Reading one IMAP command (RFC 3501 section 4.3 literals, RFC 7888
+ * LITERAL+) and tokenizing it.  A command is kept in memory as its lines with
+ * each literal inlined as "{n}\r\n" followed by its n bytes, so the tokenizer
+ * sees one buffer with explicit lengths.  Bounds: IMAP_LINE_MAX per line,
+ * message_size_limit per literal and for the whole command. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "imap.h"
+#include "bounds.h"
+#include "log.h"
+
+#define IMAP_SEGMENTS_MAX 1000  /* literals in one command */
+#define PREAUTH_LITERAL_MAX (AUTH_USER_MAX + AUTH_PASS_MAX + 1024)
+
+static char line[IMAP_LINE_MAX];
+
+/* A line ending in {n} or {n+}: 1 and n, nonsync; 0 otherwise. */
+static int literal_at_end(const char *p, size_t len, uint64_t *n_r, int *nonsync_r)
+{
+	size_t i, e;
+
+	if (len < 3 || p[len - 1] != '}')
+		return 0;
+	e = len - 1;
+	*nonsync_r = 0;
+	if (p[e - 1] == '+') {
+		*nonsync_r = 1;
+		e--;
+	}
+	i = e;
+	while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9')
+		i--;
+	if (i == e || i == 0 || p[i - 1] != '{')
+		return 0;
+	if (parse_u64(p + i, e - i, UINT64_MAX / 2, n_r) < 0)
+		return 0;
+	return 1;
+}
+
+/* The tag of a (possibly broken) command, for error replies: "*" if none. */
+static void put_tag_of(struct imap_sess *s, const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && i < 64 && imap_is_atom_char((unsigned char)p[i]) && p[i] != '+'; i++)
+		;
+	if (i == 0 || (i < len && p[i] != ' '))
+		imap_putn(s, "*", 1);
+	else
+		imap_putn(s, p, i);
+}
+
+static int fail_line(struct imap_sess *s, struct buf *cmd, const char *code, const char *text)
+{
+	const char *p = cmd->len ? cmd->s : line;
+	size_t n = cmd->len ? cmd->len : 0;
+
+	put_tag_of(s, p, n);
+	imap_put(s, " %s%s\r\n", code, text);
+	buf_reset(cmd);
+	return IMAP_RD_AGAIN;
+}
+
+int imap_read_command(struct imap_sess *s, struct buf *cmd)
+{
+	uint64_t limit = s->conf->message_size_limit + 2 * (uint64_t)IMAP_LINE_MAX;
+	uint64_t litmax = s->conf->message_size_limit;
+	unsigned segs = 0;
+
+	/* before login only names and passwords come as literals */
+	if (s->state == IMAP_S_NOTAUTH)
+		litmax = limit = PREAUTH_LITERAL_MAX;
+
+	buf_reset(cmd);
+	for (;;) {
+		size_t len = 0, got = 0;
+		uint64_t n;
+		int nonsync, r;
+
+		r = io_getline(s->io, line, sizeof line, &len);
+		if (r == IO_EOF)
+			return IMAP_RD_EOF;
+		if (r == IO_TIMEOUT) {
+			imap_put(s, "* BYE Autologout; idle for too long\r\n");
+			return IMAP_RD_ERR;
+		}
+		if (r == IO_LONG) {
+			/* a sync literal announced at the end of the long line
+			 * was never acknowledged, so the client aborts it */
+			if (cmd->len == 0)
+				imap_put(s, "* BAD [TOOBIG] Command line too long\r\n");
+			else
+				fail_line(s, cmd, "BAD [TOOBIG] ", "Command line too long");
+			return IMAP_RD_AGAIN;
+		}
+		if (r != IO_OK)
+			return IMAP_RD_ERR;
+		if (buf_add(cmd, line, len) < 0)
+			return IMAP_RD_ERR;
+		if (!literal_at_end(line, len, &n, &nonsync))
+			return IMAP_RD_OK;
+		if (++segs > IMAP_SEGMENTS_MAX || n > litmax ||
+		    cmd->len + n > limit) {
+			if (nonsync) {
+				/* RFC 7888 section 4: the bytes are on their way;
+				 * refusing and closing keeps us in sync */
+				fail_line(s, cmd, "BAD [TOOBIG] ", "Literal too large");
+				imap_put(s, "* BYE Literal too large\r\n");
+				return IMAP_RD_ERR;
+			}
+			return fail_line(s, cmd, "NO [LIMIT] ", "Literal too large");
+		}
+		if (buf_add(cmd, "\r\n", 2) < 0 || buf_reserve(cmd, n + 1) < 0)
+			return IMAP_RD_ERR;
+		if (!nonsync)
+			imap_put(s, "+ Ready for literal data\r\n");
+		r = io_read(s->io, cmd->s + cmd->len, n, &got);
+		if (got < n) {
+			if (r == IO_TIMEOUT)
+				imap_put(s, "* BYE Autologout; idle for too long\r\n");
+			return r == IO_TIMEOUT || r == IO_ERR ? IMAP_RD_ERR : IMAP_RD_EOF;
+		}
+		cmd->len += n;
+		cmd->s[cmd->len] = '\0';
+	}
+}
+
+/* ---- tokenizer ---------------------------------------------------------- */
+
+struct arena_blk {
+	struct arena_blk *next;
+	char data[];
+};
+
+void imap_parser_init(struct imap_parser *ps, char *p, size_t len)
+{
+	ps->p = p;
+	ps->end = p + len;
+	ps->arena = NULL;
+	ps->arena_len = ps->arena_cap = 0;
+}
+
+void imap_parser_free(struct imap_parser *ps)
+{
+	struct arena_blk *b = (struct arena_blk *)ps->arena;
+
+	while (b) {
+		struct arena_blk *n = b->next;
+		free(b);
+		b = n;
+	}
+	ps->arena = NULL;
+}
+
+static char *arena_alloc(struct imap_parser *ps, size_t n)
+{
+	struct arena_blk *b;
+
+	if (n > SIZE_MAX - sizeof *b - 1)
+		return NULL;
+	b = malloc(sizeof *b + n + 1);
+	if (!b)
+		return NULL;
+	b->next = (struct arena_blk *)ps->arena;
+	ps->arena = (char *)b;
+	return b->data;
+}
+
+char *imap_dupz(struct imap_parser *ps, const char *p, size_t len)
+{
+	char *d;
+
+	if (memchr(p, '\0', len))
+		return NULL;
+	d = arena_alloc(ps, len);
+	if (!d)
+		return NULL;
+	memcpy(d, p, len);
+	d[len] = '\0';
+	return d;
+}
+
+int imap_eol(struct imap_parser *ps)
+{
+	return ps->p >= ps->end;
+}
+
+int imap_peek(struct imap_parser *ps)
+{
+	return ps->p < ps->end ? (unsigned char)*ps->p : -1;
+}
+
+int imap_sp(struct imap_parser *ps)
+{
+	if (ps->p < ps->end && *ps->p == ' ') {
+		ps->p++;
+		return 0;
+	}
+	return -1;
+}
+
+/* RFC 3501 ATOM-CHAR: any CHAR except atom-specials */
+int imap_is_atom_char(int c)
+{
+	if (c <= 0x20 || c >= 0x7f)
+		return 0;
+	return !strchr("(){%*\"\\]", c);
+}
+
+static int span(struct imap_parser *ps, const char **p_r, size_t *len_r, const char *extra)
+{
+	char *q = ps->p;
+
+	while (q < ps->end && (imap_is_atom_char((unsigned char)*q) ||
+			       (*q && strchr(extra, *q))))
+		q++;
+	if (q == ps->p)
+		return -1;
+	*p_r = ps->p;
+	*len_r = (size_t)(q - ps->p);
+	ps->p = q;
+	return 0;
+}
+
+int imap_atom(struct imap_parser *ps, const char **p_r, size_t *len_r)
+{
+	return span(ps, p_r, len_r, "");
+}
+
+static int quoted(struct imap_parser *ps, const char **p_r, size_t *len_r)
+{
+	char *q = ps->p + 1, *d;
+	size_t n = 0;
+
+	/* first pass: length and validity */
+	while (q < ps->end && *q != '"') {
+		if (*q == '\\') {
+			if (q + 1 >= ps->end || (q[1] != '"' && q[1] != '\\'))
+				return -1;
+			q++;
+		} else if (*q == '\r' || *q == '\n' || *q == '\0') {
+			return -1;
+		}
+		q++;
+		n++;
+	}
+	if (q >= ps->end)
+		return -1;
+	d = arena_alloc(ps, n);
+	if (!d)
+		return -1;
+	*p_r = d;
+	*len_r = n;
+	for (q = ps->p + 1; *q != '"'; q++) {
+		if (*q == '\\')
+			q++;
+		*d++ = *q;
+	}
+	*d = '\0';
+	ps->p = q + 1;
+	return 0;
+}
+
+static int literal(struct imap_parser *ps, const char **p_r, size_t *len_r)
+{
+	char *q = ps->p + 1, *digits = q;
+	uint64_t n;
+
+	while (q < ps->end && *q >= '0' && *q <= '9')
+		q++;
+	if (parse_u64(digits, (size_t)(q - digits), UINT64_MAX / 2, &n) < 0)
+		return -1;
+	if (q < ps->end && *q == '+')
+		q++;
+	if (ps->end - q < 3 || q[0] != '}' || q[1] != '\r' || q[2] != '\n')
+		return -1;
+	q += 3;
+	if ((uint64_t)(ps->end - q) < n)
+		return -1;
+	*p_r = q;
+	*len_r = (size_t)n;
+	ps->p = q + n;
+	return 0;
+}
+
+int imap_string(struct imap_parser *ps, const char **p_r, size_t *len_r)
+{
+	if (ps->p >= ps->end)
+		return -1;
+	if (*ps->p == '"')
+		return quoted(ps, p_r, len_r);
+	if (*ps->p == '{')
+		return literal(ps, p_r, len_r);
+	return -1;
+}
+
+int imap_astring(struct imap_parser *ps, const char **p_r, size_t *len_r)
+{
+	if (ps->p < ps->end && (*ps->p == '"' || *ps->p == '{'))
+		return imap_string(ps, p_r, len_r);
+	return span(ps, p_r, len_r, "]");
+}
+
+int imap_list_mailbox(struct imap_parser *ps, const char **p_r, size_t *len_r)
+{
+	if (ps->p < ps->end && (*ps->p == '"' || *ps->p == '{'))
+		return imap_string(ps, p_r, len_r);
+	return span(ps, p_r, len_r, "]%*");
+}

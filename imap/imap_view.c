@@ -1,0 +1,526 @@
+/* The selected mailbox as this session's client sees it.
+ *
+ * s->sc is the libmbox scan, kept between commands without a lock.  s->view
+ * is the client's view: sequence number i+1 -> UID, flags, \Recent.  At each
+ * command (and during IDLE) imap_view_sync takes a read lock briefly and
+ * brings the scan up to date; messages without a UID, and new messages this
+ * session sees first (no Status O), need the write lock: UIDs are assigned and
+ * persisted (MBOX_RW_UIDS) before any client sees them, and the messages are
+ * marked O so that they are \Recent in exactly this session.  The view is
+ * then reconciled by UID: vanished UIDs become EXPUNGE responses (held back
+ * while a command uses sequence numbers, RFC 3501 7.4.1), changed flags FETCH
+ * FLAGS, new UIDs EXISTS/RECENT.  A changed UIDVALIDITY ends the session with
+ * BYE: the client reconnects and resynchronises rather than see wrong data. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "imap.h"
+#include "bounds.h"
+#include "log.h"
+
+#define READ_CHUNK 512  /* messages served per read lock in long commands */
+
+static unsigned lock_ms(const struct imap_sess *s)
+{
+	return s->conf->lock_timeout ? s->conf->lock_timeout * 1000 : IMAP_LOCK_TIMEOUT_MS;
+}
+
+long imap_scan_find_uid(const struct mbox_scan *sc, uint32_t uid)
+{
+	size_t lo = 0, hi = sc->count;
+
+	/* UIDs increase in file order once assigned; uid 0 entries (not yet
+	 * assigned) may sit at the end, so search only the assigned prefix */
+	while (hi > 0 && sc->msgs[hi - 1].uid == 0)
+		hi--;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sc->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else if (sc->msgs[mid].uid > uid)
+			hi = mid;
+		else
+			return (long)mid;
+	}
+	return -1;
+}
+
+long imap_view_index(struct imap_sess *s, size_t i)
+{
+	struct imap_vmsg *m = &s->view.v[i];
+	long k;
+
+	if (m->gone)
+		return -1;
+	if (m->idx < s->sc.count && s->sc.msgs[m->idx].uid == m->uid)
+		return m->idx;
+	k = imap_scan_find_uid(&s->sc, m->uid);
+	if (k >= 0)
+		m->idx = (uint32_t)k;
+	return k;
+}
+
+uint32_t imap_view_max_uid(const struct imap_sess *s)
+{
+	return s->view.count ? s->view.v[s->view.count - 1].uid : 0;
+}
+
+static int needs_write(const struct imap_sess *s)
+{
+	size_t i;
+
+	if (s->sc.missing_uids || (s->sc.uidvalidity == 0 && s->sc.count))
+		return 1;
+	if (s->readonly)
+		return 0;
+	for (i = 0; i < s->sc.count; i++)
+		if (!(s->sc.msgs[i].flags & MBOX_F_OLD))
+			return 1;
+	return 0;
+}
+
+static void clear_requests(struct mbox_scan *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->count; i++) {
+		sc->msgs[i].dirty = 0;
+		sc->msgs[i].expunge = 0;
+	}
+}
+
+/* Under the write lock: persist UIDs, claim new messages as our \Recent.
+ * recent_r gets a malloc'ed list of the UIDs claimed. */
+static int claim(struct imap_sess *s, uint32_t **recent_r, size_t *nrecent_r)
+{
+	size_t i, n = 0;
+	size_t *idx = NULL;
+
+	if (!s->readonly) {
+		idx = malloc((s->sc.count + 1) * sizeof *idx);
+		if (!idx)
+			return -1;
+		for (i = 0; i < s->sc.count; i++) {
+			struct mbox_msg *m = &s->sc.msgs[i];
+			if (m->flags & MBOX_F_OLD)
+				continue;
+			m->dirty = 1;
+			m->new_flags = m->flags | MBOX_F_OLD;
+			m->new_keywords = m->keywords;
+			idx[n++] = i;
+		}
+	}
+	if (mbox_rewrite(&s->mb, &s->sc, MBOX_RW_UIDS) < 0) {
+		int e = errno;
+		clear_requests(&s->sc);
+		free(idx);
+		errno = e;
+		return -1;
+	}
+	if (n) {
+		*recent_r = malloc(n * sizeof **recent_r);
+		if (*recent_r) {
+			for (i = 0; i < n; i++)
+				(*recent_r)[i] = idx[i] < s->sc.count ? s->sc.msgs[idx[i]].uid : 0;
+			*nrecent_r = n;
+		}
+	}
+	free(idx);
+	return 0;
+}
+
+static int full_rescan(struct imap_sess *s)
+{
+	mbox_scan_free(&s->sc);
+	memset(&s->sc, 0, sizeof s->sc);
+	return mbox_scan(&s->mb, &s->sc);
+}
+
+/* Brings s->sc up to date.  first: initial scan.  Leaves no lock held. */
+static int refresh(struct imap_sess *s, int first, uint32_t **recent_r, size_t *nrecent_r)
+{
+	int r, tries;
+
+	if (mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s)) < 0)
+		return -1;
+	r = first ? mbox_scan(&s->mb, &s->sc) : mbox_scan_update(&s->mb, &s->sc);
+	if (r >= 0 && needs_write(s) && (s->mb.mode & MBOX_RDWR)) {
+		for (tries = 0; tries < 3; tries++) {
+			if (mbox_lock(&s->mb, MBOX_LOCK_WRITE, lock_ms(s)) < 0) {
+				r = -1;
+				break;
+			}
+			r = mbox_scan_update(&s->mb, &s->sc);
+			if (r < 0 || !needs_write(s))
+				break;
+			r = claim(s, recent_r, nrecent_r);
+			if (r == 0 || errno != ESTALE)
+				break;
+			r = full_rescan(s);
+			if (r < 0)
+				break;
+		}
+	}
+	{
+		int e = errno;
+		mbox_unlock(&s->mb);
+		errno = e;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* rec is in file order, so in increasing UID order: a binary search */
+static int is_recent(uint32_t uid, const uint32_t *rec, size_t n)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (rec[mid] < uid)
+			lo = mid + 1;
+		else if (rec[mid] > uid)
+			hi = mid;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+static int view_grow(struct imap_view *v, size_t want)
+{
+	struct imap_vmsg *nv;
+	size_t cap = v->cap ? v->cap : 64;
+
+	if (want <= v->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	nv = realloc(v->v, cap * sizeof *nv);
+	if (!nv)
+		return -1;
+	v->v = nv;
+	v->cap = cap;
+	return 0;
+}
+
+void imap_view_flags_lines(struct imap_sess *s)
+{
+	size_t k;
+
+	imap_put(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (k = 0; k < s->sc.nkeywords; k++)
+		if (imap_kw_ok(s->sc.keywords[k]))
+			imap_put(s, " %s", s->sc.keywords[k]);
+	imap_put(s, ")\r\n");
+	if (s->readonly) {
+		imap_put(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
+	} else {
+		imap_put(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+		for (k = 0; k < s->sc.nkeywords; k++)
+			if (imap_kw_ok(s->sc.keywords[k]))
+				imap_put(s, " %s", s->sc.keywords[k]);
+		imap_put(s, "%s)] Flags permitted.\r\n", s->sc.nkeywords < MBOX_KW_MAX ? " \\*" : "");
+	}
+	s->view.nkw_sent = s->sc.nkeywords;
+}
+
+/* Appends the scan's messages with UIDs above the view's; the count added,
+ * or -1.  \Recent: claimed by this session (rec), or, read-only, not O. */
+static long add_new(struct imap_sess *s, const uint32_t *rec, size_t nrec)
+{
+	struct imap_view *v = &s->view;
+	uint32_t maxuid = imap_view_max_uid(s);
+	long added = 0;
+	size_t j;
+
+	for (j = 0; j < s->sc.count; j++) {
+		struct mbox_msg *m = &s->sc.msgs[j];
+		struct imap_vmsg *n;
+		if (m->uid == 0 || m->uid <= maxuid)
+			continue;
+		if (view_grow(v, v->count + 1) < 0)
+			return -1;
+		n = &v->v[v->count++];
+		memset(n, 0, sizeof *n);
+		n->uid = m->uid;
+		n->flags = m->flags;
+		n->keywords = m->keywords;
+		n->idx = (uint32_t)j;
+		n->recent = s->readonly ? !(m->flags & MBOX_F_OLD) : is_recent(m->uid, rec, nrec);
+		v->recent += n->recent;
+		maxuid = m->uid;
+		added++;
+	}
+	return added;
+}
+
+/* Reconciles the view with s->sc by UID and reports the differences. */
+static int reconcile(struct imap_sess *s, int flags, const uint32_t *rec, size_t nrec)
+{
+	struct imap_view *v = &s->view;
+	size_t i, o, j = 0, oldrecent = v->recent;
+	long added;
+
+	if (s->sc.uidvalidity && v->uidvalidity != s->sc.uidvalidity) {
+		if (v->count && !v->uv_placeholder) {
+			log_msg(LOG_WARNING, "%s: UIDVALIDITY changed %u -> %u", s->sel_name,
+				v->uidvalidity, s->sc.uidvalidity);
+			imap_put(s, "* BYE [UIDVALIDITY %u] Mailbox was rebuilt elsewhere, "
+				 "please reconnect\r\n", s->sc.uidvalidity);
+			s->bye = 1;
+			return -1;
+		}
+		v->uidvalidity = s->sc.uidvalidity;
+		v->uv_placeholder = 0;
+		imap_put(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n", v->uidvalidity);
+	}
+	/* 1. match known UIDs; both lists are in increasing UID order */
+	for (i = 0; i < v->count; i++) {
+		struct imap_vmsg *m = &v->v[i];
+		if (m->gone)
+			continue;
+		while (j < s->sc.count && s->sc.msgs[j].uid && s->sc.msgs[j].uid < m->uid)
+			j++;
+		if (j >= s->sc.count || s->sc.msgs[j].uid != m->uid) {
+			m->gone = 1;
+			continue;
+		}
+		m->idx = (uint32_t)j;
+		if ((s->sc.msgs[j].flags & ~MBOX_F_OLD) != (m->flags & ~MBOX_F_OLD) ||
+		    s->sc.msgs[j].keywords != m->keywords) {
+			m->flags = s->sc.msgs[j].flags;
+			m->keywords = s->sc.msgs[j].keywords;
+			m->changed = 1;
+		}
+	}
+	/* 2. EXPUNGE responses, when allowed */
+	if (flags & IMAP_SYNC_EXPUNGE) {
+		for (i = o = 0; i < v->count; i++) {
+			if (v->v[i].gone) {
+				imap_put(s, "* %zu EXPUNGE\r\n", o + 1);
+				if (v->v[i].recent)
+					v->recent--;
+				continue;
+			}
+			v->v[o++] = v->v[i];
+		}
+		v->count = o;
+	}
+	if (s->sc.nkeywords > v->nkw_sent)
+		imap_view_flags_lines(s);
+	/* 3. flags changed elsewhere */
+	for (i = 0; i < v->count; i++) {
+		if (!v->v[i].changed)
+			continue;
+		v->v[i].changed = 0;
+		if (!v->v[i].gone)
+			imap_fetch_flags(s, i, 0);
+	}
+	/* 4. new messages */
+	added = add_new(s, rec, nrec);
+	if (added < 0)
+		return -1;
+	if (s->sc.uidnext > v->uidnext)
+		v->uidnext = s->sc.uidnext;
+	/* held-back expunged messages still count: EXISTS only grows */
+	if (added)
+		imap_put(s, "* %zu EXISTS\r\n", v->count);
+	if (added || v->recent != oldrecent)
+		imap_put(s, "* %zu RECENT\r\n", v->recent);
+	return 0;
+}
+
+int imap_view_sync(struct imap_sess *s, int flags)
+{
+	uint32_t *rec = NULL;
+	size_t nrec = 0;
+	int r;
+
+	if (s->state != IMAP_S_SELECTED)
+		return 0;
+	if (s->mb.fd < 0) {
+		/* the INBOX did not exist at SELECT: has mail arrived? */
+		if (mbox_open(&s->mb, s->sel_path, MBOX_RDWR) < 0) {
+			s->mb.fd = -1;
+			return 0;
+		}
+		r = refresh(s, 1, &rec, &nrec);
+		if (r == 0)
+			r = reconcile(s, flags, rec, nrec);
+		free(rec);
+		return r < 0 && s->bye ? -1 : 0;
+	}
+	if (refresh(s, 0, &rec, &nrec) < 0) {
+		/* busy or unreadable: report nothing this time */
+		log_msg(LOG_NOTICE, "%s: sync: %s", s->sel_name, strerror(errno));
+		free(rec);
+		if (errno == ENOENT || errno == EINVAL) {
+			imap_put(s, "* BYE Selected mailbox was removed\r\n");
+			s->bye = 1;
+			return -1;
+		}
+		return 0;
+	}
+	r = reconcile(s, flags, rec, nrec);
+	free(rec);
+	return r;
+}
+
+/* An INBOX the MTA has not created yet, in a spool directory only it may
+ * write to: an empty mailbox until the first delivery (as Dovecot shows). */
+static int inbox_not_yet(struct imap_sess *s, int readonly)
+{
+	s->mb.fd = -1;
+	s->readonly = readonly;
+	memset(&s->sc, 0, sizeof s->sc);
+	memset(&s->view, 0, sizeof s->view);
+	s->view.uidvalidity = (uint32_t)time(NULL);
+	s->view.uv_placeholder = 1;
+	s->view.uidnext = 1;
+	s->state = IMAP_S_SELECTED;
+	return 0;
+}
+
+int imap_view_open(struct imap_sess *s, const char *name, const char *path, int readonly)
+{
+	uint32_t *rec = NULL;
+	size_t nrec = 0;
+	struct stat st;
+	int mode = MBOX_RDWR;
+
+	imap_view_close(s);
+	if (str_copyz(s->sel_name, sizeof s->sel_name, name) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (str_copyz(s->sel_path, sizeof s->sel_path, path) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (!strcmp(name, "INBOX") && lstat(path, &st) < 0 && errno == ENOENT)
+		mode |= MBOX_CREATE;
+	if (mbox_open(&s->mb, path, mode) < 0) {
+		if (mode & MBOX_CREATE)
+			return inbox_not_yet(s, readonly);
+		if (errno != EACCES || mbox_open(&s->mb, path, MBOX_RDONLY) < 0)
+			return -1;
+		readonly = 1;
+	}
+	s->readonly = readonly;
+	memset(&s->sc, 0, sizeof s->sc);
+	memset(&s->view, 0, sizeof s->view);
+	if (refresh(s, 1, &rec, &nrec) < 0) {
+		int e = errno;
+		free(rec);
+		mbox_scan_free(&s->sc);
+		mbox_close(&s->mb);
+		s->mb.fd = -1;
+		errno = e;
+		return -1;
+	}
+	s->view.uidvalidity = s->sc.uidvalidity;
+	if (!s->view.uidvalidity) {
+		/* empty mailbox without IMAP metadata: no UID was ever given
+		 * out, so any value will do until the first message gets one */
+		s->view.uidvalidity = s->sc.mtime_sec > 0 ? (uint32_t)s->sc.mtime_sec : 1;
+		s->view.uv_placeholder = 1;
+	}
+	s->view.uidnext = s->sc.uidnext ? s->sc.uidnext : 1;
+	s->view.nkw_sent = s->sc.nkeywords;
+	s->state = IMAP_S_SELECTED;
+	/* fill the view silently; SELECT writes the counts itself */
+	if (add_new(s, rec, nrec) < 0) {
+		free(rec);
+		imap_view_close(s);
+		errno = ENOMEM;
+		return -1;
+	}
+	free(rec);
+	return 0;
+}
+
+void imap_view_close(struct imap_sess *s)
+{
+	if (s->mb.fd >= 0) {
+		mbox_close(&s->mb);
+		s->mb.fd = -1;
+	}
+	mbox_scan_free(&s->sc);
+	memset(&s->sc, 0, sizeof s->sc);
+	free(s->view.v);
+	memset(&s->view, 0, sizeof s->view);
+	if (s->state == IMAP_S_SELECTED)
+		s->state = IMAP_S_AUTH;
+	s->sel_name[0] = '\0';
+}
+
+int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg)
+{
+	int tries, r = -1, e = 0;
+
+	if (s->mb.fd < 0)
+		return 0;   /* an INBOX not created yet: nothing to change */
+	for (tries = 0; tries < 3; tries++) {
+		if (mbox_lock(&s->mb, MBOX_LOCK_WRITE, lock_ms(s)) < 0)
+			return -1;
+		r = mbox_scan_update(&s->mb, &s->sc);
+		if (r >= 0)
+			r = mark(s, arg);
+		if (r >= 0)
+			r = mbox_rewrite(&s->mb, &s->sc, MBOX_RW_UIDS);
+		e = errno;
+		if (r < 0)
+			clear_requests(&s->sc);
+		if (r < 0 && e == ESTALE && full_rescan(s) >= 0) {
+			mbox_unlock(&s->mb);
+			continue;
+		}
+		break;
+	}
+	mbox_unlock(&s->mb);
+	errno = e;
+	return r < 0 ? -1 : 0;
+}
+
+static unsigned read_count;
+
+void imap_view_read_begin(struct imap_sess *s)
+{
+	read_count = 0;
+	if (s->mb.fd >= 0)
+		mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s));
+}
+
+/* Called before writing a response that may fill the output buffer: a
+ * full buffer means a blocking write to a client that may be slow, and no
+ * lock is held while waiting for the client. */
+void imap_view_read_release(struct imap_sess *s, size_t upcoming)
+{
+	if (s->mb.lock != MBOX_LOCK_NONE && s->io->out_len + upcoming > IO_OUTBUF / 2)
+		mbox_unlock(&s->mb);
+}
+
+/* between messages: take the lock back, and let writers in now and then */
+void imap_view_read_tick(struct imap_sess *s)
+{
+	if (s->mb.fd < 0)
+		return;
+	if (s->mb.lock == MBOX_LOCK_NONE) {
+		if (s->io->out_len > IO_OUTBUF / 2)
+			io_flush(s->io);
+		mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s));
+		return;
+	}
+	if (++read_count % READ_CHUNK)
+		return;
+	mbox_unlock(&s->mb);
+	mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s));
+}
+
+void imap_view_read_end(struct imap_sess *s)
+{
+	if (s->mb.lock != MBOX_LOCK_NONE)
+		mbox_unlock(&s->mb);
+}
