@@ -3,6 +3,7 @@
  * RFC 3461).  Lenient where Postfix is (spaces after the colon, a path
  * without angle brackets: the lab types "mail from: darth@starwars.univ"),
  * strict about what gets stored. */
+#include <arpa/inet.h>
 #include <string.h>
 #include "smtp.h"
 
@@ -63,6 +64,29 @@ int addr_clean(const char *p, size_t len)
 	return 1;
 }
 
+/* A quoted local part ("a b"@x, RFC 5321 4.1.2) may hold space and
+ * backslash pairs; everything else as addr_clean.  No tab, no control, and
+ * never '<' or '>' outside the quotes, so the queue file and the records
+ * stay line- and tab-safe. */
+int addr_storable(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	if (len > 0 && p[0] == '"') {
+		for (i = 1; i < len && p[i] != '"'; i++) {
+			unsigned char c = (unsigned char)p[i];
+			if (c == '\\' && i + 1 < len)
+				c = (unsigned char)p[++i];
+			if (c < 0x20 || c == 0x7f)
+				return 0;
+		}
+		if (i >= len)
+			return 0;
+		i++;
+	}
+	return addr_clean(p + i, len - i);
+}
+
 static int has_8bit(const char *p, size_t len)
 {
 	size_t i;
@@ -73,6 +97,35 @@ static int has_8bit(const char *p, size_t len)
 	return 0;
 }
 
+int addr_literal_ok(const char *d, size_t len)
+{
+	char ip[64];
+	unsigned char bin[16];
+	size_t i, tag;
+
+	if (len < 3 || d[0] != '[' || d[len - 1] != ']' || len - 2 >= sizeof ip)
+		return 0;
+	memcpy(ip, d + 1, len - 2);
+	ip[len - 2] = '\0';
+	if (inet_pton(AF_INET, ip, bin) == 1)
+		return 1;
+	if (str_iprefix(ip, len - 2, "IPv6:"))
+		return inet_pton(AF_INET6, ip + 5, bin) == 1;
+	/* General-address-literal: Standardized-tag ":" 1*dcontent */
+	for (tag = 0; tag < len - 2 && ip[tag] != ':'; tag++)
+		if (!((ip[tag] >= 'a' && ip[tag] <= 'z') || (ip[tag] >= 'A' && ip[tag] <= 'Z') ||
+		      (ip[tag] >= '0' && ip[tag] <= '9') || (ip[tag] == '-' && tag > 0)))
+			return 0;
+	if (tag == 0 || tag + 1 >= len - 2 || ip[tag - 1] == '-')
+		return 0;
+	for (i = tag + 1; i < len - 2; i++) {
+		unsigned char c = (unsigned char)ip[i];
+		if (c < 33 || c > 126 || c == '[' || c == '\\' || c == ']')
+			return 0;
+	}
+	return 1;
+}
+
 static int domain_ok(const char *d, size_t len)
 {
 	size_t i;
@@ -80,7 +133,7 @@ static int domain_ok(const char *d, size_t len)
 	if (len == 0 || len > SMTP_DOMAIN_MAX)
 		return 0;
 	if (d[0] == '[')
-		return d[len - 1] == ']' && len > 2;
+		return addr_literal_ok(d, len);
 	if (d[0] == '.' || d[0] == '-')
 		return 0;
 	for (i = 0; i < len; i++) {
@@ -131,6 +184,58 @@ static int get_path(const char *arg, size_t len, size_t *pos, const char **p_r, 
 	return 0;
 }
 
+static int atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c >= 0x80 || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* A Quoted-string local part (RFC 5321 4.1.2) ending right before the '@'
+ * at index at (or the end).  One that needs no quotes ("alice"@x) is the
+ * same mailbox as alice@x (4.1.2, 2.4) and is stored unquoted; one that
+ * does ("a b"@x) is stored as given. */
+static int quoted_local(const char *p, size_t n, size_t at, char *out, size_t outlen)
+{
+	char u[SMTP_ADDR_MAX];
+	size_t i, k = 0;
+	int dot = 1;
+
+	for (i = 1; i < at && p[i] != '"'; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\\') {
+			if (++i >= at)
+				return ADDR_SYNTAX;
+			c = (unsigned char)p[i];
+		}
+		if ((c < 32 || c == 127) || k + 1 >= sizeof u)
+			return ADDR_SYNTAX;
+		u[k++] = (char)c;
+	}
+	if (i + 1 != at)
+		return ADDR_SYNTAX;             /* no closing quote right before '@' */
+	/* a dot-string after all? */
+	for (i = 0; i < k; i++) {
+		if (u[i] == '.') {
+			if (dot)
+				break;
+			dot = 1;
+		} else if (atext((unsigned char)u[i])) {
+			dot = 0;
+		} else {
+			break;
+		}
+	}
+	if (k > 0 && i == k && !dot) {
+		if (k + (n - at) >= sizeof u)
+			return ADDR_LONG;
+		memcpy(u + k, p + at, n - at);
+		return str_copy(out, outlen, u, k + n - at) < 0 ? ADDR_LONG : 0;
+	}
+	if (!addr_storable(p, n))
+		return ADDR_SYNTAX;
+	return str_copy(out, outlen, p, n) < 0 ? ADDR_LONG : 0;
+}
+
 /* Validates a path and copies it (source route dropped) into out. */
 static int check_path(const char *p, size_t n, int utf8, int empty_ok, char *out, size_t outlen)
 {
@@ -167,7 +272,8 @@ static int check_path(const char *p, size_t n, int utf8, int empty_ok, char *out
 		return ADDR_SYNTAX;
 	if (at > SMTP_LOCAL_MAX && !utf8)
 		return ADDR_LONG;
-	/* quoted local parts with spaces are refused: unsafe to store */
+	if (p[0] == '"')
+		return quoted_local(p, n, at, out, outlen);
 	if (!addr_clean(p, n))
 		return ADDR_SYNTAX;
 	if (str_copy(out, outlen, p, n) < 0)
@@ -175,16 +281,72 @@ static int check_path(const char *p, size_t n, int utf8, int empty_ok, char *out
 	return 0;
 }
 
-static int xtext_ok(const char *p, size_t n)
+static int hexval(char c)
 {
-	size_t i;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* RFC 3461 4: xtext is "!".."~" except "+" and "=", or "+" and two
+ * upper-case hex digits; the decoded text must be printable US-ASCII.
+ * Stored re-encoded with every byte that the records, the queue file or a
+ * header could trip on ('+', '=', space, '<', '>', '\\', '"') as +HH, so
+ * it passes addr_clean.  -1: bad xtext or too long for out. */
+static int xtext_canon(const char *p, size_t n, char *out, size_t outlen)
+{
+	size_t i, k = 0;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (c < 33 || c > 126 || c == '=')
-			return 0;
+		if (c == '+') {
+			int h, l;
+			if (i + 2 >= n)
+				return -1;
+			h = hexval(p[i + 1]);
+			l = hexval(p[i + 2]);
+			if (h < 0 || l < 0)
+				return -1;
+			c = (unsigned char)(h * 16 + l);
+			i += 2;
+			if (c < 0x20 || c > 0x7e)
+				return -1;
+		} else if (c < 33 || c > 126 || c == '=') {
+			return -1;
+		}
+		if (k + 4 > outlen)
+			return -1;
+		if (c == '+' || c == '=' || c == ' ' || c == '<' || c == '>' || c == '\\' || c == '"') {
+			static const char hx[] = "0123456789ABCDEF";
+			out[k++] = '+';
+			out[k++] = hx[c >> 4];
+			out[k++] = hx[c & 15];
+		} else {
+			out[k++] = (char)c;
+		}
 	}
-	return 1;
+	out[k] = '\0';
+	return 0;
+}
+
+int addr_xtext_decode(const char *p, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	for (; *p && k + 1 < outlen; p++) {
+		int h, l;
+		if (*p == '+' && (h = hexval(p[1])) >= 0 && (l = hexval(p[2])) >= 0) {
+			int c = h * 16 + l;
+			out[k++] = c >= 0x20 && c <= 0x7e ? (char)c : '?';
+			p += 2;
+		} else {
+			out[k++] = *p;
+		}
+	}
+	out[k] = '\0';
+	return *p ? -1 : 0;
 }
 
 /* Calls fn for each "KEY[=VALUE]" after the path. */
@@ -265,8 +427,7 @@ int addr_parse_mail(const char *arg, size_t len, struct smtp_mail *m)
 			else
 				return ADDR_PARAM;
 		} else if (KEY(k, kl, "ENVID") && v && !m->envid[0]) {
-			if (vl == 0 || vl > 100 || !xtext_ok(v, vl) ||
-			    str_copy(m->envid, sizeof m->envid, v, vl) < 0)
+			if (vl == 0 || vl > 100 || xtext_canon(v, vl, m->envid, sizeof m->envid) < 0)
 				return ADDR_PARAM;
 		} else
 			return ADDR_PARAM;
@@ -322,9 +483,16 @@ int addr_parse_rcpt(const char *arg, size_t len, int utf8, struct smtp_rcpt *r)
 			if (parse_notify(v, vl, &r->notify) < 0)
 				return ADDR_PARAM;
 		} else if (KEY(k, kl, "ORCPT") && v && !r->orcpt[0]) {
+			/* addr-type ";" xtext, addr-type an atom (rfc822, utf-8) */
 			const char *semi = memchr(v, ';', vl);
-			if (!semi || semi == v || vl > 500 || !xtext_ok(v, vl) ||
-			    str_copy(r->orcpt, sizeof r->orcpt, v, vl) < 0)
+			size_t tl = semi ? (size_t)(semi - v) : 0, j;
+			if (!semi || tl == 0 || vl > 500 || tl + 1 >= sizeof r->orcpt)
+				return ADDR_PARAM;
+			for (j = 0; j < tl; j++)
+				if (!atext((unsigned char)v[j]) || (unsigned char)v[j] >= 0x80)
+					return ADDR_PARAM;
+			memcpy(r->orcpt, v, tl + 1);
+			if (xtext_canon(semi + 1, vl - tl - 1, r->orcpt + tl + 1, sizeof r->orcpt - tl - 1) < 0)
 				return ADDR_PARAM;
 		} else
 			return ADDR_PARAM;

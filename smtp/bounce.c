@@ -73,8 +73,12 @@ static int report(const struct conf *c, const struct q_env *e, const char *id, s
 				   e->r.v[i].reason);
 	buf_printf(b, "\n--%s/%s\nContent-Description: Delivery report\nContent-Type: message/delivery-status\n\n"
 		   "Reporting-MTA: dns; %s\nX-Facteur-Queue-ID: %s\n", id, c->myhostname, c->myhostname, e->id);
-	if (e->envid[0])
-		buf_printf(b, "Original-Envelope-Id: %s\n", e->envid);
+	if (e->envid[0]) {
+		/* stored as xtext (RFC 3461 4.4): the DSN carries the text */
+		char t[SMTP_XTEXT_MAX];
+		addr_xtext_decode(e->envid, t, sizeof t);
+		buf_printf(b, "Original-Envelope-Id: %s\n", t);
+	}
 	buf_printf(b, "X-Facteur-Sender: rfc822; %s\nArrival-Date: %s\n", e->sender, arrival);
 	for (i = 0; i < e->r.n; i++) {
 		const struct q_rcpt *r = &e->r.v[i];
@@ -85,8 +89,11 @@ static int report(const struct conf *c, const struct q_env *e, const char *id, s
 		if (str_copy(status, sizeof status, r->reason, k) < 0 || status[0] != '5')
 			str_copyz(status, sizeof status, "5.0.0");
 		buf_printf(b, "\nFinal-Recipient: rfc822; %s\n", r->addr);
-		if (r->orcpt[0])
-			buf_printf(b, "Original-Recipient: %s\n", r->orcpt);
+		if (r->orcpt[0]) {
+			char t[SMTP_XTEXT_MAX];
+			addr_xtext_decode(r->orcpt, t, sizeof t);
+			buf_printf(b, "Original-Recipient: %s\n", t);
+		}
 		else if (r->orig[0])
 			buf_printf(b, "Original-Recipient: rfc822; %s\n", r->orig);
 		buf_printf(b, "Action: failed\nStatus: %s\nDiagnostic-Code: X-Facteur; %s\n", status,

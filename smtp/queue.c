@@ -458,7 +458,9 @@ int queue_received(const struct conf *c, const struct q_env *e, struct buf *b)
 		if (buf_adds(b, "from ") < 0 || add_safe(b, e->helo[0] ? e->helo : "unknown") < 0)
 			return -1;
 		if (!strcmp(e->peer, "local") ? buf_adds(b, " (localhost [local])") < 0
-					      : (buf_adds(b, " (unknown [") < 0 || add_safe(b, e->peer) < 0 ||
+					      : (buf_adds(b, " (unknown [") < 0 ||
+						 (strchr(e->peer, ':') && buf_adds(b, "IPv6:") < 0) ||
+						 add_safe(b, e->peer) < 0 ||
 						 buf_adds(b, "])") < 0))
 			return -1;
 		if (buf_adds(b, "\n\t") < 0)

@@ -2,6 +2,7 @@
  * part goes through the aliases, then to a user (getpwnam or the
  * passwd-file, case-insensitive), whose mailbox is in mail_spool_directory.
  * postmaster is always accepted (RFC 5321 4.5.1). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,38 @@ struct expand {
 	int err;                   /* RCPT_TEMP / RCPT_TOOMANY */
 	size_t hits;               /* recipients found, duplicates included */
 };
+
+static char self_addr[64];
+
+void rcpt_set_self(const char *local_addr)
+{
+	if (str_copyz(self_addr, sizeof self_addr, local_addr ? local_addr : "") < 0)
+		self_addr[0] = '\0';
+}
+
+/* mydestination, or an address literal naming this host: loopback or the
+ * address the client connected to (Postfix: inet_interfaces). */
+static int is_local(const struct conf *c, const char *d, size_t len)
+{
+	char ip[64];
+	unsigned char bin[16];
+
+	if (len < 3 || d[0] != '[')
+		return conf_is_local_domain(c, d, len);
+	if (!addr_literal_ok(d, len) || len - 2 >= sizeof ip)
+		return 0;
+	memcpy(ip, d + 1, len - 2);
+	ip[len - 2] = '\0';
+	if (inet_pton(AF_INET, ip, bin) == 1)
+		return bin[0] == 127 || !strcmp(ip, self_addr);
+	if (str_iprefix(ip, len - 2, "IPv6:") && inet_pton(AF_INET6, ip + 5, bin) == 1) {
+		unsigned char self[16];
+		static const unsigned char lo[16] = { [15] = 1 };
+		return !memcmp(bin, lo, 16) ||
+		       (inet_pton(AF_INET6, self_addr, self) == 1 && !memcmp(bin, self, 16));
+	}
+	return 0;
+}
 
 void rcpt_list_free(struct rcpt_list *l)
 {
@@ -100,7 +133,7 @@ static int on_target(void *arg, const char *t, size_t len)
 		log_msg(LOG_WARNING, "alias %.*s: bad target ignored", (int)x->selflen, x->self);
 		return 0;
 	}
-	if (at < len && !conf_is_local_domain(x->c, t + at + 1, len - at - 1))
+	if (at < len && !is_local(x->c, t + at + 1, len - at - 1))
 		return add(x, RCPT_REMOTE, "", t, len);
 	/* an alias that names itself means the user of that name */
 	if (str_ieq(t, at, x->self, x->selflen)) {
@@ -175,7 +208,7 @@ int rcpt_resolve(const struct conf *c, const char *addr, unsigned notify, const 
 	x.orcpt = orcpt ? orcpt : "";
 	x.notify = notify;
 	x.domain = at < len ? addr + at + 1 : c->myhostname;
-	if (at < len && !conf_is_local_domain(c, addr + at + 1, len - at - 1)) {
+	if (at < len && !is_local(c, addr + at + 1, len - at - 1)) {
 		if (!relay_ok)
 			return RCPT_DENIED;
 		if (add(&x, RCPT_REMOTE, "", addr, len) < 0)

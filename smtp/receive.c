@@ -72,7 +72,7 @@ static int on_rcpt(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 		return -1;
 	alen = (size_t)(z - addr);
 	orcpt = z + 1;
-	if (alen == 0 || alen >= SMTP_ADDR_MAX || !addr_clean(addr, alen) ||
+	if (alen == 0 || alen >= SMTP_ADDR_MAX || !addr_storable(addr, alen) ||
 	    (size_t)(p + n - orcpt) >= SMTP_XTEXT_MAX || memchr(orcpt, '\0', (size_t)(p + n - orcpt)))
 		return -1;
 	{
@@ -214,6 +214,7 @@ int receive_loop(struct recv_ctx *x, int fd)
 
 	memset(&t, 0, sizeof t);
 	txn_reset(&t, 0);
+	rcpt_set_self(x->peer->local_addr);
 	for (;;) {
 		pend_wait(x, fd);
 		r = rec_get(fd, &type, p, REC_MAX, &n);
@@ -233,7 +234,7 @@ int receive_loop(struct recv_ctx *x, int fd)
 			str_copyz(t.e.with, sizeof t.e.with, p[0] == 'E' ? "ESMTP" : "SMTP");
 			continue;
 		case REC_MAIL:
-			if (n >= SMTP_ADDR_MAX || (n && !addr_clean(p, n)))
+			if (n >= SMTP_ADDR_MAX || (n && !addr_storable(p, n)))
 				goto bad;
 			txn_reset(&t, 1);
 			t.open = 1;

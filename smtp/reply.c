@@ -22,6 +22,7 @@ static const struct { int code; const char *esc, *text; } replies[] = {
 	[SR_IN_BDAT] = { 503, "5.5.1", "Error: BDAT transfer in progress" },
 	[SR_NO_VALID] = { 554, "5.5.1", "Error: no valid recipients" },
 	[SR_UNKNOWN_CMD] = { 500, "5.5.2", "Error: command not recognized" },
+	[SR_NOT_IMPL] = { 502, "5.5.1", "Error: command not implemented" },
 	[SR_LINE_LONG] = { 500, "5.5.6", "Error: line too long" },
 	[SR_NUL] = { 501, "5.5.4", "Syntax error: NUL byte in command" },
 	[SR_SYN_HELO] = { 501, "5.5.4", "Syntax: HELO hostname" },

@@ -49,6 +49,7 @@ static int cmd_vrfy(struct sess *s, const char *arg, size_t len);
 static int cmd_etrn(struct sess *s, const char *arg, size_t len);
 static int cmd_help(struct sess *s, const char *arg, size_t len);
 static int cmd_quit(struct sess *s, const char *arg, size_t len);
+static int cmd_unimpl(struct sess *s, const char *arg, size_t len);
 
 static const struct cmd cmds[] = {
 	{ "HELO", cmd_helo, S_ANY, 0 },
@@ -63,6 +64,12 @@ static const struct cmd cmds[] = {
 	{ "ETRN", cmd_etrn, S_HELO, SR_IN_TXN },
 	{ "HELP", cmd_help, S_ANY, 0 },
 	{ "QUIT", cmd_quit, S_ANY, 0 },
+	/* known to RFC 5321 (or 821) but not offered: 502, not 500 (4.2.4) */
+	{ "EXPN", cmd_unimpl, S_ANY, 0 },
+	{ "TURN", cmd_unimpl, S_ANY, 0 },
+	{ "SEND", cmd_unimpl, S_ANY, 0 },
+	{ "SOML", cmd_unimpl, S_ANY, 0 },
+	{ "SAML", cmd_unimpl, S_ANY, 0 },
 };
 
 /* An error reply counts towards SMTP_ERRORS_MAX. */
@@ -194,6 +201,17 @@ static int cmd_rcpt(struct sess *s, const char *arg, size_t len)
 	}
 }
 
+/* The client went away or stalled inside a body: the session ends with
+ * nothing queued (the parent drops the transaction at EOF).  A stalled
+ * client is told why, as at the command level (RFC 5321 4.5.3.2.7). */
+static int lost(struct sess *s)
+{
+	s->quit = 1;
+	if (!s->io->eof)
+		return io_printf(s->io, "421 4.4.2 %s Error: timeout exceeded\r\n", s->o->c->myhostname);
+	return 0;
+}
+
 /* After the body: commit and tell the client the queue id. */
 static int finish(struct sess *s)
 {
@@ -224,12 +242,14 @@ static int cmd_data(struct sess *s, const char *arg, size_t len)
 		return err(s, SR_NO_VALID);
 	if (reply(s->io, SR_DATA_GO) < 0)
 		return -1;
-	s->io->timeout_ms = SMTP_DATA_IDLE_SEC * 1000;
+	/* a line of a body may take longer than a command, within reason */
+	s->io->timeout_ms = (int)(s->o->c->smtpd_timeout * 2 < SMTP_DATA_IDLE_SEC ? s->o->c->smtpd_timeout * 2
+										 : SMTP_DATA_IDLE_SEC) * 1000;
 	r = data_read_dot(s->io, s->o->recfd, s->limit, &size);
 	s->io->timeout_ms = (int)s->o->c->smtpd_timeout * 1000;
 	if (r < 0) {
 		log_msg(LOG_INFO, "lost connection after DATA (%llu bytes)", (unsigned long long)size);
-		return -1;           /* EOF or timeout: the parent drops the file */
+		return lost(s);      /* EOF or timeout: the parent drops the file */
 	}
 	if (r == 1) {
 		txn_abort(s);
@@ -257,12 +277,14 @@ static int cmd_bdat(struct sess *s, const char *arg, size_t len)
 		/* the chunk is still on the wire: eat it, then refuse */
 		struct bdat_state junk = { 0, 0, 1 };
 		if (data_read_chunk(s->io, s->o->recfd, n, 0, &junk) < 0)
-			return -1;
+			return lost(s);
 		return err(s, s->state == S_INIT ? SR_NEED_HELO : s->state == S_MAIL ? SR_NO_VALID : SR_NEED_MAIL);
 	}
 	s->state = S_BDAT;
-	if (data_read_chunk(s->io, s->o->recfd, n, s->limit, &s->bdat) < 0)
-		return -1;
+	if (data_read_chunk(s->io, s->o->recfd, n, s->limit, &s->bdat) < 0) {
+		log_msg(LOG_INFO, "lost connection after BDAT (%llu bytes)", (unsigned long long)s->bdat.size);
+		return lost(s);
+	}
 	if (s->bdat.too_big) {
 		/* RFC 3030: the transaction has failed; later chunks get 503 */
 		txn_abort(s);
@@ -322,6 +344,11 @@ static int cmd_quit(struct sess *s, const char *arg, size_t len)
 		return err(s, SR_SYN_QUIT);
 	s->quit = 1;
 	return reply(s->io, SR_BYE);
+}
+
+static int cmd_unimpl(struct sess *s, const char *arg, size_t len)
+{
+	return err(s, SR_NOT_IMPL);
 }
 
 static int dispatch(struct sess *s, char *line, size_t len)

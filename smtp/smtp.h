@@ -80,6 +80,13 @@ int addr_parse_rcpt(const char *arg, size_t len, int utf8, struct smtp_rcpt *r_r
 int addr_utf8_valid(const char *p, size_t len);
 /* Address bytes safe to store (no controls, space, tab, '<', '>')? */
 int addr_clean(const char *p, size_t len);
+/* addr_clean, but a leading quoted local part may hold space and \\. */
+int addr_storable(const char *p, size_t len);
+/* An address literal [1.2.3.4], [IPv6:...], [tag:text] (RFC 5321 4.1.3)? */
+int addr_literal_ok(const char *d, size_t len);
+/* xtext (ENVID, ORCPT) to text for a DSN; undecodable bytes kept,
+ * controls as '?'.  -1: truncated. */
+int addr_xtext_decode(const char *p, char *out, size_t outlen);
 /* Splits "local@domain": *at_r is the index of the last '@' or len. */
 size_t addr_at(const char *p, size_t len);
 
@@ -107,6 +114,8 @@ struct rcpt_list {
 int rcpt_resolve(const struct conf *c, const char *addr, unsigned notify, const char *orcpt,
 		 int relay_ok, struct rcpt_list *list);
 void rcpt_list_free(struct rcpt_list *l);
+/* The address the client connected to: user@[it] is local. */
+void rcpt_set_self(const char *local_addr);
 
 /* ---- queue.c: queue files ---- */
 /* queue_directory/tmp   files being written (ours only)

@@ -198,8 +198,8 @@ is "$got" "250 2.1.0 Ok
 550 5.1.1 <prog@example.test>: Recipient address rejected: User unknown in local recipient table
 550 5.1.1 <file@example.test>: Recipient address rejected: User unknown in local recipient table
 554 5.7.1 <x@remote.example>: Relay access denied
-501 5.1.3 Bad recipient address syntax
-221 2.0.0 Bye" "postmaster always, unknown 550, |cmd /file :include: refused, relay denied outside mynetworks"
+550 5.1.1 <\"al ice\"@example.test>: Recipient address rejected: User unknown in local recipient table
+221 2.0.0 Bye" "postmaster always, unknown 550, |cmd /file :include: refused, relay denied outside mynetworks, quoted local part is syntax (RFC 5321 4.1.2) looked up"
 grep -q 'alias prog: target |/bin/cat refused' "$T_TMP/log"
 ok $? "refused alias target logged"
 got=$(printf 'EHLO c\nETRN example.test\nQUIT\n' | smtp_run FACTEUR_TEST_PEER=192.0.2.7 | tail -2 | head -1)

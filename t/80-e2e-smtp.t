@@ -73,4 +73,43 @@ if command -v mail >/dev/null 2>&1 && mail --version 2>/dev/null | grep -q Mailu
 else
 	skip "no mailutils"; skip "no mailutils"
 fi
+# smtplib send_message with a non-ASCII address: it must pick SMTPUTF8 and
+# BODY=8BITMIME from our EHLO on its own
+python3 - "$P" > "$T_TMP/py8.out" 2>&1 <<'PY'
+import smtplib, sys
+from email.message import EmailMessage
+from email.policy import SMTPUTF8
+m = EmailMessage(policy=SMTPUTF8)
+m["From"] = "d\u00e9d\u00e9@example.test"; m["To"] = "alice@example.test"; m["Subject"] = "utf8 \u00e9t\u00e9"
+m.set_content("\u00e9t\u00e9\n")
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as s:
+    s.set_debuglevel(1)
+    s.ehlo("py8.example")
+    assert s.has_extn("smtputf8") and s.has_extn("8bitmime")
+    refused = s.send_message(m)
+    assert not refused, refused
+print("sent")
+PY
+grep -q sent "$T_TMP/py8.out" && grep -q 'SMTPUTF8' "$T_TMP/py8.out"
+ok $? "python3 smtplib send_message with a UTF-8 sender uses SMTPUTF8"
+wait_for "$M/alice" "^Subject: utf8 $(printf '\303\251t\303\251')"
+ok $? "SMTPUTF8 message in alice's mailbox, UTF-8 header intact"
+grep -q "^From $(printf 'd\303\251d\303\251')@example.test " "$M/alice" && grep -q 'with UTF8SMTP id' "$M/alice"
+ok $? "UTF-8 envelope sender in the From_ line, Received says UTF8SMTP (RFC 6531)"
+
+# curl with one refused recipient among good ones
+if command -v curl >/dev/null 2>&1 && curl --help all 2>/dev/null | grep -q mail-rcpt-allowfails; then
+	printf 'From: bob@example.test\r\nSubject: curl allowfails\r\n\r\nbody\r\n' > "$T_TMP/curl2.msg"
+	curl -s --max-time 10 "smtp://127.0.0.1:$P" --mail-from bob@example.test --mail-rcpt nobody@example.test \
+		--mail-rcpt bob@example.test --mail-rcpt-allowfails --upload-file "$T_TMP/curl2.msg"
+	ok $? "curl --mail-rcpt-allowfails exits 0 with one unknown recipient"
+	wait_for "$M/bob" '^Subject: curl allowfails'
+	ok $? "curl message reached the good recipient"
+	curl -s --max-time 10 "smtp://127.0.0.1:$P" --mail-from bob@example.test --mail-rcpt nobody@example.test \
+		--upload-file "$T_TMP/curl2.msg"
+	[ $? -ne 0 ]
+	ok $? "curl without allowfails: the 550 fails the transfer"
+else
+	skip "no curl --mail-rcpt-allowfails"; skip "no curl"; skip "no curl"
+fi
 done_testing
