@@ -78,26 +78,41 @@ struct mbox_sha256 {
 void mbox_sha256_init(struct mbox_sha256 *c);
 void mbox_sha256_add(struct mbox_sha256 *c, const void *p, size_t n);
 void mbox_sha256_end(struct mbox_sha256 *c, unsigned char out[32]);
-/* SHA-256 of fd's [off, off+n) */
-int mbox_hash_range(int fd, uint64_t off, uint64_t n, unsigned char out[32]);
+/* A fast keyed 128-bit hash (four xxHash64-style lanes; several GB/s):
+ * detects accidental change (a torn journal, another agent's rewrite)
+ * when keyed with a random key; not a cryptographic hash. */
+struct mbox_h128 {
+	uint64_t v[4], key[2], n;
+	unsigned char b[32];
+};
+void mbox_h128_init(struct mbox_h128 *c, const uint64_t key[2]);
+void mbox_h128_add(struct mbox_h128 *c, const void *p, size_t n);
+void mbox_h128_end(struct mbox_h128 *c, unsigned char out[16]);
+/* mbox_h128 of fd's [off, off+n) */
+int mbox_hash_range(int fd, uint64_t off, uint64_t n, const uint64_t key[2],
+		    unsigned char out[16]);
 
 #define MBOX_JOURNAL_HDR 1024  /* header size; T follows */
+#define MBOX_JBUF (1u << 20)   /* journal I/O unit */
 struct mbox_journal {
 	int fd;
 	uint64_t tlen;           /* bytes of T written so far */
-	struct mbox_sha256 th;   /* hash of T */
+	uint64_t key[2];         /* random key of the hashes */
+	struct mbox_h128 th;     /* hash of T */
 	size_t blen;
 	char path[PATH_MAX];
-	char buf[MBOX_BLOCK];
+	char buf[MBOX_JBUF];
 };
 /* Creates the journal of mb (a leftover one is recovered first). */
 int mbox_journal_begin(struct mbox *mb, struct mbox_journal *j);
 /* Appends bytes of T. */
 int mbox_journal_put(struct mbox_journal *j, const char *p, size_t n);
-/* Writes the header (d, e, hash of old [d,e)), fsyncs file and directory:
- * from here a crash is repaired by mbox_journal_recover. */
-int mbox_journal_commit(struct mbox *mb, struct mbox_journal *j, uint64_t d,
-			uint64_t e, const unsigned char old_hash[32]);
+/* Appends fd's [off, off+n) to T (read straight into the journal buffer). */
+int mbox_journal_copy(struct mbox_journal *j, int fd, uint64_t off, uint64_t n);
+/* Hashes mb's old [d,e), writes the header (d, e, len T, both hashes, a
+ * hash of the header itself) and fsyncs file and directory: from here a
+ * crash is repaired by mbox_journal_recover. */
+int mbox_journal_commit(struct mbox *mb, struct mbox_journal *j, uint64_t d, uint64_t e);
 /* Copies T to d, truncates to d + len T, fsyncs, removes the journal. */
 int mbox_journal_apply(struct mbox *mb, struct mbox_journal *j, uint64_t d);
 /* Drops an uncommitted or failed journal (errno kept). */

@@ -14,8 +14,9 @@
  *     place: one pwrite of the same length.  Crash: that message's flags
  *     are old or new; no mail is touched.
  *  3. From D, the first message that must move or grow (or go), to EOF the
- *     new image T is built in the journal (journal.c: T, then a header with
- *     D, E and hashes of old [D,E) and T; fsync).  Crash while writing it:
+ *     new image T is built in the journal (journal.c: T streamed in 1 MiB
+ *     writes, then a header with D, E, a random key and keyed 128-bit
+ *     hashes of old [D,E) and of T; one fsync).  Crash while writing it:
  *     the journal does not verify and is dropped at recovery; the mailbox
  *     is untouched.
  *  4. The growth is reserved with posix_fallocate (ENOSPC: truncated back,
@@ -24,7 +25,9 @@
  *     recovery sees neither the old bytes nor T at D and appends every
  *     message of T the mailbox no longer shows whole: duplicates possible,
  *     loss never.  Crash after the copy: recovery finds T in place.
- *  5. The journal is removed.  sc is rebuilt from the new file. */
+ *  5. The journal is removed.  sc is updated from what T holds (offsets
+ *     shifted, new metadata), or rebuilt by a scan in the rare cases where
+ *     that could differ from what a scan finds (see new_table). */
 #include "private.h"
 
 #include <errno.h>
@@ -44,6 +47,9 @@ struct item {
 	int expunge;
 	int inplace;          /* the change fits where the old lines are */
 	uint64_t run_off, run_len;
+	/* where T puts it (rewrite_tail), for the new table: */
+	uint64_t noff;        /* its From_ line */
+	uint64_t nbody;       /* its body; 0 = not known (rescan) */
 };
 
 /* Where a message's metadata lines are: one run (groups == 1) or not. */
@@ -93,35 +99,25 @@ static int hdr_plan(int fd, const struct mbox_msg *m, struct hplan *hp, struct m
 
 /* ---- building T in the journal ------------------------------------------- */
 
-static int copy_raw(struct mbox_journal *j, int fd, uint64_t off, uint64_t n, char *buf)
-{
-	while (n) {
-		size_t k = n < MBOX_BLOCK ? (size_t)n : MBOX_BLOCK;
-		if (mbox_pread_full(fd, buf, k, off) < 0 || mbox_journal_put(j, buf, k) < 0)
-			return -1;
-		off += k;
-		n -= k;
-	}
-	return 0;
-}
-
 /* From_ line, visible header lines, new metadata, the empty line, body. */
 static int put_changed(struct mbox_journal *j, int fd, const struct mbox_scan *sc,
-		       struct item *it, char *buf, struct mbox_reader *r)
+		       struct item *it, struct mbox_reader *r)
 {
 	struct hplan hp;
 	char meta[META_MAX];
 	const char *p;
 	size_t n;
-	int first, eol, ret, hidden = 0;
+	int first, eol, ret, hidden = 0, odd = 0;
+	uint64_t start = j->tlen;
 	long ml;
 
+	it->nbody = 0;
 	if (hdr_plan(fd, &it->m, &hp, r) < 0)
 		return -1;
 	it->out.clen = hp.has_cl ? (int64_t)(it->m.body_end - it->m.body_off) : -1;
 	if ((ml = mbox_meta_format(sc, &it->out, meta, sizeof(meta), 0)) < 0)
 		return -1;
-	if (copy_raw(j, fd, it->m.offset, it->m.hdr_off - it->m.offset, buf) < 0)
+	if (mbox_journal_copy(j, fd, it->m.offset, it->m.hdr_off - it->m.offset) < 0)
 		return -1;
 	mbox_reader_init(r, fd, it->m.hdr_off, hp.term_off);
 	while ((ret = mbox_reader_next(r, &p, &n, &first, &eol)) > 0) {
@@ -130,13 +126,19 @@ static int put_changed(struct mbox_journal *j, int fd, const struct mbox_scan *s
 		if (!hidden && mbox_journal_put(j, p, n) < 0)
 			return -1;
 		/* a last visible line without LF (header at EOF) */
-		if (!hidden && !eol && mbox_reader_off(r) == hp.term_off &&
-		    mbox_journal_put(j, "\n", 1) < 0)
-			return -1;
+		if (!hidden && !eol && mbox_reader_off(r) == hp.term_off) {
+			if (mbox_journal_put(j, "\n", 1) < 0)
+				return -1;
+			odd = 1;
+		}
 	}
 	if (ret < 0 || mbox_journal_put(j, meta, (size_t)ml) < 0)
 		return -1;
-	return copy_raw(j, fd, hp.term_off, it->m.next - hp.term_off, buf);
+	/* the body follows the empty line, now after the metadata; a header
+	 * without an empty line is left to the rescan */
+	if (!odd && hp.term_off < it->m.body_off)
+		it->nbody = it->noff + (j->tlen - start) + (it->m.body_off - hp.term_off);
+	return mbox_journal_copy(j, fd, hp.term_off, it->m.next - hp.term_off);
 }
 
 static int put_pseudo(struct mbox_journal *j, const struct mbox_scan *sc, struct item *it)
@@ -334,12 +336,10 @@ static int rewrite_tail(struct mbox *mb, struct mbox_scan *sc, struct plan *pl, 
 			uint64_t d, struct mbox_reader *r)
 {
 	struct mbox_journal *j = malloc(sizeof(*j));
-	char *buf = malloc(MBOX_BLOCK);
-	unsigned char oh[32];
 	uint64_t e = sc->size;
 	int ret = -1;
 
-	if (!j || !buf)
+	if (!j)
 		goto out;
 	if (mbox_journal_begin(mb, j) < 0)
 		goto out;
@@ -355,14 +355,16 @@ static int rewrite_tail(struct mbox *mb, struct mbox_scan *sc, struct plan *pl, 
 		struct item *it = &pl->it[i];
 		if (it->expunge)
 			continue;
+		it->noff = d + j->tlen;
 		if (!it->change) {
-			if (copy_raw(j, mb->fd, it->m.offset, it->m.next - it->m.offset, buf) < 0)
+			it->nbody = it->noff + (it->m.body_off - it->m.offset);
+			if (mbox_journal_copy(j, mb->fd, it->m.offset, it->m.next - it->m.offset) < 0)
 				goto fail;
-		} else if (put_changed(j, mb->fd, sc, it, buf, r) < 0) {
+		} else if (put_changed(j, mb->fd, sc, it, r) < 0) {
 			goto fail;
 		}
 	}
-	if (mbox_hash_range(mb->fd, d, e - d, oh) < 0 || mbox_journal_commit(mb, j, d, e, oh) < 0)
+	if (mbox_journal_commit(mb, j, d, e) < 0)
 		goto fail;
 	ret = mbox_journal_apply(mb, j, d);
 	goto out;
@@ -370,8 +372,79 @@ fail:
 	mbox_journal_abort(j);
 out:
 	free(j);
-	free(buf);
 	return ret;
+}
+
+/* The table of the rewritten file from the plan: messages before item k
+ * did not move, the others are where rewrite_tail put them with the same
+ * relative layout.  A scan would find exactly this when every kept message
+ * has a UID and the first one carries X-IMAPbase (unchanged copies then
+ * parse as before; changed ones have only our metadata lines).  One case
+ * is not caught: an unchanged message whose Content-Length the scan had
+ * ignored, and which by chance points at a From_ line once the next message
+ * is gone; the table then keeps the old (still whole) split.  1 = not sure,
+ * rescan. */
+static int new_table(struct mbox *mb, struct mbox_scan *sc, const struct plan *pl, size_t k)
+{
+	struct mbox_msg *msgs;
+	size_t i, c = 0;
+	uint64_t kwmask = sc->nkeywords >= 64 ? ~0ULL : (1ULL << sc->nkeywords) - 1;
+
+	if (pl->new_pseudo || pl->uv == 0)
+		return 1;
+	for (i = pl->first_msg; i < pl->n; i++) {
+		const struct item *it = &pl->it[i];
+		if (it->expunge)
+			continue;
+		if (it->out.uid == 0 || (i >= k && it->nbody == 0))
+			return 1;
+		c++;
+	}
+	if (pl->first_msg && k == 0 && pl->it[0].change && pl->it[0].nbody == 0)
+		return 1;   /* the pseudo message's header could not be placed */
+	if (!(msgs = malloc((c ? c : 1) * sizeof(*msgs))))
+		return 1;
+	c = 0;
+	for (i = pl->first_msg; i < pl->n; i++) {
+		const struct item *it = &pl->it[i];
+		struct mbox_msg *m = &msgs[c];
+		if (it->expunge)
+			continue;
+		*m = it->m;
+		if (i >= k) {
+			uint64_t hd = it->m.hdr_off - it->m.offset;
+			uint64_t bl = it->m.body_end - it->m.body_off;
+			uint64_t tl = it->m.next - it->m.body_off;
+			m->offset = it->noff;
+			m->hdr_off = it->noff + hd;
+			m->body_off = it->nbody;
+			m->body_end = it->nbody + bl;
+			m->next = it->nbody + tl;
+		}
+		m->flags = it->out.flags & 0x3f;
+		m->keywords = it->out.keywords & kwmask;
+		m->uid = it->out.uid;
+		m->new_flags = 0;
+		m->new_keywords = 0;
+		m->dirty = 0;
+		m->expunge = 0;
+		c++;
+	}
+	free(sc->msgs);
+	sc->msgs = msgs;
+	sc->count = sc->cap = c;
+	if (c == 0)
+		sc->cap = 1;
+	sc->missing_uids = 0;
+	sc->base_dirty = 0;
+	if (c)
+		sc->data_start = msgs[0].offset;
+	set_identity(mb, sc);
+	if (c == 0) {
+		/* a pseudo message alone (kept): it ends the file */
+		sc->data_start = sc->size;
+	}
+	return 0;
 }
 
 int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
@@ -416,10 +489,12 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
 		d = pl.new_pseudo ? pl.new_pseudo_at : pl.it[k].m.offset;
 		if (rewrite_tail(mb, sc, &pl, k, d, r) < 0)
 			goto undo;
-		/* offsets moved: describe the new file */
-		struct stat st;
-		if (fstat(mb->fd, &st) < 0)
+		/* offsets moved: describe the new file, from what was written
+		 * when that is sure to be what a scan finds, else by a scan */
+		if (new_table(mb, sc, &pl, k) == 0) {
+			ret = 0;
 			goto out;
+		}
 		struct mbox_scan ns;
 		memset(&ns, 0, sizeof(ns));
 		if (mbox_scan(mb, &ns) < 0)

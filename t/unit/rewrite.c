@@ -48,6 +48,52 @@ static void append_str(const char *p, const char *s)
 	close(fd);
 }
 
+/* ---- the table left by mbox_rewrite must be what a scan finds ---------- */
+
+static int table_bad;   /* rewrites whose table differed from a rescan */
+
+static int same_table(const struct mbox_scan *a, const struct mbox_scan *b)
+{
+	if (a->count != b->count || a->uidvalidity != b->uidvalidity || a->uidnext != b->uidnext ||
+	    a->nkeywords != b->nkeywords || a->pseudo != b->pseudo ||
+	    a->data_start != b->data_start || a->missing_uids != b->missing_uids ||
+	    a->size != b->size || a->base_dirty)
+		return 0;
+	for (size_t i = 0; i < a->nkeywords; i++)
+		if (strcmp(a->keywords[i], b->keywords[i]) != 0)
+			return 0;
+	for (size_t i = 0; i < a->count; i++) {
+		const struct mbox_msg *x = &a->msgs[i], *y = &b->msgs[i];
+		if (x->offset != y->offset || x->hdr_off != y->hdr_off || x->body_off != y->body_off ||
+		    x->body_end != y->body_end || x->next != y->next || x->hdr_size != y->hdr_size ||
+		    x->body_size != y->body_size || x->body_lines != y->body_lines ||
+		    x->uid != y->uid || x->flags != y->flags || x->keywords != y->keywords ||
+		    x->internaldate != y->internaldate || x->dirty || x->expunge) {
+			diag("message %zu differs from a rescan", i);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int checked_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts, int line)
+{
+	struct mbox_scan again;
+	int r = mbox_rewrite(mb, sc, opts), e = errno;
+
+	if (r == 0) {
+		memset(&again, 0, sizeof(again));
+		if (mbox_scan(mb, &again) < 0 || !same_table(sc, &again)) {
+			diag("line %d: the table after the rewrite is not the file's", line);
+			table_bad++;
+		}
+		mbox_scan_free(&again);
+	}
+	errno = e;
+	return r;
+}
+#define mbox_rewrite(mb, sc, opts) checked_rewrite(mb, sc, opts, __LINE__)
+
 /* n Postfix-style messages with bodies "body K" */
 static void make_mbox(int n)
 {
@@ -296,12 +342,10 @@ static void test_stale(void)
 static uint64_t make_journal(struct mbox *mb, struct mbox_scan *sc, const char *t, size_t tn)
 {
 	struct mbox_journal *j = malloc(sizeof(*j));
-	unsigned char oh[32];
 	uint64_t d = sc->msgs[1].offset;
 
-	if (mbox_journal_begin(mb, j) < 0 || mbox_journal_put(j, t, tn) < 0 ||
-	    mbox_hash_range(mb->fd, d, sc->size - d, oh) < 0 ||
-	    mbox_journal_commit(mb, j, d, sc->size, oh) < 0)
+	if (!j || mbox_journal_begin(mb, j) < 0 || mbox_journal_put(j, t, tn) < 0 ||
+	    mbox_journal_commit(mb, j, d, sc->size) < 0)
 		abort();
 	close(j->fd);   /* "crash" */
 	free(j);
@@ -382,6 +426,32 @@ static void test_journal(void)
 	ok(whole3, "mid copy: message 3 intact");
 	done(&mb, &sc);
 
+	/* a committed journal whose T or header was damaged is not trusted:
+	 * dropped before the copy starts, the mailbox untouched */
+	for (int k = 0; k < 2; k++) {
+		char jp[4096], x;
+		off_t at;
+		put_file(path, all, an);
+		ok(open_scan(&mb, &sc) == 0, "damaged %s: scanned", k ? "header" : "T");
+		d = make_journal(&mb, &sc, t, tn);
+		at = k ? 40 : (off_t)(MBOX_JOURNAL_HDR + tn / 2);
+		int jfd = mbox_journal_path(&mb, jp, sizeof(jp)) == 0 ? open(jp, O_RDWR) : -1;
+		if (jfd < 0 || pread(jfd, &x, 1, at) != 1)
+			abort();
+		x ^= 1;
+		if (pwrite(jfd, &x, 1, at) != 1)
+			abort();
+		close(jfd);
+		done(&mb, &sc);
+		ok(open_scan(&mb, &sc) == 0 && !journal_exists(&mb), "damaged %s: dropped",
+		   k ? "header" : "T");
+		res = slurp(path, &rn);
+		ok(rn == an && !memcmp(res, all, an), "damaged %s: mailbox byte-identical",
+		   k ? "header" : "T");
+		free(res);
+		done(&mb, &sc);
+	}
+
 	/* a journal that was never committed is dropped, the mailbox untouched */
 	put_file(path, all, an);
 	ok(open_scan(&mb, &sc) == 0, "uncommitted: scanned");
@@ -399,6 +469,111 @@ static void test_journal(void)
 	free(all);
 }
 
+/* ---- random mailboxes, random requests -------------------------------- */
+
+static unsigned rnd_state = 12345;
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 16) % n;
+}
+
+/* A mailbox mixing Postfix-style, CRLF, Content-Length (with unquoted
+ * "From " in the body), Dovecot metadata and junk before the first
+ * message; bodies "body K". */
+static size_t make_random(char *b, size_t cap, int n)
+{
+	size_t l = 0;
+
+	if (rnd(4) == 0)
+		l += (size_t)snprintf(b + l, cap - l, "junk before the first message\n\n");
+	for (int i = 1; i <= n; i++) {
+		int crlf = rnd(5) == 0, cl = rnd(4) == 0, meta = rnd(3) == 0;
+		const char *e = crlf ? "\r\n" : "\n";
+		char body[256];
+		int bl = snprintf(body, sizeof(body), "body %d%s%s%sline three%s", i, e,
+				  cl ? "From inside, unquoted" : ">From quoted", e, e);
+		l += (size_t)snprintf(b + l, cap - l, "From u%d@example.test  Mon Jan  2 15:04:%02d 2006%s"
+				      "Subject: message %d%s Folded: continuation%sMessage-ID: <%d@x>%s",
+				      i, i % 60, e, i, e, e, i, e);
+		if (meta)
+			l += (size_t)snprintf(b + l, cap - l, "Status: RO%sX-Keywords: junk%s"
+					      "X-Status: F%s", e, e, e);
+		if (cl)
+			l += (size_t)snprintf(b + l, cap - l, "Content-Length: %d%s", bl, e);
+		if (rnd(3) == 0)
+			l += (size_t)snprintf(b + l, cap - l, "X-After: meta%s", e);
+		l += (size_t)snprintf(b + l, cap - l, "%s%s%s", e, body, e);
+	}
+	return l;
+}
+
+static void test_random(void)
+{
+	static char b[1 << 16];
+	int bad = 0;
+
+	for (int round = 0; round < 60; round++) {
+		struct mbox mb;
+		struct mbox_scan sc;
+		int n = 1 + (int)rnd(12);
+		size_t l = make_random(b, sizeof(b), n);
+		char before[1024], after[1024], want[1024];
+		size_t wl = 0;
+
+		put_file(path, b, l);
+		if (open_scan(&mb, &sc) < 0 || sc.count != (size_t)n) {
+			diag("round %d: scan found %zu of %d", round, sc.count, n);
+			bad++;
+			done(&mb, &sc);
+			continue;
+		}
+		/* first the UIDs (every message moves), then random requests */
+		if (mbox_rewrite(&mb, &sc, MBOX_RW_UIDS) < 0) {
+			bad++;
+			done(&mb, &sc);
+			continue;
+		}
+		bodies(&mb, &sc, before, sizeof(before));
+		int kw = mbox_keyword_index(&sc, "$Label1", 7, 1);
+		want[0] = 0;
+		for (size_t i = 0; i < sc.count; i++) {
+			struct mbox_msg *m = &sc.msgs[i];
+			switch (rnd(4)) {
+			case 0:
+				m->expunge = 1;
+				break;
+			case 1:
+				m->dirty = 1;
+				m->new_flags = m->flags ^ (MBOX_F_SEEN | MBOX_F_ANSWERED);
+				m->new_keywords = kw >= 0 ? 1ULL << kw : 0;
+				break;
+			}
+			if (!m->expunge) {
+				int k = 0;
+				char *v;
+				size_t vn;
+				if (mbox_msg_load(&mb, m, MBOX_PART_BODY, &v, &vn) == 0) {
+					sscanf(v, "body %d", &k);
+					free(v);
+				}
+				wl += (size_t)snprintf(want + wl, sizeof(want) - wl, "%d,", k);
+			}
+		}
+		if (mbox_rewrite(&mb, &sc, rnd(2) ? MBOX_RW_UIDS : 0) < 0) {
+			diag("round %d: rewrite failed: %s", round, strerror(errno));
+			bad++;
+		}
+		bodies(&mb, &sc, after, sizeof(after));
+		if (strcmp(after, want) != 0) {
+			diag("round %d: kept %s, want %s (before %s)", round, after, want, before);
+			bad++;
+		}
+		done(&mb, &sc);
+	}
+	ok(bad == 0, "random mailboxes: UIDs, then expunges/flags/keywords keep the right mail");
+}
+
 int main(void)
 {
 	char jd[4200];
@@ -413,6 +588,8 @@ int main(void)
 	test_uids_flags();
 	test_stale();
 	test_journal();
+	test_random();
+	ok(table_bad == 0, "every table left by mbox_rewrite equals a rescan (%d differ)", table_bad);
 	char cmd[4200];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
