@@ -250,36 +250,15 @@ static int64_t local_day(int64_t t)
 	return (int64_t)timegm(&tm) / 86400;
 }
 
-/* Date: header -> day number of the date as written */
+/* the Date: header's day as written: RFC 3501 ignores its time and zone */
 static int sent_day(struct search *q, int64_t *day)
 {
-	const char *p = q->hdr, *end = q->hdr + q->hlen;
+	long long d;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *vend = nl ? nl : end;
-		if (vend - p > 5 && str_iprefix(p, (size_t)(vend - p), "Date:")) {
-			char d[16];
-			const char *v = p + 5, *sp1, *sp2;
-			int len;
-			while (v < vend && (*v == ' ' || *v == '\t'))
-				v++;
-			if (vend - v > 5 && v[3] == ',')
-				v += 4;
-			while (v < vend && *v == ' ')
-				v++;
-			sp1 = memchr(v, ' ', (size_t)(vend - v));
-			sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(vend - sp1 - 1)) : NULL;
-			if (!sp2 || vend - sp2 < 5)
-				return -1;
-			len = snprintf(d, sizeof d, "%.*s-%.3s-%.4s", (int)(sp1 - v), v, sp1 + 1, sp2 + 1);
-			if (len < 0 || (size_t)len >= sizeof d)
-				return -1;
-			return imap_date_parse(d, (size_t)len, day);
-		}
-		p = nl ? nl + 1 : end;
-	}
-	return -1;
+	if (mime_header_sent_day(q->hdr, q->hlen, q->hroot, &d) < 0)
+		return -1;
+	*day = (int64_t)d;
+	return 0;
 }
 
 static int eval(struct search *q, const struct node *n)
@@ -346,11 +325,88 @@ static void resolve_sets(struct search *q, struct imap_sess *s)
 	size_t i;
 
 	for (i = 0; i < q->n; i++) {
-		if (q->pool[i].op == K_SEQ)
-			imap_seq_resolve(&q->pool[i].set, (uint32_t)s->view.count);
+		if (q->pool[i].op == K_SEQ) {
+			/* "70:*" in a mailbox of 68 matches nothing, as in Dovecot
+			 * (RFC 3501 would have a BAD; "68:100" still matches 68) */
+			struct imap_seq *set = &q->pool[i].set;
+			uint32_t count = (uint32_t)s->view.count;
+			size_t j, o = 0;
+			for (j = 0; j < set->n; j++)
+				if (!(set->r[j].lo > count && (set->r[j].hi == 0 || set->r[j].hi > count)) &&
+				    !(set->r[j].hi > count && set->r[j].lo == 0))
+					set->r[o++] = set->r[j];
+			set->n = o;
+			imap_seq_resolve(set, count);
+		}
 		else if (q->pool[i].op == K_UID)
 			imap_seq_resolve(&q->pool[i].set, imap_view_max_uid(s));
 	}
+}
+
+/* RETURN options of ESEARCH (RFC 4731) */
+#define R_MIN 1
+#define R_MAX 2
+#define R_ALL 4
+#define R_COUNT 8
+
+/* "RETURN (MIN MAX ...)" after SEARCH: -1 bad, else the option bits
+ * (RETURN () means ALL) */
+static int return_opts(struct imap_parser *ps)
+{
+	static const struct { const char *n; int bit; } opts[] = {
+		{ "MIN", R_MIN }, { "MAX", R_MAX }, { "ALL", R_ALL }, { "COUNT", R_COUNT },
+	};
+	const char *p;
+	size_t l, i;
+	int r = 0;
+
+	if (imap_sp(ps) < 0 || imap_peek(ps) != '(')
+		return -1;
+	ps->p++;
+	while (imap_peek(ps) != ')') {
+		if (r && imap_sp(ps) < 0)
+			return -1;
+		if (imap_atom(ps, &p, &l) < 0)
+			return -1;
+		for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
+			if (str_ieq(p, l, opts[i].n, strlen(opts[i].n)))
+				break;
+		if (i == sizeof opts / sizeof opts[0])
+			return -1; /* SAVE (RFC 5182) and unknown options */
+		r |= opts[i].bit;
+	}
+	ps->p++;
+	if (imap_sp(ps) < 0)
+		return -1;
+	return r ? r : R_ALL;
+}
+
+/* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL 1:3,5" */
+static void put_esearch(struct imap_sess *s, struct imap_cmd *c, int ret, const uint32_t *hit,
+			size_t n)
+{
+	size_t i, j;
+
+	imap_put(s, "* ESEARCH (TAG ");
+	imap_put_qstring(s, c->tag, c->taglen);
+	imap_put(s, ")%s", c->uid ? " UID" : "");
+	if ((ret & R_MIN) && n)
+		imap_put(s, " MIN %u", hit[0]);
+	if ((ret & R_MAX) && n)
+		imap_put(s, " MAX %u", hit[n - 1]);
+	if (ret & R_COUNT)
+		imap_put(s, " COUNT %zu", n);
+	if ((ret & R_ALL) && n) {
+		imap_put(s, " ALL ");
+		for (i = 0; i < n; i = j) {
+			for (j = i + 1; j < n && hit[j] == hit[j - 1] + 1; j++)
+				;
+			imap_put(s, "%s%u", i ? "," : "", hit[i]);
+			if (j - i > 1)
+				imap_put(s, ":%u", hit[j - 1]);
+		}
+	}
+	imap_put(s, "\r\n");
 }
 
 enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
@@ -358,11 +414,21 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 	static struct search q;
 	struct node *root;
 	const char *p;
-	size_t l, i;
-	char *save = c->ps.p;
+	size_t l, i, nhit = 0;
+	uint32_t *hit;
+	int ret = 0;
+	char *save;
 
 	memset(&q, 0, sizeof q);
 	q.s = s;
+	save = c->ps.p;
+	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "RETURN", 6)) {
+		if ((ret = return_opts(&c->ps)) < 0)
+			return IMAP_BAD;
+		save = c->ps.p;
+	} else {
+		c->ps.p = save;
+	}
 	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "CHARSET", 7)) {
 		if (imap_sp(&c->ps) < 0 || imap_astring(&c->ps, &p, &l) < 0 || imap_sp(&c->ps) < 0)
 			return IMAP_BAD;
@@ -378,23 +444,34 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 		free_sets(&q);
 		return IMAP_BAD;
 	}
+	hit = malloc((s->view.count ? s->view.count : 1) * sizeof *hit);
+	if (!hit) {
+		free_sets(&q);
+		imap_tagged(s, c, "NO", "[SERVERBUG] Out of memory.");
+		return IMAP_DONE;
+	}
 	resolve_sets(&q, s);
-	imap_put(s, "* SEARCH");
 	imap_view_read_begin(s);
 	for (i = 0; i < s->view.count; i++) {
 		q.i = i;
 		q.k = imap_view_index(s, i);
 		if (q.k < 0)
 			continue;
-		if (eval(&q, root)) {
-			imap_view_read_release(s, 16);
-			imap_put(s, " %u", c->uid ? s->view.v[i].uid : (uint32_t)(i + 1));
-		}
+		if (eval(&q, root))
+			hit[nhit++] = c->uid ? s->view.v[i].uid : (uint32_t)(i + 1);
 		unload(&q);
 		imap_view_read_tick(s);
 	}
 	imap_view_read_end(s);
-	imap_put(s, "\r\n");
+	if (ret) {
+		put_esearch(s, c, ret, hit, nhit);
+	} else {
+		imap_put(s, "* SEARCH");
+		for (i = 0; i < nhit; i++)
+			imap_put(s, " %u", hit[i]);
+		imap_put(s, "\r\n");
+	}
+	free(hit);
 	free_sets(&q);
 	return IMAP_OK;
 }

@@ -85,7 +85,8 @@ static int zone(struct rfc822 *r, long *off_r)
 	return 0; /* military and unknown zones: RFC 5322 4.3 says treat as -0000 */
 }
 
-int mime_parse_date(const char *v, size_t n, time_t *t_r)
+/* *t_r in UTC, *off_r the zone offset in minutes as written */
+static int parse_date(const char *v, size_t n, time_t *t_r, long *off_r)
 {
 	struct rfc822 r;
 	struct tok t;
@@ -127,7 +128,15 @@ int mime_parse_date(const char *v, size_t n, time_t *t_r)
 		return -1;
 	secs = days_from_civil(year, mon, day) * 86400LL + hh * 3600LL + mm * 60LL + ss - off * 60LL;
 	*t_r = (time_t)secs;
+	*off_r = off;
 	return 0;
+}
+
+int mime_parse_date(const char *v, size_t n, time_t *t_r)
+{
+	long off;
+
+	return parse_date(v, n, t_r, &off);
 }
 
 int mime_header_date(const char *p, size_t len, const struct mime_part *root, time_t *t_r)
@@ -138,4 +147,20 @@ int mime_header_date(const char *p, size_t len, const struct mime_part *root, ti
 	if (!mime_hdr_find(p + root->hdr_off, root->hdr_len, "Date", &v, &vl))
 		return -1;
 	return mime_parse_date(v, vl, t_r);
+}
+
+int mime_header_sent_day(const char *p, size_t len, const struct mime_part *root, long long *day_r)
+{
+	const char *v;
+	size_t vl;
+	time_t t;
+	long off;
+	long long local;
+
+	if (!mime_hdr_find(p + root->hdr_off, root->hdr_len, "Date", &v, &vl) ||
+	    parse_date(v, vl, &t, &off) < 0)
+		return -1;
+	local = (long long)t + off * 60LL;
+	*day_r = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+	return 0;
 }

@@ -117,6 +117,11 @@ int mime_fold(const char *in, size_t n, struct buf *out);
  * the root as a time_t (UTC).  0, or -1 if absent or unparsable. */
 int mime_header_date(const char *p, size_t len, const struct mime_part *root, time_t *t_r);
 int mime_parse_date(const char *v, size_t n, time_t *t_r);
+/* The day of the Date: header as written, its time and zone ignored
+ * (RFC 3501 SENTON/SENTBEFORE/SENTSINCE), in days since 1970-01-01.
+ * 0, or -1 if absent or unparsable. */
+int mime_header_sent_day(const char *p, size_t len, const struct mime_part *root,
+			 long long *day_r);
 
 /* imapstr.c: IMAP strings: NIL for NULL, a quoted string when safe, else a
  * literal {n}CRLF (CR, LF, NUL, 8-bit, '"', '\\', or longer than 1024). */

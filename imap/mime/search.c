@@ -82,11 +82,57 @@ struct srch {
 	struct buf a, b; /* scratch */
 };
 
+/* ASCII case-insensitive search: memchr to the next candidate for the
+ * needle's first byte (both cases), then compare */
+static int ifind(const char *h, size_t n, const char *nd, size_t nl)
+{
+	unsigned char lc = (unsigned char)nd[0], uc = lc;
+	const char *p = h, *end, *a, *b;
+
+	if (nl == 0)
+		return 1;
+	if (nl > n)
+		return 0;
+	if (lc >= 'A' && lc <= 'Z')
+		lc = (unsigned char)(lc + 32);
+	if (lc >= 'a' && lc <= 'z')
+		uc = (unsigned char)(lc - 32);
+	end = h + (n - nl) + 1;
+	while (p < end) {
+		a = memchr(p, lc, (size_t)(end - p));
+		b = uc != lc ? memchr(p, uc, (size_t)((a ? a : end) - p)) : NULL;
+		if (b)
+			a = b;
+		if (!a)
+			return 0;
+		if (str_ieq(a, nl, nd, nl))
+			return 1;
+		p = a + 1;
+	}
+	return 0;
+}
+
+/* Charsets where ASCII bytes are ASCII characters and no other byte
+ * converts to one: an ASCII needle is searched without iconv. */
+static int ascii_compatible(const char *cs, size_t n)
+{
+	static const char *const pfx[] = { "us-ascii", "utf-8", "utf8", "iso-8859-", "iso8859-",
+					   "latin", "windows-125", "cp125", "koi8-", "ascii" };
+	size_t i;
+
+	if (n == 0)
+		return 1;
+	for (i = 0; i < sizeof pfx / sizeof pfx[0]; i++)
+		if (str_iprefix(cs, n, pfx[i]))
+			return 1;
+	return 0;
+}
+
 /* does text (UTF-8) contain the needle? */
 static int has(struct srch *s, const char *t, size_t n)
 {
 	if (s->ascii)
-		return str_icase_find(t, n, s->needle, s->nlen) != NULL;
+		return ifind(t, n, s->needle, s->nlen);
 	buf_reset(&s->b);
 	if (mime_fold(t, n, &s->b) < 0)
 		return -1;
@@ -146,6 +192,10 @@ static int bodies(struct srch *s, const struct mime_part *m, int with_headers)
 		buf_reset(&s->b);
 		buf_reset(&s->a);
 		r = mime_decode_body(s->p, s->len, m, &s->b);
+		if (r == 0 && s->ascii && ascii_compatible(cs ? cs : "", cs ? csl : 0)) {
+			params_free(&ct);
+			return has(s, s->b.s ? s->b.s : "", s->b.len);
+		}
 		if (r == 0)
 			r = mime_to_utf8(cs ? cs : "", cs ? csl : 0, s->b.s ? s->b.s : "", s->b.len, &s->a);
 		params_free(&ct);
