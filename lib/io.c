@@ -25,8 +25,10 @@ void io_init(struct io *io, int fd_in, int fd_out, int timeout_sec)
 	io->trace_arg = NULL;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
+int io_write_all(int fd, const void *buf, size_t n)
 {
+	const unsigned char *p = buf;
+
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0) {
@@ -48,7 +50,7 @@ int io_flush(struct io *io)
 	}
 	if (io->out_len == 0)
 		return 0;
-	if (write_all(io->fd_out, io->outbuf, io->out_len) < 0) {
+	if (io_write_all(io->fd_out, io->outbuf, io->out_len) < 0) {
 		io->werr = 1;
 		io->out_len = 0;
 		return -1;

@@ -71,6 +71,8 @@ int io_printf(struct io *io, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int io_vprintf(struct io *io, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/* write(2) of all n bytes, EINTR retried, no buffering: 0 or -1. */
+int io_write_all(int fd, const void *buf, size_t n);
 /* Writes all buffered output.  0 or -1 (the peer is gone). */
 int io_flush(struct io *io);
 

@@ -156,23 +156,6 @@ int priv_become_user(const struct auth_user *u)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const unsigned char *p = buf;
-
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* 1 all n bytes, 0 EOF before the first byte, -1 error or EOF inside. */
 static int read_full(int fd, void *buf, size_t n)
 {
@@ -204,9 +187,9 @@ static int send_rec(int fd, int type, const void *p, size_t n)
 	h[2] = (unsigned char)(n >> 16);
 	h[3] = (unsigned char)(n >> 8);
 	h[4] = (unsigned char)n;
-	if (write_all(fd, h, sizeof h) < 0)
+	if (io_write_all(fd, h, sizeof h) < 0)
 		return -1;
-	return n ? write_all(fd, p, n) : 0;
+	return n ? io_write_all(fd, p, n) : 0;
 }
 
 /* 1 a header, 0 clean EOF, -1 error, a truncated header or a length over
@@ -494,7 +477,7 @@ static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, siz
 				return -1;
 			ans = (unsigned char)judge(c, &peer, u_r, &fails);
 			at.have_user = at.have_pass = at.over = 0;
-			if (write_all(fd, &ans, 1) < 0 || ans == ANS_LAST)
+			if (io_write_all(fd, &ans, 1) < 0 || ans == ANS_LAST)
 				return 0;
 			if (ans != ANS_OK)
 				break;

@@ -381,7 +381,8 @@ static void fsync_dir_of(const char *path)
 
 /* ---- writing ----------------------------------------------------------- */
 
-static int pwrite_full(int fd, const char *p, size_t n, uint64_t off)
+/* pwrite all n bytes at off (EINTR retried); shared by rewrite.c */
+int mbox_pwrite_full(int fd, const char *p, size_t n, uint64_t off)
 {
 	while (n) {
 		ssize_t w = pwrite(fd, p, n, (off_t)off);
@@ -424,7 +425,7 @@ int mbox_journal_begin(struct mbox *mb, struct mbox_journal *j)
 
 static int journal_flush(struct mbox_journal *j)
 {
-	if (j->blen && pwrite_full(j->fd, j->buf, j->blen, MBOX_JOURNAL_HDR + j->tlen - j->blen) < 0)
+	if (j->blen && mbox_pwrite_full(j->fd, j->buf, j->blen, MBOX_JOURNAL_HDR + j->tlen - j->blen) < 0)
 		return -1;
 	j->blen = 0;
 	return 0;
@@ -502,7 +503,7 @@ static int write_header(int fd, const struct mbox *mb, const struct jhdr *jh)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return pwrite_full(fd, h, sizeof(h), 0);
+	return mbox_pwrite_full(fd, h, sizeof(h), 0);
 }
 
 int mbox_journal_commit(struct mbox *mb, struct mbox_journal *j, uint64_t d, uint64_t e)
@@ -556,7 +557,7 @@ static int copy_t(struct mbox *mb, int jfd, uint64_t d, uint64_t tlen)
 	while (done < tlen) {
 		size_t k = tlen - done < MBOX_JBUF ? (size_t)(tlen - done) : MBOX_JBUF;
 		if (mbox_pread_full(jfd, buf, k, MBOX_JOURNAL_HDR + done) < 0 ||
-		    pwrite_full(mb->fd, buf, k, d + done) < 0)
+		    mbox_pwrite_full(mb->fd, buf, k, d + done) < 0)
 			goto fail;
 		done += k;
 		if (done - touched >= TOUCH_EVERY) {
@@ -728,7 +729,7 @@ static int append_raw(struct mbox *mb, int jfd, uint64_t off, uint64_t n)
 		else if (k == 2 && tail[0] != '\n')
 			add = 1;
 	}
-	if (add && pwrite_full(mb->fd, "\n\n", add, end) < 0)
+	if (add && mbox_pwrite_full(mb->fd, "\n\n", add, end) < 0)
 		return -1;
 	end += add;
 	if (!(buf = malloc(MBOX_BLOCK)))
@@ -736,7 +737,7 @@ static int append_raw(struct mbox *mb, int jfd, uint64_t off, uint64_t n)
 	while (done < n) {
 		size_t k = n - done < MBOX_BLOCK ? (size_t)(n - done) : MBOX_BLOCK;
 		if (mbox_pread_full(jfd, buf, k, off + done) < 0 ||
-		    pwrite_full(mb->fd, buf, k, end + done) < 0) {
+		    mbox_pwrite_full(mb->fd, buf, k, end + done) < 0) {
 			free(buf);
 			return -1;
 		}
@@ -744,7 +745,7 @@ static int append_raw(struct mbox *mb, int jfd, uint64_t off, uint64_t n)
 	}
 	free(buf);
 	end += n;
-	return pwrite_full(mb->fd, "\n", 1, end);
+	return mbox_pwrite_full(mb->fd, "\n", 1, end);
 }
 
 static int salvage(struct mbox *mb, int jfd, uint64_t jsize)
@@ -796,7 +797,7 @@ static int take_extra(struct mbox *mb, int jfd, struct jhdr *h, uint64_t size)
 	for (off = 0; off < n;) {
 		size_t k = n - off < MBOX_JBUF ? (size_t)(n - off) : MBOX_JBUF;
 		if (mbox_pread_full(mb->fd, buf, k, h->e + off) < 0 ||
-		    pwrite_full(jfd, buf, k, MBOX_JOURNAL_HDR + h->tlen + off) < 0)
+		    mbox_pwrite_full(jfd, buf, k, MBOX_JOURNAL_HDR + h->tlen + off) < 0)
 			goto out;
 		off += k;
 	}

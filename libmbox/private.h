@@ -125,4 +125,7 @@ int mbox_journal_recover(struct mbox *mb);
 /* The journal file name for mb into buf. */
 int mbox_journal_path(const struct mbox *mb, char *buf, size_t size);
 
+/* journal.c: pwrite all n bytes at off, EINTR retried. */
+int mbox_pwrite_full(int fd, const char *p, size_t n, uint64_t off);
+
 #endif

@@ -294,22 +294,6 @@ static int plan_inplace(struct mbox *mb, const struct mbox_scan *sc, struct plan
 	return 0;
 }
 
-static int pwrite_all(int fd, const char *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 static int patch(struct mbox *mb, const struct mbox_scan *sc, struct item *it)
 {
 	char meta[META_MAX];
@@ -317,7 +301,7 @@ static int patch(struct mbox *mb, const struct mbox_scan *sc, struct item *it)
 
 	if (ml < 0)
 		return -1;
-	return pwrite_all(mb->fd, meta, (size_t)ml, it->run_off);
+	return mbox_pwrite_full(mb->fd, meta, (size_t)ml, it->run_off);
 }
 
 static void set_identity(struct mbox *mb, struct mbox_scan *sc)
