@@ -41,13 +41,20 @@ static int match(const char *pat, const char *name)
 	return cur[np];
 }
 
+/* INBOX is case-insensitive, also in the pattern's leading letters:
+ * "inbox", "In%" and "i*" all list it, as Dovecot does */
 static int match_name(const char *pat, const char *name)
 {
 	char p[1100];
+	size_t i;
 
-	if (!strcmp(name, "INBOX") && !strncasecmp(pat, "INBOX", 5) &&
-	    snprintf(p, sizeof p, "INBOX%s", pat + 5) < (int)sizeof p)
+	if (!strcmp(name, "INBOX") && strlen(pat) < sizeof p) {
+		memcpy(p, pat, strlen(pat) + 1);
+		for (i = 0; i < 5 && p[i] && p[i] != '*' && p[i] != '%'; i++)
+			if (p[i] >= 'a' && p[i] <= 'z')
+				p[i] = (char)(p[i] - 'a' + 'A');
 		return match(p, name);
+	}
 	return match(pat, name);
 }
 
@@ -105,6 +112,48 @@ static void put_entry(struct imap_sess *s, const struct listopt *o, const char *
 	imap_put(s, ") \"/\" ");
 	imap_put_mailbox(s, name);
 	imap_put(s, "\r\n");
+}
+
+static int any_match(const struct listopt *o, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->npat; i++)
+		if (match_name(o->pat[i], name))
+			return 1;
+	return 0;
+}
+
+/* RFC 3501 6.3.9: "foo/bar" subscribed, "foo" not, LSUB "" "%" must list
+ * "foo" with \Noselect.  Each such parent once. */
+static void lsub_parents(struct imap_sess *s, const struct listopt *o)
+{
+	char pre[1100];
+	size_t i, j, k;
+
+	for (i = 0; i < o->subs.count; i++) {
+		const char *nm = o->subs.f[i].name;
+		if (any_match(o, nm) || !imap_utf7_valid(nm, strlen(nm)))
+			continue;
+		for (k = 0; nm[k] && k < sizeof pre; k++) {
+			int dup = 0;
+			if (nm[k] != '/' || k == 0)
+				continue;
+			memcpy(pre, nm, k);
+			pre[k] = '\0';
+			if (subscribed(o, pre) || !any_match(o, pre))
+				continue;
+			/* listed already for an earlier subscription? */
+			for (j = 0; j < i && !dup; j++)
+				dup = !any_match(o, o->subs.f[j].name) &&
+				      !strncmp(o->subs.f[j].name, pre, k) && o->subs.f[j].name[k] == '/';
+			if (dup)
+				continue;
+			imap_put(s, "* LSUB (\\Noselect) \"/\" ");
+			imap_put_mailbox(s, pre);
+			imap_put(s, "\r\n");
+		}
+	}
 }
 
 static int parse_opts(struct imap_parser *ps, int *a, int *b)
@@ -215,6 +264,8 @@ static enum imap_res do_list(struct imap_sess *s, struct imap_cmd *c, int lsub)
 			if (!found && imap_utf7_valid(nm, strlen(nm)))
 				put_entry(s, &o, nm, 0, 0, 0);
 		}
+	if (lsub)
+		lsub_parents(s, &o);
 	mbox_folder_list_free(&l);
 	mbox_folder_list_free(&o.subs);
 	return IMAP_OK;

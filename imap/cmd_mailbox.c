@@ -282,6 +282,10 @@ enum imap_res cmd_status(struct imap_sess *s, struct imap_cmd *c)
 		recent += !(sc.msgs[i].flags & MBOX_F_OLD);
 		unseen += !(sc.msgs[i].flags & MBOX_F_SEEN);
 	}
+	/* the selected mailbox's \Recent messages were claimed (marked O) by
+	 * this session: they are still recent here (RFC 3501 6.3.10) */
+	if (s->state == IMAP_S_SELECTED && !s->readonly && !strcmp(canon, s->sel_name))
+		recent += s->view.recent;
 	imap_put(s, "* STATUS ");
 	imap_put_mailbox(s, canon);
 	imap_put(s, " (");

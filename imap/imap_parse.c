@@ -62,6 +62,31 @@ static int fail_line(struct imap_sess *s, struct buf *cmd, const char *code, con
 	return IMAP_RD_AGAIN;
 }
 
+/* A line over IMAP_LINE_MAX: the rest is read and dropped, and the reply is
+ * tagged (a client waits for its tag, an untagged BAD would hang it).  A
+ * sync literal announced at its end was never acknowledged, so the client
+ * aborts it; a LITERAL+ one is already on its way: refuse and close. */
+static int long_line(struct imap_sess *s, struct buf *cmd, size_t len)
+{
+	uint64_t n;
+	int r, nonsync = 0, lit;
+
+	if (cmd->len == 0 && buf_add(cmd, line, len < 256 ? len : 256) < 0)
+		return IMAP_RD_ERR;
+	do {
+		r = io_getpart(s->io, line, sizeof line, &len);
+	} while (r == IO_PART);
+	if (r != IO_OK)
+		return r == IO_EOF ? IMAP_RD_EOF : IMAP_RD_ERR;
+	lit = literal_at_end(line, len, &n, &nonsync);
+	fail_line(s, cmd, "BAD [TOOBIG] ", "Command line too long");
+	if (lit && nonsync) {
+		imap_put(s, "* BYE Command line too long\r\n");
+		return IMAP_RD_ERR;
+	}
+	return IMAP_RD_AGAIN;
+}
+
 int imap_read_command(struct imap_sess *s, struct buf *cmd)
 {
 	uint64_t limit = s->conf->message_size_limit + 2 * (uint64_t)IMAP_LINE_MAX;
@@ -78,21 +103,14 @@ int imap_read_command(struct imap_sess *s, struct buf *cmd)
 		uint64_t n;
 		int nonsync, r;
 
-		r = io_getline(s->io, line, sizeof line, &len);
+		r = io_getpart(s->io, line, sizeof line, &len);
+		if (r == IO_PART)
+			return long_line(s, cmd, len);
 		if (r == IO_EOF)
 			return IMAP_RD_EOF;
 		if (r == IO_TIMEOUT) {
 			imap_put(s, "* BYE Autologout; idle for too long\r\n");
 			return IMAP_RD_ERR;
-		}
-		if (r == IO_LONG) {
-			/* a sync literal announced at the end of the long line
-			 * was never acknowledged, so the client aborts it */
-			if (cmd->len == 0)
-				imap_put(s, "* BAD [TOOBIG] Command line too long\r\n");
-			else
-				fail_line(s, cmd, "BAD [TOOBIG] ", "Command line too long");
-			return IMAP_RD_AGAIN;
 		}
 		if (r != IO_OK)
 			return IMAP_RD_ERR;

@@ -370,7 +370,7 @@ is "$(wc -c < "$MAILDIR_A/Sent")" "$before" "disconnect mid-literal stores nothi
 	printf 'l5 noop\n'
 	printf 'l6 LOGOUT\r\n'
 } | imap_raw | nocr > "$O"
-grep -q '^\* BAD \[TOOBIG\]' "$O"; ok $? "overlong line: BAD [TOOBIG]"
+tagged l2 "$O" | grep -q '^l2 BAD \[TOOBIG\]'; ok $? "overlong line: BAD [TOOBIG], tagged (the client waits for its tag)"
 tagged l3 "$O" | grep -q '^l3 OK'; ok $? "session goes on after an overlong line"
 tagged l4 "$O" | grep -q '^l4 \(BAD\|NO\)'; ok $? "NUL in a command: refused"
 grep -q '^\* BAD Missing or invalid tag' "$O"; ok $? "bad tag: untagged BAD"
