@@ -138,37 +138,24 @@ static int full_rescan(struct imap_sess *s)
 	return mbox_scan(&s->mb, &s->sc);
 }
 
-/* mbox_scan_update, but a grown file is scanned in full: libmbox then
- * rescans only the last message, while another session may have patched
- * the flags of an earlier one in place (same size) before the delivery
- * appended; those changes would go unseen, and a later STORE would write
- * the stale flags back.  A full scan per delivery is cheap next to that. */
-static int scan_sync(struct imap_sess *s)
-{
-	uint64_t size = s->sc.size;
-	size_t count = s->sc.count;
-	int r = mbox_scan_update(&s->mb, &s->sc);
-
-	if (r == 0 && count > 0 && s->sc.size != size)
-		return full_rescan(s) < 0 ? -1 : 1;
-	return r;
-}
-
-/* Brings s->sc up to date.  first: initial scan.  Leaves no lock held. */
+/* Brings s->sc up to date.  first: initial scan.  Leaves no lock held.
+ * mbox_scan_update also refreshes the flags of known messages (another
+ * session's in-place STORE, even before a delivery): reconcile compares
+ * them whatever it returned. */
 static int refresh(struct imap_sess *s, int first, uint32_t **recent_r, size_t *nrecent_r)
 {
 	int r, tries;
 
 	if (mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s)) < 0)
 		return -1;
-	r = first ? mbox_scan(&s->mb, &s->sc) : scan_sync(s);
+	r = first ? mbox_scan(&s->mb, &s->sc) : mbox_scan_update(&s->mb, &s->sc);
 	if (r >= 0 && needs_write(s) && (s->mb.mode & MBOX_RDWR)) {
 		for (tries = 0; tries < 3; tries++) {
 			if (mbox_lock(&s->mb, MBOX_LOCK_WRITE, lock_ms(s)) < 0) {
 				r = -1;
 				break;
 			}
-			r = scan_sync(s);
+			r = mbox_scan_update(&s->mb, &s->sc);
 			if (r < 0 || !needs_write(s))
 				break;
 			r = claim(s, recent_r, nrecent_r);
@@ -481,7 +468,7 @@ int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg)
 	for (tries = 0; tries < 3; tries++) {
 		if (mbox_lock(&s->mb, MBOX_LOCK_WRITE, lock_ms(s)) < 0)
 			return -1;
-		r = scan_sync(s);
+		r = mbox_scan_update(&s->mb, &s->sc);
 		if (r >= 0)
 			r = mark(s, arg);
 		if (r >= 0)

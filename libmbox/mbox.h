@@ -125,11 +125,16 @@ struct mbox_scan {
  * (a parseable From_ line after an empty line, or Content-Length when it
  * points at one).  sc must be zeroed (or freed) before the first call. */
 int mbox_scan(struct mbox *mb, struct mbox_scan *sc);
-/* Brings sc up to date with the file: 0 = unchanged or only appended to (new
- * messages added at the end of sc->msgs; earlier entries and their indexes
- * untouched, pending dirty/expunge requests kept); 1 = the file was changed
- * otherwise and sc was rebuilt from scratch (requests lost; callers
- * reconcile by UID); -1 error. */
+/* Brings sc up to date with the file: 0 = every message sc knows is still
+ * where it was: unchanged, appended to (new messages added at the end of
+ * sc->msgs), and/or flags or keywords patched in place by another agent.
+ * The entries keep their indexes and pending requests (dirty, new_flags,
+ * new_keywords, expunge); their flags and keywords, and uidnext and the
+ * keyword list, are refreshed from the file (known keywords keep their bit;
+ * new ones are added after them).  Any change but an unchanged file means a
+ * scan of the whole file.  1 = the file was changed otherwise and sc was
+ * rebuilt from scratch (requests lost; callers reconcile by UID); -1 error
+ * (sc unchanged, except when the file was replaced or shrank: then empty). */
 int mbox_scan_update(struct mbox *mb, struct mbox_scan *sc);
 void mbox_scan_free(struct mbox_scan *sc);
 /* Index of a keyword, adding it (base_dirty set) when create is true and
@@ -201,8 +206,10 @@ int mbox_deliver(const char *path, const struct mbox_append *a, unsigned timeout
 
 /* Applies the requests in sc (expunge, dirty flags/keywords, base_dirty,
  * MBOX_RW_UIDS) under the write lock the caller holds.  First it checks the
- * file with mbox_scan_update: appended mail is kept untouched; any other
- * change -> ESTALE and nothing is written.  Flag-only changes that fit the
+ * file with mbox_scan_update: appended mail is kept untouched, and flags
+ * another agent changed are taken in (only dirty entries are written with
+ * their new_flags/new_keywords); any other change -> ESTALE and nothing is
+ * written.  Flag-only changes that fit the
  * header's padding are patched in place; otherwise the range from the first
  * changed message to EOF is rewritten in place through a journal (spec §7.8),
  * never by renaming a new file over the mailbox.  On success sc describes

@@ -3,7 +3,10 @@
  * The algorithm, under the write lock the caller holds:
  *  0. Finish any interrupted rewrite (journal recovery), then
  *     mbox_scan_update: mail appended since the scan becomes more entries
- *     (kept byte for byte); any other change -> ESTALE, nothing written.
+ *     (kept byte for byte) and flags another agent patched in place are
+ *     taken in (only our requests are written over them); a structural
+ *     change (messages moved, removed, renumbered) -> ESTALE, nothing
+ *     written.
  *  1. Work out each message's new metadata: flags, keywords, UIDs handed
  *     out from uidnext (MBOX_RW_UIDS, with a new UIDVALIDITY = time() when
  *     there was none), X-IMAPbase in the first kept message (X-IMAP in the

@@ -649,45 +649,97 @@ int mbox_scan(struct mbox *mb, struct mbox_scan *sc)
 	return scan_full(mb, sc, &st);
 }
 
-/* The file grew: rescan from the last message on, keeping the entries
- * before it.  0 done, 1 the last message is not what it was, -1 error. */
-static int scan_tail(struct mbox *mb, struct mbox_scan *sc, const struct stat *st)
+/* Does fresh message f describe the same message as the scanned m?  The
+ * last message before an append may have grown a line end (a mailbox
+ * without its final separator): only its start is compared then. */
+static int same_msg(const struct mbox_msg *m, const struct mbox_msg *f, int grown_last)
 {
-	size_t idx = sc->count - 1;
-	struct mbox_msg old = sc->msgs[idx];
-	struct scan *s;
-	int r;
+	if (m->offset != f->offset || m->hdr_off != f->hdr_off || m->body_off != f->body_off ||
+	    m->hdr_size != f->hdr_size || m->uid != f->uid || m->internaldate != f->internaldate)
+		return 0;
+	return grown_last || (m->body_end == f->body_end && m->next == f->next &&
+			      m->body_size == f->body_size && m->body_lines == f->body_lines);
+}
 
-	if (mbox_scan_from_at(mb->fd, old.offset, (uint64_t)st->st_size) != 1 ||
-	    mbox_scan_from_at(mb->fd, sc->msgs[0].offset, (uint64_t)st->st_size) != 1)
+/* Gives ns (a fresh scan) sc's keyword list, in sc's order so that the
+ * caller's keyword bits (views, pending new_keywords) keep their meaning,
+ * followed by the keywords only the file has; the fresh entries' bits are
+ * renumbered to match.  1 = the union does not fit. */
+static int merge_keywords(struct mbox_scan *sc, struct mbox_scan *ns)
+{
+	char *kw[MBOX_KW_MAX];
+	size_t map[MBOX_KW_MAX], n = sc->nkeywords, fn = ns->nkeywords, i, j;
+	int moved = 0;
+
+	for (j = 0; j < fn; j++) {
+		for (i = 0; i < sc->nkeywords; i++)
+			if (!strcmp(sc->keywords[i], ns->keywords[j]))
+				break;
+		if (i == sc->nkeywords) {
+			if (n == MBOX_KW_MAX)
+				return 1;
+			i = n++;
+		}
+		map[j] = i;
+		moved |= i != j;
+	}
+	memcpy(kw, sc->keywords, sc->nkeywords * sizeof(*kw));
+	for (j = 0; j < fn; j++) {
+		if (map[j] < sc->nkeywords)
+			free(ns->keywords[j]);
+		else
+			kw[map[j]] = ns->keywords[j];
+	}
+	memcpy(ns->keywords, kw, n * sizeof(*kw));
+	ns->nkeywords = n;
+	sc->nkeywords = 0;          /* the strings now belong to ns */
+	if (!moved)
+		return 0;
+	for (i = 0; i < ns->count; i++) {
+		uint64_t k = ns->msgs[i].keywords, out = 0;
+		for (j = 0; k && j < fn; j++, k >>= 1)
+			if (k & 1)
+				out |= 1ULL << map[j];
+		ns->msgs[i].keywords = out;
+	}
+	return 0;
+}
+
+/* ns is a fresh scan of the file sc was made from.  If every message of sc
+ * is still where it was, ns takes over sc's pending requests (the file's
+ * flags and keywords win for everything else) and replaces sc: 0.  Else 1
+ * (sc is left as it was). */
+static int merge(struct mbox_scan *sc, struct mbox_scan *ns, int grown)
+{
+	size_t i;
+
+	if (ns->count < sc->count || ns->uidvalidity != sc->uidvalidity ||
+	    ns->pseudo != sc->pseudo || ns->uidnext < sc->uidnext ||
+	    (!grown && ns->count != sc->count))
 		return 1;
-	if (!(s = malloc(sizeof(*s))))
-		return -1;
-	scan_setup(s, sc, mb->fd, (uint64_t)st->st_size);
-	sc->count--;
-	if (old.uid == 0)
-		sc->missing_uids--;
-	r = scan_run(s, old.offset);
-	free(s);
-	if (r < 0)
-		return -1;
-	if (sc->count <= idx)
+	for (i = 0; i < sc->count; i++)
+		if (!same_msg(&sc->msgs[i], &ns->msgs[i], grown && i + 1 == sc->count))
+			return 1;
+	if (merge_keywords(sc, ns))
 		return 1;
-	struct mbox_msg *m = &sc->msgs[idx];
-	if (m->offset != old.offset || m->hdr_off != old.hdr_off ||
-	    m->body_off != old.body_off || m->uid != old.uid || m->hdr_size != old.hdr_size)
-		return 1;
-	m->new_flags = old.new_flags;
-	m->new_keywords = old.new_keywords;
-	m->dirty = old.dirty;
-	m->expunge = old.expunge;
+	for (i = 0; i < sc->count; i++) {
+		const struct mbox_msg *m = &sc->msgs[i];
+		struct mbox_msg *f = &ns->msgs[i];
+		f->new_flags = m->new_flags;
+		f->new_keywords = m->new_keywords;
+		f->dirty = m->dirty;
+		f->expunge = m->expunge;
+	}
+	ns->base_dirty = sc->base_dirty;
+	mbox_scan_free(sc);
+	*sc = *ns;
 	return 0;
 }
 
 int mbox_scan_update(struct mbox *mb, struct mbox_scan *sc)
 {
+	struct mbox_scan ns;
 	struct stat st;
-	int r;
 
 	if (fstat(mb->fd, &st) < 0)
 		return -1;
@@ -695,24 +747,21 @@ int mbox_scan_update(struct mbox *mb, struct mbox_scan *sc)
 	if (same && (uint64_t)st.st_size == sc->size && st.st_mtim.tv_sec == sc->mtime_sec &&
 	    st.st_mtim.tv_nsec == sc->mtime_nsec)
 		return 0;
-	if (same && (uint64_t)st.st_size > sc->size) {
-		if (sc->count == 0) {
-			uint32_t uv = sc->uidvalidity, un = sc->uidnext;
-			int ps = sc->pseudo;
-			if (scan_full(mb, sc, &st) < 0)
-				return -1;
-			return uv == sc->uidvalidity && un == sc->uidnext && ps == sc->pseudo ? 0 : 1;
-		}
-		r = scan_tail(mb, sc, &st);
-		if (r < 0)
+	if (!same || (uint64_t)st.st_size < sc->size) {
+		if (scan_full(mb, sc, &st) < 0)
 			return -1;
-		if (r == 0) {
-			set_identity(sc, &st);
-			return 0;
-		}
+		return 1;
 	}
-	if (scan_full(mb, sc, &st) < 0)
+	/* Appended to, or patched in place (another agent's flag change: same
+	 * size, new mtime), or both, in any order: only a scan of the whole
+	 * file sees flags changed before an append. */
+	memset(&ns, 0, sizeof(ns));
+	if (scan_full(mb, &ns, &st) < 0)
 		return -1;
+	if (merge(sc, &ns, (uint64_t)st.st_size > sc->size) == 0)
+		return 0;
+	mbox_scan_free(sc);
+	*sc = ns;
 	return 1;
 }
 

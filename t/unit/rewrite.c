@@ -296,11 +296,13 @@ static void test_stale(void)
 	free(a);
 	done(&mb, &sc);
 
-	/* rewritten behind our back: ESTALE, nothing written */
+	/* rewritten behind our back, messages moved (same size): ESTALE,
+	 * nothing written */
 	make_mbox(3);
 	ok(open_scan(&mb, &sc) == 0, "stale: scanned");
 	a = slurp(path, &an);
-	a[an - 3] = 'X';
+	char *f2 = strstr(a, "\nFrom u2@");
+	f2[1] = 'X';    /* message 2 is now part of message 1 */
 	nanosleep(&ts, NULL);
 	put_file(path, a, an);
 	sc.msgs[0].expunge = 1;
@@ -308,6 +310,22 @@ static void test_stale(void)
 	ok(mbox_rewrite(&mb, &sc, 0) == -1 && errno == ESTALE, "stale: changed -> ESTALE");
 	b = slurp(path, &bn);
 	ok(an == bn && !memcmp(a, b, an), "stale: file unchanged");
+	free(a);
+	free(b);
+	done(&mb, &sc);
+
+	/* changed in place with every message where it was (what another
+	 * agent's flag patch does): the rewrite goes on from the file's bytes */
+	make_mbox(3);
+	ok(open_scan(&mb, &sc) == 0, "in place: scanned");
+	a = slurp(path, &an);
+	a[an - 3] = 'X';
+	nanosleep(&ts, NULL);
+	put_file(path, a, an);
+	sc.msgs[0].expunge = 1;
+	ok(mbox_rewrite(&mb, &sc, 0) == 0 && sc.count == 2, "in place: the rewrite goes on");
+	b = slurp(path, &bn);
+	ok(bn < an && !memcmp(a + an - 12, b + bn - 12, 12), "in place: the other agent's byte kept");
 	free(a);
 	free(b);
 	done(&mb, &sc);

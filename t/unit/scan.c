@@ -284,6 +284,139 @@ static void test_update(void)
 	mbox_close(&mb);
 }
 
+/* Another session (its own struct mbox, its own fd) patches flags in place,
+ * then mail is delivered: the first mbox_scan_update must show the new
+ * flags of the old messages, keep this session's pending requests, and a
+ * rewrite by this session must not write its stale flags back. */
+static int lock_w(struct mbox *mb)
+{
+	return mbox_lock(mb, MBOX_LOCK_WRITE, 2000);
+}
+
+static void test_merge(void)
+{
+	struct mbox a, b, c;
+	struct mbox_scan sa, sb, sc;
+	char path[4096], jd[4200];
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct stat st;
+	off_t size;
+	int mine, work;
+
+	snprintf(jd, sizeof(jd), "%s/journal", dir);
+	mkdir(jd, 0700);
+	mbox_set_journal_dir(jd);
+	snprintf(path, sizeof(path), "%s/merge.mbox", dir);
+	put_file(path, "", 0);
+	for (int i = 1; i <= 3; i++) {
+		char m[256];
+		snprintf(m, sizeof(m), "From u%d@example.test  Mon Jan  2 15:04:0%d 2006\n"
+			 "Subject: %d\n\nbody %d\n\n", i, i, i, i);
+		append_raw(path, m);
+	}
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	memset(&sc, 0, sizeof(sc));
+	/* A gives UIDs (and the metadata padding that in-place patches need) */
+	ok(mbox_open(&a, path, MBOX_RDWR) == 0 && lock_w(&a) == 0 && mbox_scan(&a, &sa) == 0 &&
+	   mbox_rewrite(&a, &sa, MBOX_RW_UIDS) == 0 && sa.count == 3 && sa.msgs[2].uid == 3,
+	   "merge: A gave UIDs");
+	mbox_unlock(&a);
+	/* B scans and makes requests it has not written yet */
+	ok(mbox_open(&b, path, MBOX_RDWR) == 0 && mbox_lock(&b, MBOX_LOCK_READ, 2000) == 0 &&
+	   mbox_scan(&b, &sb) == 0 && sb.count == 3 && sb.msgs[0].flags == 0, "merge: B scanned");
+	mbox_unlock(&b);
+	mine = mbox_keyword_index(&sb, "Mine", 4, 1);
+	sb.msgs[1].dirty = 1;
+	sb.msgs[1].new_flags = MBOX_F_ANSWERED;
+	sb.msgs[1].new_keywords = 1ULL << mine;
+	sb.msgs[2].expunge = 1;
+
+	/* A: flags and a new keyword on message 1, in place; then a delivery */
+	nanosleep(&ts, NULL);
+	ok(stat(path, &st) == 0 && lock_w(&a) == 0 && mbox_scan_update(&a, &sa) == 0,
+	   "merge: A up to date");
+	size = st.st_size;
+	work = mbox_keyword_index(&sa, "$Work", 5, 1);
+	sa.msgs[0].dirty = 1;
+	sa.msgs[0].new_flags = MBOX_F_SEEN | MBOX_F_FLAGGED;
+	sa.msgs[0].new_keywords = 1ULL << work;
+	ok(mbox_rewrite(&a, &sa, 0) == 0 && stat(path, &st) == 0 && st.st_size == size,
+	   "merge: A patched flags in place (same size)");
+	mbox_unlock(&a);
+	append_raw(path, "From new@example.test  Mon Jan  2 15:05:00 2006\nSubject: 4\n\nbody 4\n\n");
+
+	ok(mbox_lock(&b, MBOX_LOCK_READ, 2000) == 0 && mbox_scan_update(&b, &sb) == 0 &&
+	   sb.count == 4, "merge: patched then appended -> 0, one more message");
+	ok(sb.msgs[0].flags == (MBOX_F_SEEN | MBOX_F_FLAGGED) && sb.nkeywords == 2 &&
+	   !strcmp(sb.keywords[mine], "Mine") && !strcmp(sb.keywords[1], "$Work") &&
+	   sb.msgs[0].keywords == 1ULL << 1 && sb.base_dirty,
+	   "merge: A's flags and keyword seen, B's keyword keeps its bit");
+	ok(sb.msgs[1].dirty && sb.msgs[1].new_flags == MBOX_F_ANSWERED &&
+	   sb.msgs[1].new_keywords == 1ULL << mine && sb.msgs[2].expunge && !sb.msgs[0].dirty &&
+	   !sb.msgs[3].dirty && !sb.msgs[3].expunge, "merge: B's pending requests kept");
+	ok(sb.msgs[3].uid == 0 && sb.missing_uids == 1 && sb.uidvalidity == sa.uidvalidity,
+	   "merge: the new message has no UID yet");
+	mbox_unlock(&b);
+
+	/* A patches message 2 in place, same size: seen without an append */
+	nanosleep(&ts, NULL);
+	ok(lock_w(&a) == 0 && mbox_scan_update(&a, &sa) == 0 && sa.count == 4, "merge: A sees mail");
+	sa.msgs[1].dirty = 1;
+	sa.msgs[1].new_flags = MBOX_F_DELETED;
+	sa.msgs[1].new_keywords = 0;
+	ok(stat(path, &st) == 0 && (size = st.st_size) > 0 && mbox_rewrite(&a, &sa, 0) == 0 &&
+	   stat(path, &st) == 0 && st.st_size == size, "merge: A patched message 2 in place");
+	mbox_unlock(&a);
+	ok(mbox_lock(&b, MBOX_LOCK_READ, 2000) == 0 && mbox_scan_update(&b, &sb) == 0 &&
+	   sb.count == 4 && sb.msgs[1].flags == MBOX_F_DELETED && sb.msgs[1].dirty &&
+	   sb.msgs[1].new_flags == MBOX_F_ANSWERED && sb.msgs[2].expunge,
+	   "merge: same size, new mtime -> 0, flags refreshed, requests kept");
+	mbox_unlock(&b);
+
+	/* B writes: its requests only, A's flag on message 1 survives */
+	ok(lock_w(&b) == 0 && mbox_rewrite(&b, &sb, MBOX_RW_UIDS) == 0 && sb.count == 3,
+	   "merge: B's rewrite");
+	mbox_unlock(&b);
+	ok(mbox_open(&c, path, MBOX_RDONLY) == 0 && mbox_lock(&c, MBOX_LOCK_READ, 2000) == 0 &&
+	   mbox_scan(&c, &sc) == 0 && sc.count == 3, "merge: rescanned");
+	work = mbox_keyword_index(&sc, "$Work", 5, 0);
+	mine = mbox_keyword_index(&sc, "Mine", 4, 0);
+	ok(work >= 0 && mine >= 0 && sc.msgs[0].flags == (MBOX_F_SEEN | MBOX_F_FLAGGED) &&
+	   sc.msgs[0].keywords == 1ULL << work, "merge: A's flags on message 1 not lost");
+	ok(sc.msgs[1].flags == MBOX_F_ANSWERED && sc.msgs[1].keywords == 1ULL << mine &&
+	   sc.msgs[1].uid == 2 && sc.msgs[2].uid == 4, "merge: B's changes written, message 3 gone");
+	mbox_scan_free(&sc);
+	mbox_close(&c);
+
+	/* a structural change by A (an expunge) still gives 1 */
+	nanosleep(&ts, NULL);
+	ok(lock_w(&a) == 0 && mbox_scan_update(&a, &sa) == 1 && sa.count == 3, "merge: A rescanned");
+	sa.msgs[0].expunge = 1;
+	ok(mbox_rewrite(&a, &sa, 0) == 0 && sa.count == 2, "merge: A expunged message 1");
+	mbox_unlock(&a);
+	sb.msgs[1].dirty = 1;
+	sb.msgs[1].new_flags = MBOX_F_SEEN;
+	ok(mbox_lock(&b, MBOX_LOCK_READ, 2000) == 0 && mbox_scan_update(&b, &sb) == 1 &&
+	   sb.count == 2 && sb.msgs[0].uid == 2 && !sb.msgs[0].dirty,
+	   "merge: expunged elsewhere -> 1, rebuilt");
+	/* and one appended to as well */
+	mbox_unlock(&b);
+	nanosleep(&ts, NULL);
+	ok(lock_w(&a) == 0 && mbox_scan_update(&a, &sa) == 0, "merge: A up to date again");
+	sa.msgs[0].expunge = 1;
+	ok(mbox_rewrite(&a, &sa, 0) == 0 && sa.count == 1, "merge: A expunged again");
+	mbox_unlock(&a);
+	append_raw(path, "From new@example.test  Mon Jan  2 15:06:00 2006\nSubject: 5\n\nbody 5\n\n");
+	ok(mbox_lock(&b, MBOX_LOCK_READ, 2000) == 0 && mbox_scan_update(&b, &sb) == 1 &&
+	   sb.count == 2 && sb.msgs[0].uid == 4, "merge: expunged then appended -> 1");
+	mbox_unlock(&b);
+	mbox_scan_free(&sa);
+	mbox_scan_free(&sb);
+	mbox_close(&a);
+	mbox_close(&b);
+}
+
 static int check_scan(const char *p, size_t n, const char *what)
 {
 	char path[4096];
@@ -437,6 +570,7 @@ int main(void)
 	test_dovecot();
 	test_meta();
 	test_update();
+	test_merge();
 	test_big();
 	test_fuzz();
 	char cmd[4200];
