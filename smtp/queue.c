@@ -91,8 +91,6 @@ int queue_create(const struct conf *c, struct q_writer *w)
 
 	memset(w, 0, sizeof *w);
 	w->fd = w->dirfd = -1;
-	if (queue_mkdirs(c) < 0)
-		return -1;
 	for (tries = 0; tries < 100; tries++) {
 		n = snprintf(w->tmp, sizeof w->tmp, "%s/tmp/t%ld.%u", c->queue_directory, (long)getpid(), q_counter++);
 		if (n < 0 || (size_t)n >= sizeof w->tmp) {
@@ -100,6 +98,14 @@ int queue_create(const struct conf *c, struct q_writer *w)
 			return -1;
 		}
 		w->fd = open(w->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		/* the directories are made on first use (not per message: a
+		 * chmod per message is a metadata write per message) */
+		if (w->fd < 0 && errno == ENOENT && tries == 0) {
+			if (queue_mkdirs(c) < 0)
+				return -1;
+			q_counter--;
+			continue;
+		}
 		if (w->fd >= 0 || errno != EEXIST)
 			break;
 	}
@@ -211,7 +217,7 @@ int queue_commit(const struct conf *c, struct q_writer *w)
 	if (queue_path(c, w->id, final, sizeof final) < 0 || queue_path(c, NULL, dir, sizeof dir) < 0)
 		goto fail;
 	/* never replace a live file (cannot happen with inode ids; be sure) */
-	if (link(w->tmp, final) < 0)
+	if (link(w->tmp, final) < 0 && (errno != ENOENT || queue_mkdirs(c) < 0 || link(w->tmp, final) < 0))
 		goto fail;
 	unlink(w->tmp);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -117,10 +117,17 @@ static int on_end(struct recv_ctx *x, struct txn *t)
 	txn_reset(t, 1);
 	x->queued++;
 	r = x->outfd >= 0 ? rec_put(x->outfd, REC_QUEUED, id, strlen(id)) : 0;
-	if (x->keep && x->npend < RECV_PEND_MAX)
+	if (x->keep && x->worker.on) {
+		if (worker_send(&x->worker, &id, 1) < 0) {
+			log_msg(LOG_ERR, "delivery worker gone: %m");
+			worker_close(&x->worker);
+			deliver_spawn(x->c, id);
+		}
+	} else if (x->keep && x->npend < RECV_PEND_MAX) {
 		str_copyz(x->pend[x->npend++], sizeof x->pend[0], id);
-	else
+	} else {
 		deliver_spawn(x->c, id);
+	}
 	return r;
 }
 
@@ -179,13 +186,19 @@ static int on_data(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 }
 
 /* Kept ids wait for the end of the session (the caller delivers them
- * without forking twice) unless the session goes on or idles: then a
- * detached runner takes them, so delivery never waits for the client. */
+ * without forking twice) unless the session goes on or idles: then the
+ * session's delivery worker takes them, and every later id at once, so
+ * delivery never waits for the client. */
 static void pend_flush(struct recv_ctx *x)
 {
 	if (x->npend == 0)
 		return;
-	deliver_spawn_ids(x->c, x->pend, x->npend);
+	if (!x->worker.on && worker_start(x->c, &x->worker, x->closefd) < 0)
+		log_msg(LOG_ERR, "delivery worker: %m");
+	if (!x->worker.on || worker_send(&x->worker, x->pend, x->npend) < 0) {
+		worker_close(&x->worker);
+		deliver_spawn_ids(x->c, x->pend, x->npend);
+	}
 	x->npend = 0;
 }
 

@@ -206,6 +206,26 @@ void deliver_spawn_ids(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
  * a detached runner that retries them with the full budget.  Reorders ids. */
 #define SMTP_QUICK_LOCK_MS 2000
 void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
+/* Delivers the pending local recipients of n files as one batch: one
+ * process (as the owner) and one lock per mailbox, messages in queue
+ * order, each fsync'ed (libmbox) before its state is written; one fsync of
+ * the queue directory for the files removed.  Files another runner holds
+ * are skipped.  Lock budget SMTP_QUICK_LOCK_MS: files left deferred go to
+ * a detached runner with the full one.  Overwrites ids. */
+int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
+
+/* ---- worker.c: smtpd's per-session delivery worker ---- */
+struct worker {
+	int on;                         /* started */
+	int fd;                         /* ids to it, "ID\n" */
+};
+/* Forks the detached worker; closefd is closed in it (the session's
+ * socket pair).  0, or -1 (then deliver another way). */
+int worker_start(const struct conf *c, struct worker *w, int closefd);
+/* Hands ids over; -1 if the worker is gone (they stay queued). */
+int worker_send(struct worker *w, char (*ids)[Q_ID_MAX], size_t n);
+/* EOF for the worker: it finishes what it has and exits. */
+void worker_close(struct worker *w);
 
 /* ---- bounce.c: RFC 3464 delivery status notifications ---- */
 /* Queues one bounce for every Q_FAILED recipient of e (data read from fd)
@@ -224,11 +244,14 @@ struct recv_ctx {
 	int outfd;                      /* verdicts to the child; -1: a file */
 	unsigned queued;                /* messages committed */
 	/* smtpd: ids kept for the caller to deliver once the session ends
-	 * (saves two forks per message); handed to a detached runner as soon
-	 * as the session goes on or stays idle for RECV_PEND_WAIT_MS */
+	 * (saves two forks per message); handed to the session's delivery
+	 * worker as soon as the session goes on or stays idle for
+	 * RECV_PEND_WAIT_MS, and every later id at once */
 	int keep;
 	size_t npend;
 	char pend[RECV_PEND_MAX][Q_ID_MAX];
+	struct worker worker;
+	int closefd;                    /* for worker_start */
 };
 int receive_loop(struct recv_ctx *x, int fd);
 

@@ -5,7 +5,8 @@
  *   resolves RCPTs, writes the        DATA/BDAT, sends typed records
  *   queue file, answers the id   -->  "250 2.0.0 Ok: queued as ID"
  *   delivery, one process per recipient: here once the session has
- *   ended, or in a detached runner (deliver_spawn) while it goes on
+ *   ended, or, when it goes on, by the session's detached delivery
+ *   worker (worker.c), in batches, one process per mailbox
  *
  * The parent gives up fds 0-2 (the client's socket) right after the fork:
  * only the child ever reads client input.  As non-root (tests, the demo)
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
 	rx.local_uid = local_submit ? (long long)getuid() : -1;
 	rx.outfd = sp[0];
 	rx.keep = 1;
+	rx.closefd = sp[0];
 	r = receive_loop(&rx, sp[0]);
 	close(sp[0]);
 	if (r < 0)
@@ -113,8 +115,15 @@ int main(int argc, char **argv)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	log_msg(LOG_INFO, "disconnect from %s", peer.addr);
-	/* the client is gone (fds 0-2 are /dev/null): deliver what the
-	 * session queued last right here, one fork per recipient */
+	/* the client is gone (fds 0-2 are /dev/null): a session with a
+	 * worker leaves it the rest; else deliver what it queued right here,
+	 * one fork per recipient */
+	if (rx.worker.on) {
+		if (rx.npend && worker_send(&rx.worker, rx.pend, rx.npend) < 0)
+			deliver_spawn_ids(&conf, rx.pend, rx.npend);
+		worker_close(&rx.worker);
+		return 0;
+	}
 	deliver_after_session(&conf, rx.pend, rx.npend);
 	return 0;
 }

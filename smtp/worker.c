@@ -1,0 +1,146 @@
+/* smtpd's delivery worker: one detached process per session that queues
+ * more than one message.  The root parent writes each queue id it commits
+ * ("ID\n") into a pipe; the worker takes whatever ids are waiting and
+ * delivers them as one batch (deliver_batch: one process and one lock per
+ * mailbox), so a long session costs neither a runner fork per message nor
+ * a lock per message.  It never waits for the client while holding a
+ * lock: the lock is taken per batch, after the ids are read.  EOF on the
+ * pipe (the session ended) lets it finish what it has and exit.  Should it
+ * die, the ids it had stay in the queue for `sendmail -q`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "log.h"
+#include "smtp.h"
+
+/* ids per batch: about a second of a fast session's mail */
+#define WORKER_BATCH 256
+
+/* Reads what the pipe holds into buf (blocking when block is set):
+ * 0 ok, 1 EOF (or error: the parent is gone either way). */
+static int fill(int fd, char *buf, size_t size, size_t *have, int block)
+{
+	struct pollfd pfd;
+	ssize_t r;
+
+	if (*have == size)
+		return 0;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (!block && poll(&pfd, 1, 0) <= 0)
+		return 0;
+	do
+		r = read(fd, buf + *have, size - *have);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return 1;
+	*have += (size_t)r;
+	return 0;
+}
+
+static void worker_main(const struct conf *c, int fd)
+{
+	static char ids[WORKER_BATCH][Q_ID_MAX];
+	static char buf[WORKER_BATCH * Q_ID_MAX];
+	size_t have = 0, n, i, start;
+	int eof = 0;
+
+	for (;;) {
+		/* wait for a complete line; then take whatever else is there */
+		if (!memchr(buf, '\n', have)) {
+			if (eof)
+				break;          /* a partial last line is dropped */
+			if (have == sizeof buf)
+				have = 0;       /* garbage without a newline */
+			eof = fill(fd, buf, sizeof buf, &have, 1);
+			continue;
+		}
+		if (!eof)
+			eof = fill(fd, buf, sizeof buf, &have, 0);
+		n = 0;
+		start = 0;
+		for (i = 0; i < have && n < WORKER_BATCH; i++) {
+			if (buf[i] != '\n')
+				continue;
+			/* a line too long for an id is dropped */
+			if (i - start > 0 && i - start < Q_ID_MAX)
+				str_copy(ids[n++], Q_ID_MAX, buf + start, i - start);
+			start = i + 1;
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+		if (n)
+			deliver_batch(c, ids, n);
+	}
+}
+
+int worker_start(const struct conf *c, struct worker *w, int closefd)
+{
+	int p[2], status, fd;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* detached like any runner: own session, no client fds; the
+		 * intermediate exits so the worker is nobody's zombie */
+		close(p[1]);
+		if (closefd >= 0)
+			close(closefd);
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+		signal(SIGPIPE, SIG_IGN);
+		worker_main(c, p[0]);
+		_exit(0);
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	log_msg(LOG_DEBUG, "delivery worker started");
+	w->fd = p[1];
+	w->on = 1;
+	return 0;
+}
+
+int worker_send(struct worker *w, char (*ids)[Q_ID_MAX], size_t n)
+{
+	char line[Q_ID_MAX + 1];
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		len = strlen(ids[i]);
+		memcpy(line, ids[i], len);
+		line[len++] = '\n';
+		/* under PIPE_BUF: one atomic write; a full pipe slows the session */
+		while (write(w->fd, line, len) != (ssize_t)len)
+			if (errno != EINTR)
+				return -1;
+	}
+	return 0;
+}
+
+void worker_close(struct worker *w)
+{
+	if (w->on)
+		close(w->fd);
+	w->on = 0;
+}
