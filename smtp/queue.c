@@ -24,6 +24,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "io.h"
 #include "smtp.h"
 
 #define Q_MAGIC "FACTEUR-QUEUE 1\n"
@@ -125,26 +126,9 @@ fail:
 	return -1;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t r = write(fd, s, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 int queue_write(struct q_writer *w, const void *p, size_t n)
 {
-	if (write_all(w->fd, p, n) < 0)
+	if (io_write_all(w->fd, p, n) < 0)
 		return -1;
 	w->bytes += n;
 	return 0;
@@ -572,7 +556,7 @@ int queue_list(const struct conf *c, int fd)
 	else
 		buf_printf(&out, "-- %llu Kbytes in %zu Request%s.\n", (total + 1023) / 1024, shown,
 			   shown == 1 ? "" : "s");
-	i = write_all(fd, out.s, out.len) < 0 ? (size_t)-1 : 0;
+	i = io_write_all(fd, out.s, out.len) < 0 ? (size_t)-1 : 0;
 	buf_free(&out);
 	return i ? -1 : 0;
 }

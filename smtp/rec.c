@@ -4,24 +4,8 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include "io.h"
 #include "smtp.h"
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* 1 all read, 0 EOF before any byte, -1 error or EOF in the middle */
 static int read_all(int fd, void *p, size_t n)
@@ -66,11 +50,11 @@ int rec_put(int fd, int type, const void *p, size_t n)
 		memcpy(one, h, 5);
 		if (n)
 			memcpy(one + 5, p, n);
-		return write_all(fd, one, 5 + n);
+		return io_write_all(fd, one, 5 + n);
 	}
-	if (write_all(fd, h, 5) < 0)
+	if (io_write_all(fd, h, 5) < 0)
 		return -1;
-	return write_all(fd, p, n);
+	return io_write_all(fd, p, n);
 }
 
 int rec_get(int fd, int *type_r, void *buf, size_t max, size_t *len_r)
