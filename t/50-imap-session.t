@@ -9,6 +9,14 @@
 imap_env
 O=$T_TMP/out
 
+# --- the main dialogue as a golden transcript (t/imap/session.in, .out):
+# CAPABILITY, LOGIN, SELECT, FETCH, UID FETCH, STORE, SEARCH, EXPUNGE,
+# STATUS, LOGOUT on a mailbox with a fixed UIDVALIDITY
+mkbox bob < "$IMAP_SRC/session.mbox"
+imap < "$IMAP_SRC/session.in" > "$T_TMP/session.got"
+same_file "$T_TMP/session.got" "$IMAP_SRC/session.out" "main dialogue: transcript byte for byte"
+rm -f "$SPOOL/bob"
+
 # --- not authenticated ------------------------------------------------------
 imap > "$O" <<'IN'
 a1 CAPABILITY
