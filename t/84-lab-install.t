@@ -102,7 +102,7 @@ wait_file() { i=0; until grep -q -- "$1" "$2" 2>/dev/null || [ $i -ge 200 ]; do 
 
 # --- SMTP: the dialogue typed into nc (bare LF, as nc without -C) -----------
 printf 'ehlo 127.0.0.1\nmail from: darth@starwars.univ\nrcpt to: foo@mail1.com\ndata\nJe suis ton p\303\250re\n.\nquit\n' |
-	nc -q 10 127.0.0.1 "$ps" > "$T/smtp.out" 2>&1
+	nc -N -q 10 127.0.0.1 "$ps" > "$T/smtp.out" 2>&1
 grep -q '^250 2.0.0 Ok: queued as ' "$T/smtp.out"; ok $? "nc SMTP dialogue: 250 2.0.0 Ok: queued as ..."
 grep -q '^221 2.0.0 Bye' "$T/smtp.out"; ok $? "nc SMTP dialogue: 221 Bye"
 wait_file 'Je suis ton p' /var/mail/foo
@@ -129,7 +129,7 @@ grep -q 'Corps du mail' "$T/mail-p.out"; ok $? "bar reads it with mail"
 [ $? = 0 ] || sed 's/^/# /' "$T/mail-p.out"
 
 # --- POP3 by hand, as the lab types it into nc -------------------------------
-printf 'user foo\npass foo\nlist\nretr 1\nquit\n' | nc -q 10 127.0.0.1 "$pp" | tr -d '\r' > "$T/pop3.out"
+printf 'user foo\npass foo\nlist\nretr 1\nquit\n' | nc -N -q 10 127.0.0.1 "$pp" | tr -d '\r' > "$T/pop3.out"
 sed -n 1,3p "$T/pop3.out" | tr '\n' '|' > "$T/pop3.head"
 is "$(cat "$T/pop3.head")" "+OK facteur ready.|+OK|+OK Logged in.|" "POP3 by hand: greeting, user, pass foo (PAM)"
 grep -q '^+OK 1 messages:' "$T/pop3.out" && grep -q '^1 [0-9]*$' "$T/pop3.out"
@@ -162,15 +162,15 @@ mkdir -p "$T/spool1777" && chmod 1777 "$T/spool1777"
 printf 'mail_spool_directory = %s\nmail_privileged_group =\n' "$T/spool1777" >> "$CONF"
 : > "$T/spool1777/foo" && chown foo:mail "$T/spool1777/foo" && chmod 660 "$T/spool1777/foo"
 printf 'ehlo 127.0.0.1\nmail from: darth@starwars.univ\nrcpt to: foo@mail1.com\ndata\nSubject: 1777\n\nsur un spool 1777\n.\nquit\n' |
-	nc -q 10 127.0.0.1 "$ps" > "$T/smtp2.out" 2>&1
+	nc -N -q 10 127.0.0.1 "$ps" > "$T/smtp2.out" 2>&1
 wait_file 'sur un spool 1777' "$T/spool1777/foo"
 grep -q 'sur un spool 1777' "$T/spool1777/foo" && [ "$(stat -c '%U:%G %a' "$T/spool1777/foo")" = "foo:mail 660" ]
 ok $? "1777 spool: delivered into the 0660 foo:mail mailbox, mode kept"
 printf 'ehlo 127.0.0.1\nmail from: <>\nrcpt to: bar@mail1.com\ndata\nSubject: new\n\nnouvelle boite\n.\nquit\n' |
-	nc -q 10 127.0.0.1 "$ps" > "$T/smtp3.out" 2>&1
+	nc -N -q 10 127.0.0.1 "$ps" > "$T/smtp3.out" 2>&1
 wait_file 'nouvelle boite' "$T/spool1777/bar"
 is "$(stat -c '%U %a' "$T/spool1777/bar" 2>/dev/null)" "bar 600" "1777 spool: a new mailbox is bar's, 0600"
-printf 'user foo\npass foo\nstat\nretr 1\ndele 1\nquit\n' | nc -q 10 127.0.0.1 "$pp" | tr -d '\r' > "$T/pop3b.out"
+printf 'user foo\npass foo\nstat\nretr 1\ndele 1\nquit\n' | nc -N -q 10 127.0.0.1 "$pp" | tr -d '\r' > "$T/pop3b.out"
 grep -q '^+OK 1 ' "$T/pop3b.out" && grep -q 'sur un spool 1777' "$T/pop3b.out" && grep -q '^+OK Logging out.' "$T/pop3b.out"
 ok $? "1777 spool: POP3 by hand reads and deletes"
 is "$(grep -c 'sur un spool' "$T/spool1777/foo")" 0 "1777 spool: the message is gone"
