@@ -16,7 +16,8 @@
  *  2. A changed message whose metadata lines form one run that the new
  *     block fits in (Dovecot's padding after X-Keywords) is patched in
  *     place: one pwrite of the same length.  Crash: that message's flags
- *     are old or new; no mail is touched.
+ *     are old or new (a run that crosses a 4 KiB page could in theory be
+ *     torn between the pages: metadata lines only, never mail).
  *  3. From D, the first message that must move or grow (or go), to EOF the
  *     new image T is built in the journal (journal.c: T streamed in 1 MiB
  *     writes, then a hash of each old 4 KiB block of [D,E), then a header

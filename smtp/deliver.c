@@ -347,6 +347,11 @@ static void group_child(unsigned lms, struct job **g, size_t n, struct qfile *fv
 			a.date = j->f->e.time;
 			if (mbox_append(&mb, &a, NULL) < 0)
 				rc = errno ? errno : EIO;
+			/* recorded as it happens: a crash of this group redelivers
+			 * at most the message being written (libmbox cuts that
+			 * partial copy back), never the ones done before it */
+			else
+				queue_set_state_nosync(j->f->fd, j->r, Q_DONE, "");
 		}
 		if (write(wfd, &rc, sizeof rc) != sizeof rc)
 			_exit(2);
