@@ -120,7 +120,7 @@ else
 	printf 'a LOGIN alice alice-pw\nb SELECT INBOX\nc UID STORE 2 +FLAGS (\\Deleted)\nd LOGOUT\n' |
 		imapj > "$T_TMP/out"
 	cp "$SPOOL/alice" "$T_TMP/before"
-	printf 'a LOGIN alice alice-pw\nb SELECT INBOX\nc EXPUNGE\nd UID FETCH 2 (FLAGS BODY[TEXT])\ne LOGOUT\n' |
+	printf 'a LOGIN alice alice-pw\nb SELECT INBOX\nc EXPUNGE\nd UID FETCH 2 (FLAGS BODY.PEEK[TEXT])\ne LOGOUT\n' |
 		imapj > "$T_TMP/out"
 	grep -q '^c NO' "$T_TMP/out"; r=$?
 	ok $r "IMAP EXPUNGE with the journal's disk full: NO"
