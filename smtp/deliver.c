@@ -590,6 +590,7 @@ int deliver_queue(const struct conf *c)
 	size_t n = 0, cap = 0, i;
 
 	deliver_pickup(c);
+	queue_sweep_tmp(c);
 	if (queue_path(c, NULL, dir, sizeof dir) < 0)
 		return -1;
 	d = opendir(dir);

@@ -205,7 +205,16 @@ while [ $r -lt "$ROUNDS" ]; do
 done
 sleep 1
 break_stale
+# queue/tmp files of writers that died: the runner removes them (not a
+# live writer's); pid 99999999 is above any pid_max
+mkdir -p "$T_TMP/queue/tmp"
+: > "$T_TMP/queue/tmp/t99999999.1"
+: > "$T_TMP/queue/tmp/t$$.1"
+touch -d '-1 hour' "$T_TMP/queue/tmp/t99999999.1" "$T_TMP/queue/tmp/t$$.1"
 "$B/sendmail" -c "$FCONF" -q
+[ ! -e "$T_TMP/queue/tmp/t99999999.1" ] && [ -e "$T_TMP/queue/tmp/t$$.1" ]
+ok $? "sendmail -q removed the queue/tmp file of a dead writer only"
+rm -f "$T_TMP/queue/tmp/t$$.1"
 wait_queue || diag "queue not empty: $(ls "$T_TMP/queue/q" | wc -l) files"
 # a reader recovers whatever is left, then the count
 printf 'USER alice\nPASS alice-pw\nQUIT\n' | pop3 > /dev/null
