@@ -367,8 +367,9 @@ static int journal_valid(struct jstate *j, uint64_t jsize)
 	const struct mbox_jhdr *h = &j->h;
 	unsigned char x[16];
 
-	if (jsize != MBOX_JOURNAL_HDR + h->tlen + 8 * h->nblk ||
-	    mbox_hash_range(j->jfd, MBOX_JOURNAL_HDR, h->tlen + 8 * h->nblk, h->key, x) < 0)
+	if (jsize != MBOX_JOURNAL_HDR + h->tlen + 8 * h->nblk)
+		return 0;
+	if (mbox_hash_range(j->jfd, MBOX_JOURNAL_HDR, h->tlen + 8 * h->nblk, h->key, x) < 0)
 		return -1;
 	return memcmp(x, h->bh, 16) == 0 ? 1 : 0;
 }
@@ -400,12 +401,20 @@ static int recover_journal(struct mbox *mb, mbox_touch_fn touch)
 		return (errno == ENOENT || errno == EACCES || errno == ENOTDIR) ? 0 : -1;
 	if (fstat(j.jfd, &jst) < 0)
 		goto out;
-	if (mbox_journal_read_header(j.jfd, &j.h) < 0 || (r = journal_valid(&j, (uint64_t)jst.st_size)) == 0) {
-		ret = 0;   /* never committed: the mailbox was not touched */
+	/* a header that does not parse (EPROTO) or is cut short (ESTALE), or
+	 * a body that does not hash: never committed, the mailbox untouched */
+	if (mbox_journal_read_header(j.jfd, &j.h) < 0) {
+		if (errno != EPROTO && errno != ESTALE)
+			goto out;
+		ret = 0;
 		goto drop;
 	}
-	if (r < 0)
+	if ((r = journal_valid(&j, (uint64_t)jst.st_size)) < 0)
 		goto out;
+	if (r == 0) {
+		ret = 0;
+		goto drop;
+	}
 	if (j.h.dev != (uint64_t)ls->dev || j.h.ino != (uint64_t)ls->ino) {
 		ret = 0;   /* not ours after all (name clash); leave it */
 		goto out;
