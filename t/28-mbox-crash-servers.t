@@ -8,6 +8,7 @@
 . "${FACTEUR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}/t/lib/tap.sh"
 . "$FACTEUR_SRC/t/lib/env.sh"
 . "$FACTEUR_SRC/t/pop3/lib.sh"
+. "$FACTEUR_SRC/t/smtp/lib.sh"
 need_cmd python3
 need_cmd setsid
 [ -x "$B/imapd" ] && [ -x "$B/smtpd" ] || skip_all "servers not built"
@@ -22,15 +23,6 @@ imap() { crlf | "$B/imapd" -c "$FCONF" | nocr; }
 # pop3j / imapj: sessions whose journal directory is $JF
 pop3j() { crlf | env MBOX_JOURNAL_DIR="$JF" "$B/pop3d" -c "$FCONF" | nocr; }
 imapj() { crlf | env MBOX_JOURNAL_DIR="$JF" "$B/imapd" -c "$FCONF" | nocr; }
-# wait_queue: at most 20 s until the queue is empty
-wait_queue() {
-	i=0
-	while [ $i -lt 200 ]; do
-		[ -z "$(ls -A "$T_TMP/queue/q" 2>/dev/null)" ] && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 # break_stale: the dotlock of a killed process (the §7.4 rule breaks it
 # after 5 s; the loop does not wait for that)
 break_stale() {
@@ -92,6 +84,16 @@ for m in mailbox.mbox(sys.argv[1]):
 PY
 }
 ms() { date +%s%N | cut -c1-13; }
+# kill_run PROG [OUT]: PROG -c FCONF on $T_TMP/in in a process group of its
+# own, killed with -9 after a random part of $span ms (if still running)
+kill_run() {
+	setsid "$B/$1" -c "$FCONF" < "$T_TMP/in" > "${2:-/dev/null}" 2>/dev/null &
+	p=$!
+	rnd_sleep "$span"
+	kill -9 "-$p" 2>/dev/null && killed=$((killed + 1))
+	wait "$p" 2>/dev/null
+	break_stale
+}
 # rnd_sleep MAX_MS: a random pause in [0, MAX_MS]
 rnd_sleep() { sleep "$(awk -v r="$(od -An -N2 -tu2 /dev/urandom)" -v m="$1" 'BEGIN { printf "%.3f", (r % (m + 1)) / 1000 }')"; }
 
@@ -158,12 +160,7 @@ for m in mailbox.mbox(sys.argv[1]): print((m["Message-ID"] or "").strip())' "$SP
 		grep -vxF -- "$id" "$T_TMP/keep" > "$T_TMP/keep.new"; mv "$T_TMP/keep.new" "$T_TMP/keep"
 	done
 	printf 'USER alice\r\nPASS alice-pw\r\nDELE %s\r\nDELE %s\r\nDELE %s\r\nQUIT\r\n' "$@" > "$T_TMP/in"
-	setsid "$B/pop3d" -c "$FCONF" < "$T_TMP/in" > /dev/null 2>&1 &
-	p=$!
-	rnd_sleep "$span"
-	kill -9 "-$p" 2>/dev/null && killed=$((killed + 1))
-	wait "$p" 2>/dev/null
-	break_stale
+	kill_run pop3d
 	r=$((r + 1))
 done
 # IMAP: UID STORE \Deleted three messages, EXPUNGE; killed somewhere
@@ -172,12 +169,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	set -- $(shuf -n 3 -i 1-250)
 	for k in "$@"; do grep -vxF "<b$k@kill.test>" "$T_TMP/keep" > "$T_TMP/keep.new"; mv "$T_TMP/keep.new" "$T_TMP/keep"; done
 	printf 'a LOGIN alice alice-pw\r\nb SELECT INBOX\r\nc UID STORE %s,%s,%s +FLAGS (\\Deleted)\r\nd EXPUNGE\r\ne LOGOUT\r\n' "$@" > "$T_TMP/in"
-	setsid "$B/imapd" -c "$FCONF" < "$T_TMP/in" > /dev/null 2>&1 &
-	p=$!
-	rnd_sleep "$span"
-	kill -9 "-$p" 2>/dev/null && killed=$((killed + 1))
-	wait "$p" 2>/dev/null
-	break_stale
+	kill_run imapd
 	r=$((r + 1))
 done
 # SMTP: one message a session, delivered by the session's worker; the
@@ -189,18 +181,13 @@ while [ $r -lt "$ROUNDS" ]; do
 	i=0
 	while [ $i -lt 60 ]; do printf 's%d line %d %s\r\n' "$r" "$i" yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy; i=$((i + 1)); done >> "$T_TMP/in"
 	printf '.\r\nQUIT\r\n' >> "$T_TMP/in"
-	setsid "$B/smtpd" -c "$FCONF" < "$T_TMP/in" > "$T_TMP/smtp.out" 2>/dev/null &
-	p=$!
-	rnd_sleep "$span"
-	kill -9 "-$p" 2>/dev/null && killed=$((killed + 1))
-	wait "$p" 2>/dev/null
+	kill_run smtpd "$T_TMP/smtp.out"
 	tr -d '\r' < "$T_TMP/in" | sed -n '/^$/,/^\.$/p' | sed '1d;$d' > "$T_TMP/body"
 	printf '<s%d@kill.test> %s\n' "$r" "$(python3 -c 'import hashlib,sys; print(hashlib.md5(open(sys.argv[1],"rb").read().rstrip(b"\n")).hexdigest())' "$T_TMP/body")" >> "$T_TMP/ref"
 	if grep -q '^250 .*queued' "$T_TMP/smtp.out"; then
 		echo "<s$r@kill.test>" >> "$T_TMP/keep"
 		acked=$((acked + 1))
 	fi
-	break_stale
 	r=$((r + 1))
 done
 sleep 1
