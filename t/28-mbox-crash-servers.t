@@ -15,10 +15,6 @@ need_cmd setsid
 pop3_env
 MT=$B/t/bin/mboxtool
 ROUNDS=${CRASH_ROUNDS:-20}
-as_u() {
-	if [ "$(id -u)" = 0 ]; then setpriv --reuid="$POP3_UID" --regid="$POP3_GID" --clear-groups "$@"
-	else "$@"; fi
-}
 imap() { crlf | "$B/imapd" -c "$FCONF" | nocr; }
 # pop3j / imapj: sessions whose journal directory is $JF
 pop3j() { crlf | env MBOX_JOURNAL_DIR="$JF" "$B/pop3d" -c "$FCONF" | nocr; }
@@ -98,7 +94,7 @@ kill_run() {
 rnd_sleep() { sleep "$(awk -v r="$(od -An -N2 -tu2 /dev/urandom)" -v m="$1" 'BEGIN { printf "%.3f", (r % (m + 1)) / 1000 }')"; }
 
 gen 300 | mkbox alice
-as_u env MBOX_JOURNAL_DIR="$MBOX_JOURNAL_DIR" "$MT" assign-uids "$SPOOL/alice" >/dev/null
+as_user alice "$MT" assign-uids "$SPOOL/alice" >/dev/null
 ok $? "300 messages with UIDs"
 
 # --- a full disk for the journal ---------------------------------------------
@@ -110,7 +106,7 @@ elif ! { mkdir -p "$JF" && mount -t tmpfs -o size=64k,mode=0755 tmpfs "$JF"; } 2
 else
 	trap 'umount "$JF" 2>/dev/null; rm -rf "$T_TMP"' EXIT
 	chown "$POP3_UID:$POP3_GID" "$JF"
-	as_u dd if=/dev/zero of="$JF/fill" bs=4k 2>/dev/null
+	as_user alice dd if=/dev/zero of="$JF/fill" bs=4k 2>/dev/null
 	cp "$SPOOL/alice" "$T_TMP/before"
 	printf 'USER alice\nPASS alice-pw\nDELE 1\nDELE 150\nQUIT\n' | pop3j > "$T_TMP/out"
 	grep -q '^-ERR \[SYS/TEMP\]' "$T_TMP/out"; r=$?
@@ -151,7 +147,7 @@ r=0
 while [ $r -lt "$ROUNDS" ]; do
 	# message numbers: positions in the mailbox as it is now (after the
 	# recovery a reader makes); those messages may go
-	as_u env MBOX_JOURNAL_DIR="$MBOX_JOURNAL_DIR" "$MT" scan "$SPOOL/alice" > /dev/null
+	as_user alice "$MT" scan "$SPOOL/alice" > /dev/null
 	python3 -c 'import mailbox, sys
 for m in mailbox.mbox(sys.argv[1]): print((m["Message-ID"] or "").strip())' "$SPOOL/alice" > "$T_TMP/ids"
 	set -- $(shuf -n 3 -i 1-200)
