@@ -45,6 +45,15 @@ static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct bu
 	return buf_printf(b, "Delivered-To: %s\n", r->addr);
 }
 
+/* libmbox keeps its crash records (append record, rewrite journal) under
+ * the euid's home, from $HOME when the uid has no passwd entry (a
+ * passwd-file user), as priv_become_user does for pop3d and imapd. */
+static void recipient_home(const struct auth_user *u)
+{
+	if (u->home[0] == '/' && setenv("HOME", u->home, 1) < 0)
+		log_msg(LOG_WARNING, "setenv HOME: %m");
+}
+
 /* The child: become the recipient, append, report errno through the pipe. */
 static void child(const struct conf *c, unsigned lms, int qfd, const struct q_env *e, const struct auth_user *u,
 		  const char *path, const struct buf *prefix, int wfd)
@@ -56,6 +65,7 @@ static void child(const struct conf *c, unsigned lms, int qfd, const struct q_en
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "%s: cannot become uid %ld: %m", e->id, (long)u->uid);
 	} else {
+		recipient_home(u);
 		memset(&a, 0, sizeof a);
 		a.sender = e->sender;
 		a.prefix = prefix->s;
@@ -335,7 +345,7 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 	if (priv_become_delivery(c, g[0]->u.uid, g[0]->u.gid) < 0) {
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "cannot become uid %ld: %m", (long)g[0]->u.uid);
-	} else if (mbox_open(&mb, g[0]->path, MBOX_RDWR | MBOX_CREATE) < 0) {
+	} else if (recipient_home(&g[0]->u), mbox_open(&mb, g[0]->path, MBOX_RDWR | MBOX_CREATE) < 0) {
 		code = errno ? errno : EIO;
 	} else if (mbox_lock(&mb, MBOX_LOCK_WRITE, lms) < 0) {
 		code = errno ? errno : EIO;
