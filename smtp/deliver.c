@@ -345,11 +345,14 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 	if (priv_become_delivery(c, g[0]->u.uid, g[0]->u.gid) < 0) {
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "cannot become uid %ld: %m", (long)g[0]->u.uid);
-	} else if (recipient_home(&g[0]->u), mbox_open(&mb, g[0]->path, MBOX_RDWR | MBOX_CREATE) < 0) {
-		code = errno ? errno : EIO;
-	} else if (mbox_lock(&mb, MBOX_LOCK_WRITE, lms) < 0) {
-		code = errno ? errno : EIO;
-		mbox_close(&mb);
+	} else {
+		recipient_home(&g[0]->u);
+		if (mbox_open(&mb, g[0]->path, MBOX_RDWR | MBOX_CREATE) < 0) {
+			code = errno ? errno : EIO;
+		} else if (mbox_lock(&mb, MBOX_LOCK_WRITE, lms) < 0) {
+			code = errno ? errno : EIO;
+			mbox_close(&mb);
+		}
 	}
 	for (i = 0; i < n; i++) {
 		struct job *j = g[i];
