@@ -199,6 +199,8 @@ touch -d '-1 hour' "$T_TMP/queue/tmp/t99999999.1" "$T_TMP/queue/tmp/t$$.1"
 ok $? "sendmail -q removed the queue/tmp file of a dead writer only"
 rm -f "$T_TMP/queue/tmp/t$$.1"
 wait_queue || diag "queue not empty: $(ls "$T_TMP/queue/q" | wc -l) files"
+set -- "$T_TMP"/home/alice/.libmbox/journal/*.append
+[ -f "$1" ]; ok $? "deliveries kept their append record in the recipient's home"
 # a reader recovers whatever is left, then the count
 printf 'USER alice\nPASS alice-pw\nQUIT\n' | pop3 > /dev/null
 res=$(count)
