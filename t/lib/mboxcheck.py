@@ -81,7 +81,6 @@ def main():
         r = check(old, new, p)
         print(p, r)
         bad += r.startswith('FAIL')
-    # the Message-ID list, for the comparison with Dovecot's
     return 1 if bad else 0
 
 
