@@ -94,8 +94,10 @@ kill_run() {
 rnd_sleep() { sleep "$(awk -v r="$(od -An -N2 -tu2 /dev/urandom)" -v m="$1" 'BEGIN { printf "%.3f", (r % (m + 1)) / 1000 }')"; }
 
 gen 300 | mkbox alice
-as_user alice "$MT" assign-uids "$SPOOL/alice" >/dev/null
-ok $? "300 messages with UIDs"
+# (the exit status is not used: a sanitizer build's leak check cannot run in
+# a process that t/bin/runas started setgid)
+as_user alice "$MT" assign-uids "$SPOOL/alice" >/dev/null 2>&1
+is "$(grep -c '^X-UID: ' "$SPOOL/alice")" 300 "300 messages with UIDs"
 
 # --- a full disk for the journal ---------------------------------------------
 JF=$T_TMP/jfull
