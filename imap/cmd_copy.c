@@ -185,7 +185,7 @@ static void copy_messages(struct imap_sess *s, const unsigned char *sel, struct 
 		if (!sel[i])
 			continue;
 		k = imap_view_index(s, i);
-		if (k < 0 || mbox_msg_load(&s->mb, &s->sc.msgs[k], MBOX_PART_ALL, &b.data[b.n], &len) < 0) {
+		if (k < 0 || mbox_msg_load_locked(&s->mb, &s->sc.msgs[k], MBOX_PART_ALL, &b.data[b.n], &len) < 0) {
 			cp->gone++;
 			continue;
 		}

@@ -305,7 +305,7 @@ static int load_mime(struct imap_sess *s, long k, struct fetch *f, struct buf *p
 	size_t len = 0, j;
 	int r = 0;
 
-	if (mbox_msg_load(&s->mb, &s->sc.msgs[k], MBOX_PART_ALL, &p, &len) < 0)
+	if (mbox_msg_load_locked(&s->mb, &s->sc.msgs[k], MBOX_PART_ALL, &p, &len) < 0)
 		return -1;
 	root = mime_parse(p, len);
 	if (!root) {
@@ -347,7 +347,7 @@ static int load_part(struct imap_sess *s, long k, const struct fatt *a, struct b
 	size_t len = 0;
 	int r;
 
-	if (mbox_msg_load(&s->mb, m, parts, &p, &len) < 0)
+	if (mbox_msg_load_locked(&s->mb, m, parts, &p, &len) < 0)
 		return -1;
 	if (a->section == S_FIELDS || a->section == S_FIELDS_NOT)
 		r = filter_header(a, p, len, out);

@@ -114,7 +114,7 @@ static int rename_inbox(struct imap_sess *s, const char *to)
 		goto out;
 	for (n = 0; n < sc.count; n++) {
 		size_t len = 0;
-		if (mbox_msg_load(&mb, &sc.msgs[n], MBOX_PART_ALL, &data[n], &len) < 0)
+		if (mbox_msg_load_locked(&mb, &sc.msgs[n], MBOX_PART_ALL, &data[n], &len) < 0)
 			goto out;
 		a[n].data = data[n];
 		a[n].len = len;

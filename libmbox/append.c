@@ -6,7 +6,7 @@
  * the first bytes of each line until it knows what the line is (a header
  * to drop, a body line "From " to quote), so lines split across blocks
  * are handled and no line is ever held whole. */
-#include "mbox.h"
+#include "private.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +24,9 @@
 
 struct ap {
 	int fd;
+	int dry;                /* only count (and keep the first bytes) */
+	size_t hlen;
+	unsigned char head[MBOX_AREC_PREFIX];  /* first output bytes (dry run) */
 	uint64_t pos;           /* where the next output byte goes */
 	size_t olen;
 	int body;               /* past the header/body separator */
@@ -51,6 +54,16 @@ static int out_flush(struct ap *c)
 	size_t off = 0;
 	ssize_t w;
 
+	if (c->dry) {
+		size_t k = sizeof c->head - c->hlen;
+		if (k > c->olen)
+			k = c->olen;
+		memcpy(c->head + c->hlen, c->out, k);
+		c->hlen += k;
+		c->pos += c->olen;
+		c->olen = 0;
+		return 0;
+	}
 	while (off < c->olen) {
 		w = pwrite(c->fd, c->out + off, c->olen - off, (off_t)c->pos);
 		if (w < 0)
@@ -448,6 +461,62 @@ static int args_ok(const struct mbox *mb, const struct mbox_append *a)
 	return 1;
 }
 
+/* ---- the crash record ---------------------------------------------------------- */
+
+static void ap_reset(struct ap *c, const struct mbox *mb, const struct mbox_append *a,
+		     uint64_t size, int dry)
+{
+	c->fd = mb->fd;
+	c->dry = dry;
+	c->hlen = 0;
+	c->pos = size;
+	c->olen = 0;
+	c->body = 0;
+	c->bol = 1;
+	c->drop = c->prev_drop = 0;
+	c->prefix = 0;
+	c->strip = a->strip_meta;
+	c->strip_rp = a->strip_meta && a->prefix_len > 0;
+	c->cr = 0;
+	c->hold_len = 0;
+}
+
+/* Before writing: the old size, the size after the append (from a dry
+ * run of the same filters; 0 for a pipe, which cannot be read twice) and
+ * its first bytes, made durable in the journal directory (journal.c), so
+ * that a crash mid-append is cut back at the next lock.  No journal
+ * directory: no record (as before). *rfd_r = -1 then. */
+static int record_begin(struct mbox *mb, const struct mbox_append *a, struct ap *c,
+			uint64_t size, size_t fix, int *rfd_r, int *known_r)
+{
+	struct mbox_arec r;
+	int seekable = a->data || lseek(a->fd, 0, SEEK_CUR) != (off_t)-1;
+
+	*rfd_r = -1;
+	*known_r = 0;
+	if (mbox_arec_open(mb, 1, rfd_r) == -1)
+		return (errno == ENOENT || errno == EACCES || errno == ENOTDIR || errno == EROFS) ? 0 : -1;
+	memset(&r, 0, sizeof r);
+	r.n = size;
+	if (seekable) {
+		ap_reset(c, mb, a, size, 1);
+		if ((fix && out_put(c, "\n\n", fix) == -1) || write_message(c, a) == -1)
+			return -1;
+		r.m = c->pos;
+		r.plen = c->hlen;
+		memcpy(r.prefix, c->head, c->hlen);
+		*known_r = 1;
+	} else {
+		/* the first bytes are known without reading the input */
+		ap_reset(c, mb, a, size, 1);
+		if ((fix && out_put(c, "\n\n", fix) == -1) || put_from_line(c, a) == -1)
+			return -1;
+		r.plen = c->olen < MBOX_AREC_PREFIX ? c->olen : MBOX_AREC_PREFIX;
+		memcpy(r.prefix, c->out, r.plen);
+	}
+	return mbox_arec_set(*rfd_r, mb, &r);
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r)
@@ -457,7 +526,7 @@ int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r
 	struct stat st;
 	struct ap *c;
 	size_t fix;
-	int xfsz_before, r = -1, e = 0;
+	int xfsz_before, r = -1, e = 0, rfd = -1, known = 0;
 
 	if (!args_ok(mb, a))
 		return -1;
@@ -482,11 +551,11 @@ int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r
 		e = errno;
 		goto out;
 	}
-	c->fd = mb->fd;
-	c->pos = (uint64_t)st.st_size;
-	c->bol = 1;
-	c->strip = a->strip_meta;
-	c->strip_rp = a->strip_meta && a->prefix_len > 0;
+	if (record_begin(mb, a, c, (uint64_t)st.st_size, fix, &rfd, &known) == -1) {
+		e = errno;
+		goto out;
+	}
+	ap_reset(c, mb, a, (uint64_t)st.st_size, 0);
 	if (fix && out_put(c, "\n\n", fix) == -1) {
 		e = errno;
 		goto out;
@@ -502,6 +571,16 @@ int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r
 	}
 	r = 0;
 out:
+	if (rfd >= 0) {
+		/* done or undone: the record goes (durably when a record without
+		 * the final size could not tell a whole message from a cut one) */
+		if (mbox_arec_clear(rfd, !known) == -1 && r == 0 && !known) {
+			/* unsure: the next lock would cut the message back */
+			e = errno;
+			r = -1;
+		}
+		close(rfd);
+	}
 	sigemptyset(&pend);
 	if (!xfsz_before && sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ)) {
 		/* our own EFBIG raised it: the error is returned instead */

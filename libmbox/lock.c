@@ -8,6 +8,7 @@
 #include "mbox.h"
 #include "private.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -30,6 +31,10 @@
 #define KWAIT_MIN_MS 1
 #define KWAIT_MAX_MS 10
 #define NFS_MAGIC 0x6969
+/* our dotlock temporaries left by dead processes go after this long */
+#define LK_TEMP_STALE_SEC 60
+
+#define LS(mb) mbox_ls(mb)
 
 enum { TRY_OK = 0, TRY_BUSY = 1, TRY_AGAIN = 2, TRY_KBUSY = 3 };
 
@@ -166,16 +171,16 @@ int mbox_open(struct mbox *mb, const char *path, int mode)
 		return -1;
 	}
 	memcpy(mb->path, path, n + 1);
-	memcpy(mb->lockpath, path, n);
-	memcpy(mb->lockpath + n, ".lock", sizeof ".lock");
+	memcpy(LS(mb)->lockpath, path, n);
+	memcpy(LS(mb)->lockpath + n, ".lock", sizeof ".lock");
 	fd = open_file(path, mode, &st);
 	if (fd < 0)
 		return -1;
 	mb->fd = fd;
 	mb->mode = mode;
-	mb->ofd = 1;
-	mb->dev = st.st_dev;
-	mb->ino = st.st_ino;
+	LS(mb)->ofd = 1;
+	LS(mb)->dev = st.st_dev;
+	LS(mb)->ino = st.st_ino;
 	return 0;
 }
 
@@ -189,8 +194,8 @@ static int reopen(struct mbox *mb)
 		return -1;
 	close(mb->fd);
 	mb->fd = fd;
-	mb->dev = st.st_dev;
-	mb->ino = st.st_ino;
+	LS(mb)->dev = st.st_dev;
+	LS(mb)->ino = st.st_ino;
 	return 0;
 }
 
@@ -218,12 +223,12 @@ static int kernel_lock(struct mbox *mb, short type)
 	memset(&fl, 0, sizeof fl);
 	fl.l_type = type;
 	fl.l_whence = SEEK_SET;
-	if (mb->ofd) {
+	if (LS(mb)->ofd) {
 		if (fcntl(mb->fd, F_OFD_SETLK, &fl) == 0)
 			return 0;
 		if (errno != EINVAL)
 			goto fail;
-		mb->ofd = 0;    /* kernel without OFD locks */
+		LS(mb)->ofd = 0;    /* kernel without OFD locks */
 	}
 	if (fcntl(mb->fd, F_SETLK, &fl) == 0)
 		return 0;
@@ -241,7 +246,7 @@ static void kernel_unlock(struct mbox *mb)
 	memset(&fl, 0, sizeof fl);
 	fl.l_type = F_UNLCK;
 	fl.l_whence = SEEK_SET;
-	fcntl(mb->fd, mb->ofd ? F_OFD_SETLK : F_SETLK, &fl);
+	fcntl(mb->fd, LS(mb)->ofd ? F_OFD_SETLK : F_SETLK, &fl);
 	errno = e;
 }
 
@@ -354,7 +359,7 @@ static int dotlock_link(struct mbox *mb, const char *tmp, const char *content,
 
 	if (temp_create(tmp, content, len, fsnow_r) == -1)
 		return -1;
-	if (link(tmp, mb->lockpath) == -1)
+	if (link(tmp, LS(mb)->lockpath) == -1)
 		e = errno;
 	else
 		e = 0;
@@ -367,13 +372,13 @@ static int dotlock_link(struct mbox *mb, const char *tmp, const char *content,
 	ours = st.st_nlink == 2;
 	unlink(tmp);
 	if (ours) {
-		mb->lock_dev = st.st_dev;
-		mb->lock_ino = st.st_ino;
-		mb->dotlocked = 1;
+		LS(mb)->lock_dev = st.st_dev;
+		LS(mb)->lock_ino = st.st_ino;
+		LS(mb)->dotlocked = 1;
 		return TRY_OK;
 	}
 	/* no lock file and link failed for a reason of its own: report it */
-	if (e && e != EEXIST && lstat(mb->lockpath, &st) == -1 && errno == ENOENT) {
+	if (e && e != EEXIST && lstat(LS(mb)->lockpath, &st) == -1 && errno == ENOENT) {
 		errno = e;
 		return -1;
 	}
@@ -405,7 +410,7 @@ static int dotlock_stale(struct mbox *mb, const struct stat *st, const char *hos
 	/* (a) pid[:host] of a dead process on this host */
 	if (!older(&st->st_mtim, fsnow, LOCK_STALE_PID_SEC))
 		return 0;
-	fd = open(mb->lockpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = open(LS(mb)->lockpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return 0;
 	n = read(fd, buf, sizeof buf - 1);
@@ -426,7 +431,7 @@ static int dotlock_stale(struct mbox *mb, const struct stat *st, const char *hos
 			return 0;
 	} else if (*end == '\n' || *end == 0) {
 		/* a bare pid means this host only if the spool is local */
-		if (statfs(mb->lockpath, &sfs) == -1 || sfs.f_type == NFS_MAGIC)
+		if (statfs(LS(mb)->lockpath, &sfs) == -1 || sfs.f_type == NFS_MAGIC)
 			return 0;
 	} else {
 		return 0;
@@ -439,12 +444,12 @@ static void dotlock_break(struct mbox *mb, const struct stat *judged)
 {
 	struct stat st;
 
-	if (lstat(mb->lockpath, &st) == -1 || st.st_dev != judged->st_dev ||
+	if (lstat(LS(mb)->lockpath, &st) == -1 || st.st_dev != judged->st_dev ||
 	    st.st_ino != judged->st_ino ||
 	    st.st_mtim.tv_sec != judged->st_mtim.tv_sec ||
 	    st.st_mtim.tv_nsec != judged->st_mtim.tv_nsec)
 		return;
-	unlink_priv(mb->lockpath);
+	unlink_priv(LS(mb)->lockpath);
 	/* another breaker may have judged the same lock: let it finish */
 	sleep_ms(rnd(200, 700));
 }
@@ -472,17 +477,65 @@ static int dotlock_ours(const struct mbox *mb)
 	ssize_t r;
 	int n, fd;
 
-	if (lstat(mb->lockpath, &st) == -1 || st.st_dev != mb->lock_dev ||
-	    st.st_ino != mb->lock_ino)
+	if (lstat(mbox_ls_c(mb)->lockpath, &st) == -1 || st.st_dev != mbox_ls_c(mb)->lock_dev ||
+	    st.st_ino != mbox_ls_c(mb)->lock_ino)
 		return 0;
 	our_host(host, sizeof host);
 	n = lock_content(host, want, sizeof want);
-	fd = open(mb->lockpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = open(mbox_ls_c(mb)->lockpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (n < 0 || fd < 0)
 		return 0;
 	r = read(fd, got, sizeof got);
 	close(fd);
 	return r == n && memcmp(got, want, (size_t)n) == 0;
+}
+
+/* Our ".lk.<host>.<pid>.<rand>" temporaries of dead processes (a crash
+ * between create and unlink) in the mailbox's directory: removed once per
+ * process, after it got a dotlock there. */
+static void sweep_temps(struct mbox *mb, const char *host)
+{
+	static int swept;
+	char dir[PATH_MAX], pre[128], full[PATH_MAX + 300];
+	const char *slash = strrchr(mb->path, '/');
+	size_t dl = slash ? (size_t)(slash - mb->path) : 0, pl;
+	struct timespec now;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int n;
+
+	if (swept)
+		return;
+	swept = 1;
+	if (dl == 0)
+		memcpy(dir, slash ? "/" : ".", 2);
+	else if (dl < sizeof dir)
+		memcpy(dir, mb->path, dl), dir[dl] = 0;
+	else
+		return;
+	n = snprintf(pre, sizeof pre, ".lk.%.64s.", host);
+	if (n < 0 || (size_t)n >= sizeof pre || !(d = opendir(dir)))
+		return;
+	pl = (size_t)n;
+	clock_gettime(CLOCK_REALTIME, &now);
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+		if (strncmp(de->d_name, pre, pl) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + pl, &end, 10);
+		if (errno || *end != '.' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		n = snprintf(full, sizeof full, "%s/%s", dir, de->d_name);
+		if (n < 0 || (size_t)n >= sizeof full || lstat(full, &st) == -1 ||
+		    !S_ISREG(st.st_mode) || now.tv_sec - st.st_mtim.tv_sec < LK_TEMP_STALE_SEC)
+			continue;
+		unlink_priv(full);
+	}
+	closedir(d);
 }
 
 /* Under the kernel write lock: TRY_OK, TRY_BUSY (held, not stale) or -1. */
@@ -508,9 +561,11 @@ static int dotlock_try(struct mbox *mb, long long deadline)
 			r = dotlock_link(mb, tmp, content, clen, &fsnow);
 			gid_restore(oldgid);
 		}
+		if (r == TRY_OK)
+			sweep_temps(mb, host);
 		if (r != TRY_BUSY)
 			return r;
-		if (lstat(mb->lockpath, &st) == -1) {
+		if (lstat(LS(mb)->lockpath, &st) == -1) {
 			if (errno != ENOENT)
 				return -1;
 			/* released between our link and lstat: try again */
@@ -529,12 +584,12 @@ static void dotlock_release(struct mbox *mb)
 {
 	int e = errno;
 
-	if (!mb->dotlocked)
+	if (!LS(mb)->dotlocked)
 		return;
-	mb->dotlocked = 0;
+	LS(mb)->dotlocked = 0;
 	/* only our own lock: a breaker may have replaced it */
 	if (dotlock_ours(mb))
-		unlink_priv(mb->lockpath);
+		unlink_priv(LS(mb)->lockpath);
 	errno = e;
 }
 
@@ -575,28 +630,12 @@ static int lock_once(struct mbox *mb, int kind, long long deadline)
 	return reopen(mb) == -1 ? -1 : TRY_AGAIN;
 }
 
-int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms)
+/* The wait for a lock, up to deadline; sets mb->lock. */
+static int lock_wait(struct mbox *mb, int kind, long long deadline)
 {
-	long long deadline, left, delay, kdelay = KWAIT_MIN_MS;
+	long long left, delay, kdelay = KWAIT_MIN_MS;
 	int r;
 
-	if (mb->fd < 0) {
-		errno = EBADF;
-		return -1;
-	}
-	if (mb->lock != MBOX_LOCK_NONE && mbox_unlock(mb) == -1)
-		return -1;
-	if (kind == MBOX_LOCK_NONE)
-		return 0;
-	if (kind != MBOX_LOCK_READ && kind != MBOX_LOCK_WRITE) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (kind == MBOX_LOCK_WRITE && !(mb->mode & MBOX_RDWR)) {
-		errno = EBADF;
-		return -1;
-	}
-	deadline = now_ms() + timeout_ms;
 	delay = rnd(BACKOFF_MIN_MS, 3 * BACKOFF_MIN_MS);
 	for (;;) {
 		r = lock_once(mb, kind, deadline);
@@ -622,12 +661,89 @@ int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms)
 		}
 	}
 	mb->lock = kind;
-	/* an interrupted rewrite is finished before anyone writes (§7.8) */
-	if (kind == MBOX_LOCK_WRITE && mbox_journal_recover(mb) == -1) {
-		r = errno;
-		mbox_unlock(mb);
-		errno = r;
+	return 0;
+}
+
+static void touch_cb(void *arg)
+{
+	mbox_lock_touch(arg);
+}
+
+/* Under the write lock: finish what a crash left (§7.8); on failure the
+ * lock is given back. */
+static int write_recover(struct mbox *mb)
+{
+	int e;
+
+	if (mbox_recover(mb, touch_cb) == 0)
+		return 0;
+	e = errno;
+	mbox_unlock(mb);
+	errno = e;
+	return -1;
+}
+
+/* A reader found a crash record: recovery needs the write lock, taken
+ * briefly (on a second, read-write descriptor if ours is read-only; we
+ * hold no lock meanwhile, so closing it drops nothing of ours). */
+static int reader_recover(struct mbox *mb, long long deadline)
+{
+	struct mbox w;
+	int r, e;
+
+	if (mb->mode & MBOX_RDWR) {
+		if (lock_wait(mb, MBOX_LOCK_WRITE, deadline) == -1)
+			return -1;
+		if (write_recover(mb) == -1)
+			return -1;
+		return mbox_unlock(mb);
+	}
+	if (mbox_open(&w, mb->path, MBOX_RDWR) == -1)
 		return -1;
+	r = lock_wait(&w, MBOX_LOCK_WRITE, deadline);
+	if (r == 0)
+		r = write_recover(&w);
+	e = errno;
+	if (mbox_close(&w) == -1 && r == 0)
+		return -1;
+	errno = e;
+	return r;
+}
+
+int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms)
+{
+	long long deadline;
+	int r, tries;
+
+	if (mb->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (mb->lock != MBOX_LOCK_NONE && mbox_unlock(mb) == -1)
+		return -1;
+	if (kind == MBOX_LOCK_NONE)
+		return 0;
+	if (kind != MBOX_LOCK_READ && kind != MBOX_LOCK_WRITE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (kind == MBOX_LOCK_WRITE && !(mb->mode & MBOX_RDWR)) {
+		errno = EBADF;
+		return -1;
+	}
+	deadline = now_ms() + timeout_ms;
+	if (lock_wait(mb, kind, deadline) == -1)
+		return -1;
+	/* an interrupted rewrite or append is finished before anyone
+	 * writes or reads (§7.8) */
+	if (kind == MBOX_LOCK_WRITE)
+		return write_recover(mb);
+	for (tries = 0; tries < 2; tries++) {
+		if ((r = mbox_recover_pending(mb)) == 0)
+			return 0;
+		mbox_unlock(mb);
+		if (reader_recover(mb, deadline) == -1 || lock_wait(mb, MBOX_LOCK_READ, deadline) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -673,7 +789,7 @@ void mbox_lock_touch(struct mbox *mb)
 {
 	int e = errno;
 
-	if (mb->dotlocked && dotlock_ours(mb))
-		utimensat(AT_FDCWD, mb->lockpath, NULL, AT_SYMLINK_NOFOLLOW);
+	if (LS(mb)->dotlocked && dotlock_ours(mb))
+		utimensat(AT_FDCWD, LS(mb)->lockpath, NULL, AT_SYMLINK_NOFOLLOW);
 	errno = e;
 }

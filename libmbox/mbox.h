@@ -28,18 +28,18 @@
 #define MBOX_LOCK_READ 1    /* fcntl F_RDLCK only (spec §7.2) */
 #define MBOX_LOCK_WRITE 2   /* fcntl F_WRLCK, then the dotlock, non-blocking, back-off */
 
+#define MBOX_LOCKSTATE_SIZE 4224  /* lock.c's private state, below */
+
 struct mbox {
 	int fd;
 	int mode;           /* MBOX_RDONLY / MBOX_RDWR (| MBOX_CREATE as given) */
 	int lock;           /* MBOX_LOCK_* held now */
-	int dotlocked;      /* we own path.lock */
-	int ofd;            /* kernel lock is an OFD lock (else classic fcntl) */
-	dev_t dev;
-	ino_t ino;
-	dev_t lock_dev;     /* our dotlock's identity, checked before unlink */
-	ino_t lock_ino;
 	char path[PATH_MAX];
-	char lockpath[PATH_MAX + 8];
+	/* the lock's own state (libmbox/private.h), not for programs */
+	union {
+		unsigned char b[MBOX_LOCKSTATE_SIZE];
+		uint64_t align;
+	} lk;
 };
 
 /* Opens path (O_NOFOLLOW|O_CLOEXEC).  Refuses anything that is not a
@@ -54,7 +54,13 @@ int mbox_open(struct mbox *mb, const char *path, int mode);
  * the other).  After locking it checks that path still names the file we
  * hold; if another agent replaced it, it reopens and starts over.
  * EAGAIN when the budget is spent.  Asking for a lock while holding another
- * one first releases it. */
+ * one first releases it.
+ * Crash recovery (§7.8) is part of taking the lock: a write lock first
+ * cuts back a partial append and finishes an interrupted rewrite; a read
+ * lock that finds one unfinished takes the write lock briefly to do the
+ * same (reopening the file read-write if it was opened read-only), so no
+ * reader ever sees a torn mailbox.  An error of that recovery (ENOSPC...)
+ * fails the lock. */
 int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms);
 /* fsyncs if writable, removes our dotlock (only if it is still ours), then
  * drops the kernel lock. */
@@ -150,15 +156,15 @@ int mbox_keyword_index(struct mbox_scan *sc, const char *name, size_t len, int c
 /* Streams a message as clients see it: metadata headers (Status, X-Status,
  * X-Keywords, X-UID, X-IMAP, X-IMAPbase, Content-Length) removed, every line
  * ending in CRLF.  Exactly m->hdr_size / m->body_size bytes.  Checks first
- * that a From_ line still starts at m->offset (ESTALE if not).  Takes and
- * releases a read lock itself when the caller holds none.  sink returning
- * -1 stops the stream (the error is passed on). */
+ * that a From_ line still starts at m->offset (ESTALE if not).  The caller
+ * holds a read or write lock (ENOLCK otherwise): nothing here locks.  sink
+ * returning -1 stops the stream (the error is passed on). */
 typedef int (*mbox_sink_fn)(void *arg, const char *p, size_t n);
-int mbox_msg_stream(struct mbox *mb, const struct mbox_msg *m, int parts,
-		    mbox_sink_fn sink, void *arg);
+int mbox_msg_stream_locked(struct mbox *mb, const struct mbox_msg *m, int parts,
+			   mbox_sink_fn sink, void *arg);
 /* The same into a malloc'ed buffer (*p_r, *len_r); free() it. */
-int mbox_msg_load(struct mbox *mb, const struct mbox_msg *m, int parts,
-		  char **p_r, size_t *len_r);
+int mbox_msg_load_locked(struct mbox *mb, const struct mbox_msg *m, int parts,
+			 char **p_r, size_t *len_r);
 
 /* ---- append.c: adding a message ------------------------------------------ */
 
@@ -192,7 +198,9 @@ struct mbox_append {
  * in an empty line it first adds what is missing.  The caller holds the write
  * lock.  The data is fsync'ed before success.  On any error (ENOSPC, EDQUOT,
  * EFBIG, EIO, a signal) the file is truncated back to its old size and the
- * error returned: the mailbox is byte-identical to before.  *offset_r (may be
+ * error returned: the mailbox is byte-identical to before.  The old size is
+ * recorded (fdatasync'ed) in the journal directory first, so a crash in
+ * the middle is cut back at the next lock (ENOSPC there: nothing written).  *offset_r (may be
  * NULL) gets the new message's From_ line offset. */
 int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r);
 /* Open (creating if missing) + write lock + append + unlock + close: what a
@@ -215,11 +223,14 @@ int mbox_deliver(const char *path, const struct mbox_append *a, unsigned timeout
  * never by renaming a new file over the mailbox.  On success sc describes
  * the new file (expunged entries removed, offsets updated, requests
  * cleared).  A mailbox left empty gets Dovecot's pseudo message only when it
- * had IMAP metadata.  Crash at any point: mail may be duplicated, never lost
- * (recovered at the next write lock). */
+ * had IMAP metadata.  Crash at any point: the next lock (read or write)
+ * finishes the rewrite, so the mailbox is wholly old or wholly new.  The
+ * journal needs free space for the new image of the tail and 8 bytes per
+ * 4 KiB of the old tail; without it: ENOSPC, nothing written. */
 int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts);
-/* Where journals go (default: ~/.libmbox/journal for the euid's home,
- * created 0700).  For tests. */
+/* Where journals and append records go (default: $MBOX_JOURNAL_DIR, else
+ * ~/.libmbox/journal for the euid's home, created 0700): servers set it
+ * for virtual users. */
 void mbox_set_journal_dir(const char *dir);
 
 /* ---- folder.c: the folder tree under mail_folders, subscriptions -------- */

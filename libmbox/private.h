@@ -41,9 +41,6 @@ long mbox_meta_format(const struct mbox_scan *sc, const struct mbox_meta_out *o,
 /* scan.c */
 /* Is p[0..n) a From_ line ("From " sender date)?  Date into *t_r (may be NULL). */
 int mbox_scan_from_line(const char *p, size_t n, int64_t *t_r);
-/* pread every byte of [off, off+n) (EINTR and short reads handled); a
- * short file gives ESTALE. */
-int mbox_pread_full(int fd, void *buf, size_t n, uint64_t off);
 /* Is there a From_ line at off?  1 yes, 0 no, -1 error. */
 int mbox_scan_from_at(int fd, uint64_t off, uint64_t eof);
 /* Scans fd's [0, eof) like mbox_scan, but with the pseudo message kept
@@ -69,18 +66,22 @@ static inline uint64_t mbox_reader_off(const struct mbox_reader *r)
 	return r->pos + r->i;
 }
 
-/* journal.c: crash safety for rewrites (mbox-interop.md §7.8) */
-struct mbox_sha256 {
-	uint32_t h[8];
-	uint64_t n;
-	unsigned char b[64];
-};
-void mbox_sha256_init(struct mbox_sha256 *c);
-void mbox_sha256_add(struct mbox_sha256 *c, const void *p, size_t n);
-void mbox_sha256_end(struct mbox_sha256 *c, unsigned char out[32]);
-/* A fast keyed 128-bit hash (four xxHash64-style lanes; several GB/s):
- * detects accidental change (a torn journal, another agent's rewrite)
- * when keyed with a random key; not a cryptographic hash. */
+/* read.c: the client view of a message of fd (no lock logic: for
+ * callers that hold the lock, and for recovery reading a journal). */
+int mbox_view_stream(int fd, const struct mbox_msg *m, int parts, mbox_sink_fn sink, void *arg);
+
+/* fileio.c */
+/* pread every byte of [off, off+n) (EINTR and short reads handled); a
+ * short file gives ESTALE. */
+int mbox_pread_full(int fd, void *buf, size_t n, uint64_t off);
+/* pwrite all n bytes at off, EINTR retried. */
+int mbox_pwrite_full(int fd, const void *buf, size_t n, uint64_t off);
+/* fsync of the directory holding path. */
+int mbox_fsync_dir_of(const char *path);
+
+/* hash.c: the one hash, a fast keyed 128-bit hash (four xxHash64-style
+ * lanes): detects accidental change when keyed with a random key; not a
+ * cryptographic hash. */
 struct mbox_h128 {
 	uint64_t v[4], key[2], n;
 	unsigned char b[32];
@@ -88,44 +89,110 @@ struct mbox_h128 {
 void mbox_h128_init(struct mbox_h128 *c, const uint64_t key[2]);
 void mbox_h128_add(struct mbox_h128 *c, const void *p, size_t n);
 void mbox_h128_end(struct mbox_h128 *c, unsigned char out[16]);
+/* 64 bits of the hash of p[0..n) */
+uint64_t mbox_h64(const uint64_t key[2], const void *p, size_t n);
+/* a 64-bit finaliser (seeding keys without entropy) */
+uint64_t mbox_hash_mix(uint64_t x);
 /* mbox_h128 of fd's [off, off+n) */
 int mbox_hash_range(int fd, uint64_t off, uint64_t n, const uint64_t key[2],
 		    unsigned char out[16]);
 
+/* lock.c's state inside struct mbox (mbox.h keeps it opaque) */
+struct mbox_lockstate {
+	int dotlocked;      /* we own path.lock */
+	int ofd;            /* kernel lock is an OFD lock (else classic fcntl) */
+	dev_t dev;          /* the file we hold */
+	ino_t ino;
+	dev_t lock_dev;     /* our dotlock's identity, checked before unlink */
+	ino_t lock_ino;
+	char lockpath[PATH_MAX + 8];
+};
+_Static_assert(sizeof(struct mbox_lockstate) <= MBOX_LOCKSTATE_SIZE, "grow MBOX_LOCKSTATE_SIZE");
+static inline struct mbox_lockstate *mbox_ls(struct mbox *mb)
+{
+	return (struct mbox_lockstate *)(void *)&mb->lk;
+}
+static inline const struct mbox_lockstate *mbox_ls_c(const struct mbox *mb)
+{
+	return (const struct mbox_lockstate *)(const void *)&mb->lk;
+}
+/* lock.c: refresh the dotlock during long work (arg: the struct mbox) */
+typedef void (*mbox_touch_fn)(void *arg);
+
+/* journal.c: the crash records (mbox-interop.md §7.5, §7.8) */
 #define MBOX_JOURNAL_HDR 1024  /* header size; T follows */
-#define MBOX_JBUF (1u << 20)   /* journal I/O unit */
+#define MBOX_JBUF (1u << 20)   /* journal I/O unit, a multiple of MBOX_JBLOCK */
+#define MBOX_JBLOCK 4096u      /* the unit a crash may tear: one page */
+struct mbox_jhdr {
+	uint64_t dev, ino;
+	uint64_t d, e;           /* old bytes [D, E) are replaced by T */
+	uint64_t g;              /* max(E, D + len T): the size while copying */
+	uint64_t tlen, nblk;     /* len T, block hashes after T */
+	uint64_t key[2];
+	uint64_t tailhash;       /* old [D+tlen, end of its block) when shrinking */
+	unsigned char bh[16];    /* hash of T and the block hashes */
+};
 struct mbox_journal {
 	int fd;
 	uint64_t tlen;           /* bytes of T written so far */
 	uint64_t key[2];         /* random key of the hashes */
-	struct mbox_h128 th;     /* hash of T */
+	struct mbox_h128 th;     /* hash of T (then of the block hashes) */
+	struct mbox_jhdr h;      /* once committed */
 	size_t blen;
 	char path[PATH_MAX];
 	char buf[MBOX_JBUF];
 };
-/* Creates the journal of mb (a leftover one is recovered first). */
+int mbox_journal_path(const struct mbox *mb, char *buf, size_t size);
+int mbox_append_record_path(const struct mbox *mb, char *buf, size_t size);
+void mbox_journal_new_key(uint64_t key[2]);
+/* Creates the journal of mb. */
 int mbox_journal_begin(struct mbox *mb, struct mbox_journal *j);
 /* Appends bytes of T. */
 int mbox_journal_put(struct mbox_journal *j, const char *p, size_t n);
-/* Appends fd's [off, off+n) to T (read straight into the journal buffer). */
+/* Appends fd's [off, off+n) to T. */
 int mbox_journal_copy(struct mbox_journal *j, int fd, uint64_t off, uint64_t n);
-/* Hashes mb's old [d,e), writes the header (d, e, len T, both hashes, a
- * hash of the header itself) and fsyncs file and directory: from here a
- * crash is repaired by mbox_journal_recover. */
+/* Hashes mb's old blocks of [d,e), writes the header, fsyncs file and
+ * directory: from here a crash is repaired by recovery. */
 int mbox_journal_commit(struct mbox *mb, struct mbox_journal *j, uint64_t d, uint64_t e);
-/* Copies T to d, truncates to d + len T, fsyncs, removes the journal. */
-int mbox_journal_apply(struct mbox *mb, struct mbox_journal *j, uint64_t d);
+/* Copies T over the mailbox, truncates, fsyncs, removes the journal. */
+int mbox_journal_apply(struct mbox *mb, struct mbox_journal *j, mbox_touch_fn touch, void *arg);
 /* Drops an uncommitted or failed journal (errno kept). */
 void mbox_journal_abort(struct mbox_journal *j);
-/* Finishes or undoes an interrupted rewrite of mb (caller holds the write
- * lock): 0 = nothing to do or recovered, -1 error.  lock.c may call it
- * right after taking a write lock; mbox_scan (under a write lock) and
- * mbox_rewrite call it too. */
-int mbox_journal_recover(struct mbox *mb);
-/* The journal file name for mb into buf. */
-int mbox_journal_path(const struct mbox *mb, char *buf, size_t size);
+/* For recovery: */
+int mbox_journal_read_header(int jfd, struct mbox_jhdr *h);
+int mbox_journal_write_header(int jfd, const struct mbox *mb, const struct mbox_jhdr *h);
+void mbox_journal_block(uint64_t d, uint64_t e, uint64_t i, uint64_t *lo, uint64_t *hi);
+uint64_t mbox_journal_nblocks(uint64_t d, uint64_t e);
+int mbox_journal_put_blocks(int fd, int jfd, uint64_t d, uint64_t e, const uint64_t key[2],
+			    struct mbox_h128 *c, uint64_t at);
+int mbox_journal_tailhash(int fd, uint64_t x, uint64_t e, const uint64_t key[2], uint64_t *h);
+int mbox_journal_copy_t(int fd, int jfd, const struct mbox_jhdr *h, mbox_touch_fn touch,
+			void *arg, int *untouched);
+/* closes jfd, removes path and fsyncs its directory */
+int mbox_journal_done(int jfd, const char *path, int *fdp);
 
-/* journal.c: pwrite all n bytes at off, EINTR retried. */
-int mbox_pwrite_full(int fd, const char *p, size_t n, uint64_t off);
+#define MBOX_AREC 512          /* append record size */
+#define MBOX_AREC_PREFIX 256   /* first bytes of the append kept in it */
+struct mbox_arec {
+	uint64_t n;              /* size before the append */
+	uint64_t m;              /* size after it, 0 = not known */
+	size_t plen;
+	unsigned char prefix[MBOX_AREC_PREFIX];
+};
+/* Opens (create: creating) mb's record file; ENOENT/EACCES/ENOTDIR: no
+ * journal directory (or no record). */
+int mbox_arec_open(struct mbox *mb, int create, int *fd_r);
+int mbox_arec_set(int fd, const struct mbox *mb, const struct mbox_arec *a);
+int mbox_arec_clear(int fd, int sync);
+int mbox_arec_get(int fd, const struct mbox *mb, struct mbox_arec *a);
+
+/* recover.c: called by mbox_lock(WRITE) only, under the write lock:
+ * cuts a partial append back, finishes an interrupted rewrite (or, if
+ * someone else changed the file meanwhile, appends what is missing).
+ * 0 = nothing to do or done, -1 error. */
+int mbox_recover(struct mbox *mb, mbox_touch_fn touch);
+/* Is there anything for mbox_recover to do?  1 yes, 0 no (cheap: for
+ * read locks). */
+int mbox_recover_pending(struct mbox *mb);
 
 #endif

@@ -8,9 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* IMAP_LOCK_TIMEOUT_MS of lib/limits.h: the longest a reader may wait */
-#define READ_LOCK_TIMEOUT_MS 20000
-
 /* ---- the line-piece reader ---------------------------------------------- */
 
 void mbox_reader_init(struct mbox_reader *r, int fd, uint64_t start, uint64_t end)
@@ -132,14 +129,14 @@ static int view_conv(struct view *v, const char *p, size_t n)
 	return 0;
 }
 
-static int stream_header(struct mbox *mb, const struct mbox_msg *m, struct view *v,
+static int stream_header(int fd, const struct mbox_msg *m, struct view *v,
 			 struct mbox_reader *r)
 {
 	const char *p;
 	size_t n;
 	int first, eol, hidden = 0, show = 1, ret;
 
-	mbox_reader_init(r, mb->fd, m->hdr_off, m->body_off);
+	mbox_reader_init(r, fd, m->hdr_off, m->body_off);
 	while ((ret = mbox_reader_next(r, &p, &n, &first, &eol)) > 0) {
 		if (first) {
 			if (p[0] == ' ' || p[0] == '\t')
@@ -153,14 +150,14 @@ static int stream_header(struct mbox *mb, const struct mbox_msg *m, struct view 
 	return ret;
 }
 
-static int stream_body(struct mbox *mb, const struct mbox_msg *m, struct view *v,
+static int stream_body(int fd, const struct mbox_msg *m, struct view *v,
 		       struct mbox_reader *r)
 {
 	const char *p;
 	size_t n;
 	int first, eol, ret;
 
-	mbox_reader_init(r, mb->fd, m->body_off, m->body_end);
+	mbox_reader_init(r, fd, m->body_off, m->body_end);
 	v->prev = '\n';
 	while ((ret = mbox_reader_next(r, &p, &n, &first, &eol)) > 0)
 		if (view_conv(v, p, n) < 0)
@@ -168,18 +165,17 @@ static int stream_body(struct mbox *mb, const struct mbox_msg *m, struct view *v
 	return ret;
 }
 
-static int stream_locked(struct mbox *mb, const struct mbox_msg *m, int parts,
-			 mbox_sink_fn sink, void *arg)
+int mbox_view_stream(int fd, const struct mbox_msg *m, int parts, mbox_sink_fn sink, void *arg)
 {
 	struct stat st;
 	struct view *v;
 	struct mbox_reader *r;
 	int ret = -1;
 
-	if (fstat(mb->fd, &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return -1;
 	if (m->hdr_off > m->body_off || m->body_off > m->body_end ||
-	    m->body_end > (uint64_t)st.st_size || mbox_scan_from_at(mb->fd, m->offset,
+	    m->body_end > (uint64_t)st.st_size || mbox_scan_from_at(fd, m->offset,
 								     (uint64_t)st.st_size) != 1) {
 		errno = ESTALE;
 		return -1;
@@ -194,7 +190,7 @@ static int stream_locked(struct mbox *mb, const struct mbox_msg *m, int parts,
 	v->prev = '\n';
 	if (parts & MBOX_PART_HEADER) {
 		v->left = m->hdr_size;
-		if (stream_header(mb, m, v, r) < 0)
+		if (stream_header(fd, m, v, r) < 0)
 			goto out;
 		if (v->left) {
 			errno = ESTALE;
@@ -203,7 +199,7 @@ static int stream_locked(struct mbox *mb, const struct mbox_msg *m, int parts,
 	}
 	if (parts & MBOX_PART_BODY) {
 		v->left = m->body_size;
-		if (stream_body(mb, m, v, r) < 0)
+		if (stream_body(fd, m, v, r) < 0)
 			goto out;
 		if (v->left) {
 			errno = ESTALE;
@@ -217,20 +213,14 @@ out:
 	return ret;
 }
 
-int mbox_msg_stream(struct mbox *mb, const struct mbox_msg *m, int parts,
-		    mbox_sink_fn sink, void *arg)
+int mbox_msg_stream_locked(struct mbox *mb, const struct mbox_msg *m, int parts,
+			   mbox_sink_fn sink, void *arg)
 {
-	int ret, e;
-
-	if (mb->lock != MBOX_LOCK_NONE)
-		return stream_locked(mb, m, parts, sink, arg);
-	if (mbox_lock(mb, MBOX_LOCK_READ, READ_LOCK_TIMEOUT_MS) < 0)
+	if (mb->fd < 0 || mb->lock == MBOX_LOCK_NONE) {
+		errno = mb->fd < 0 ? EBADF : ENOLCK;
 		return -1;
-	ret = stream_locked(mb, m, parts, sink, arg);
-	e = errno;
-	mbox_unlock(mb);
-	errno = e;
-	return ret;
+	}
+	return mbox_view_stream(mb->fd, m, parts, sink, arg);
 }
 
 struct load {
@@ -251,8 +241,8 @@ static int load_sink(void *arg, const char *p, size_t n)
 	return 0;
 }
 
-int mbox_msg_load(struct mbox *mb, const struct mbox_msg *m, int parts,
-		  char **p_r, size_t *len_r)
+int mbox_msg_load_locked(struct mbox *mb, const struct mbox_msg *m, int parts,
+			 char **p_r, size_t *len_r)
 {
 	struct load l;
 	uint64_t want = 0;
@@ -269,7 +259,7 @@ int mbox_msg_load(struct mbox *mb, const struct mbox_msg *m, int parts,
 	l.n = 0;
 	if (!(l.p = malloc(l.cap + 1)))
 		return -1;
-	if (mbox_msg_stream(mb, m, parts, load_sink, &l) < 0) {
+	if (mbox_msg_stream_locked(mb, m, parts, load_sink, &l) < 0) {
 		int e = errno;
 		free(l.p);
 		errno = e;

@@ -1,8 +1,9 @@
 /* Expunge, flag, keyword and UID changes (mbox-interop.md §7.7, §7.8).
  *
  * The algorithm, under the write lock the caller holds:
- *  0. Finish any interrupted rewrite (journal recovery), then
- *     mbox_scan_update: mail appended since the scan becomes more entries
+ *  0. (An interrupted rewrite or append was finished when the write lock
+ *     was taken: lock.c -> recover.c.)  mbox_scan_update: mail appended
+ *     since the scan becomes more entries
  *     (kept byte for byte) and flags another agent patched in place are
  *     taken in (only our requests are written over them); a structural
  *     change (messages moved, removed, renumbered) -> ESTALE, nothing
@@ -15,19 +16,21 @@
  *  2. A changed message whose metadata lines form one run that the new
  *     block fits in (Dovecot's padding after X-Keywords) is patched in
  *     place: one pwrite of the same length.  Crash: that message's flags
- *     are old or new; no mail is touched.
+ *     are old or new (a run that crosses a 4 KiB page could in theory be
+ *     torn between the pages: metadata lines only, never mail).
  *  3. From D, the first message that must move or grow (or go), to EOF the
  *     new image T is built in the journal (journal.c: T streamed in 1 MiB
- *     writes, then a header with D, E, a random key and keyed 128-bit
- *     hashes of old [D,E) and of T; one fsync).  Crash while writing it:
- *     the journal does not verify and is dropped at recovery; the mailbox
- *     is untouched.
- *  4. The growth is reserved with posix_fallocate (ENOSPC: truncated back,
- *     journal dropped, mailbox untouched), T is copied over [D, ...), the
- *     file truncated to D + len T and fsync'ed.  Crash during the copy:
- *     recovery sees neither the old bytes nor T at D and appends every
- *     message of T the mailbox no longer shows whole: duplicates possible,
- *     loss never.  Crash after the copy: recovery finds T in place.
+ *     writes, then a hash of each old 4 KiB block of [D,E), then a header
+ *     with D, E, the grown size G, a random key and keyed hashes; one
+ *     fsync).  Crash while writing it, or ENOSPC: the journal does not
+ *     verify (or is removed) and the mailbox is untouched.
+ *  4. The growth is reserved (FALLOC_FL_KEEP_SIZE; ENOSPC: journal
+ *     dropped, mailbox untouched) and the file grown to G, T is copied
+ *     over [D, ...) in block-aligned chunks, the file truncated to
+ *     D + len T and fsync'ed.  Crash anywhere from the journal's fsync to
+ *     its removal: every block holds its old bytes, T's or growth zeros,
+ *     and the next lock (read or write) copies T again: the mailbox ends
+ *     wholly new (recover.c).
  *  5. The journal is removed.  sc is updated from what T holds (offsets
  *     shifted, new metadata), or rebuilt by a scan in the rare cases where
  *     that could differ from what a scan finds (see new_table). */
@@ -318,6 +321,11 @@ static void set_identity(struct mbox *mb, struct mbox_scan *sc)
 	}
 }
 
+static void touch(void *arg)
+{
+	mbox_lock_touch(arg);
+}
+
 /* Journal path: [d, E) replaced by T built from items from index k on. */
 static int rewrite_tail(struct mbox *mb, struct mbox_scan *sc, struct plan *pl, size_t k,
 			uint64_t d, struct mbox_reader *r)
@@ -353,7 +361,7 @@ static int rewrite_tail(struct mbox *mb, struct mbox_scan *sc, struct plan *pl, 
 	}
 	if (mbox_journal_commit(mb, j, d, e) < 0)
 		goto fail;
-	ret = mbox_journal_apply(mb, j, d);
+	ret = mbox_journal_apply(mb, j, touch, mb);
 	goto out;
 fail:
 	mbox_journal_abort(j);
@@ -447,8 +455,6 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
 		errno = ENOLCK;
 		return -1;
 	}
-	if (mbox_journal_recover(mb) < 0)
-		return -1;
 	if ((ret = mbox_scan_update(mb, sc)) != 0) {
 		if (ret > 0)
 			errno = ESTALE;

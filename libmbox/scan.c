@@ -160,29 +160,7 @@ int mbox_scan_from_line(const char *p, size_t n, int64_t *t_r)
 	return 0;
 }
 
-/* ---- I/O helpers ------------------------------------------------------------ */
-
-int mbox_pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-	char *p = buf;
-
-	while (n) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) {
-			errno = ESTALE;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
+/* ---- a From_ line at an offset -------------------------------------------- */
 
 int mbox_scan_from_at(int fd, uint64_t off, uint64_t eof)
 {
@@ -642,8 +620,6 @@ int mbox_scan(struct mbox *mb, struct mbox_scan *sc)
 {
 	struct stat st;
 
-	if (mb->lock == MBOX_LOCK_WRITE && mbox_journal_recover(mb) < 0)
-		return -1;
 	if (fstat(mb->fd, &st) < 0)
 		return -1;
 	return scan_full(mb, sc, &st);

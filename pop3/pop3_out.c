@@ -57,7 +57,7 @@ static int pop3_out_sink(void *arg, const char *p, size_t n)
 /* Streams one part; 0 done, -1 failed (errno). */
 static int pop3_out_part(struct pop3_out *o, struct mbox *mb, const struct mbox_msg *m, int parts)
 {
-	if (mbox_msg_stream(mb, m, parts, pop3_out_sink, o) == 0 || o->done)
+	if (mbox_msg_stream_locked(mb, m, parts, pop3_out_sink, o) == 0 || o->done)
 		return 0;
 	if (o->s->io->werr)
 		errno = EPIPE;

@@ -45,6 +45,15 @@ static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct bu
 	return buf_printf(b, "Delivered-To: %s\n", r->addr);
 }
 
+/* libmbox keeps its crash records (append record, rewrite journal) under
+ * the euid's home, from $HOME when the uid has no passwd entry (a
+ * passwd-file user), as priv_become_user does for pop3d and imapd. */
+static void recipient_home(const struct auth_user *u)
+{
+	if (u->home[0] == '/' && setenv("HOME", u->home, 1) < 0)
+		log_msg(LOG_WARNING, "setenv HOME: %m");
+}
+
 /* The child: become the recipient, append, report errno through the pipe. */
 static void child(const struct conf *c, unsigned lms, int qfd, const struct q_env *e, const struct auth_user *u,
 		  const char *path, const struct buf *prefix, int wfd)
@@ -56,6 +65,7 @@ static void child(const struct conf *c, unsigned lms, int qfd, const struct q_en
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "%s: cannot become uid %ld: %m", e->id, (long)u->uid);
 	} else {
+		recipient_home(u);
 		memset(&a, 0, sizeof a);
 		a.sender = e->sender;
 		a.prefix = prefix->s;
@@ -335,11 +345,14 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 	if (priv_become_delivery(c, g[0]->u.uid, g[0]->u.gid) < 0) {
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "cannot become uid %ld: %m", (long)g[0]->u.uid);
-	} else if (mbox_open(&mb, g[0]->path, MBOX_RDWR | MBOX_CREATE) < 0) {
-		code = errno ? errno : EIO;
-	} else if (mbox_lock(&mb, MBOX_LOCK_WRITE, lms) < 0) {
-		code = errno ? errno : EIO;
-		mbox_close(&mb);
+	} else {
+		recipient_home(&g[0]->u);
+		if (mbox_open(&mb, g[0]->path, MBOX_RDWR | MBOX_CREATE) < 0) {
+			code = errno ? errno : EIO;
+		} else if (mbox_lock(&mb, MBOX_LOCK_WRITE, lms) < 0) {
+			code = errno ? errno : EIO;
+			mbox_close(&mb);
+		}
 	}
 	for (i = 0; i < n; i++) {
 		struct job *j = g[i];
@@ -356,6 +369,11 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 			a.date = j->f->e.time;
 			if (mbox_append(&mb, &a, NULL) < 0)
 				rc = errno ? errno : EIO;
+			/* recorded as it happens: a crash of this group redelivers
+			 * at most the message being written (libmbox cuts that
+			 * partial copy back), never the ones done before it */
+			else
+				queue_set_state_nosync(j->f->fd, j->r, Q_DONE, "");
 		}
 		if (write(wfd, &rc, sizeof rc) != sizeof rc)
 			_exit(2);
@@ -595,6 +613,7 @@ int deliver_queue(const struct conf *c)
 	size_t n = 0, cap = 0, i;
 
 	deliver_pickup(c);
+	queue_sweep_tmp(c);
 	if (queue_path(c, NULL, dir, sizeof dir) < 0)
 		return -1;
 	d = opendir(dir);

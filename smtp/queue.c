@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,38 @@ int queue_mkdirs(const struct conf *c)
 			return -1;
 	}
 	return 0;
+}
+
+/* tmp/t<pid>.<n> files of processes that died while writing them (a crash
+ * between create and commit or abort): removed by the queue runner once
+ * the pid is gone and the file has not changed for TMP_STALE_SEC. */
+#define TMP_STALE_SEC 600
+
+void queue_sweep_tmp(const struct conf *c)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+	int n = snprintf(dir, sizeof dir, "%s/tmp", c->queue_directory);
+
+	if (n < 0 || (size_t)n >= sizeof dir || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+		if (de->d_name[0] != 't')
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + 1, &end, 10);
+		if (errno || *end != '.' || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime >= TMP_STALE_SEC)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
 }
 
 int queue_create(const struct conf *c, struct q_writer *w)

@@ -166,6 +166,8 @@ struct q_writer {
 int queue_mkdirs(const struct conf *c);
 /* Creates the temp file and the id. */
 int queue_create(const struct conf *c, struct q_writer *w);
+/* Removes tmp/ files of dead writers (the queue runner calls it). */
+void queue_sweep_tmp(const struct conf *c);
 int queue_write_env(struct q_writer *w, const struct q_env *e);
 int queue_write(struct q_writer *w, const void *p, size_t n);
 /* fsync, rename into q/, fsync the directory. */

@@ -57,6 +57,9 @@ c=$("$H" check "$M" $W $N)
 r=$?
 echo "$c" | head -20 | sed 's/^/# /'
 ok $r "each writer message present exactly once and byte-identical"
-ls "$MBOX_JOURNAL_DIR" | grep -q . ; r=$?
+ls "$MBOX_JOURNAL_DIR" | grep -v '\.append$' | grep -q . ; r=$?
 [ $r -ne 0 ]; ok $? "no journal left behind"
+# append records stay (one per mailbox), cleared after each append
+set -- "$MBOX_JOURNAL_DIR"/*.append
+[ -e "$1" ] && [ -z "$(cat "$@" | tr -d '\000')" ]; ok $? "append records exist and are cleared"
 done_testing

@@ -7,3 +7,11 @@ TESTPROGS += $(patsubst t/%.c,$(B)/t/%,$(T_BIN_SRCS) $(T_UNIT_SRCS))
 $(B)/t/%: $(B)/obj/t/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+# the crash-point injector (t/shim/crashpoint.c): a shared object for
+# LD_PRELOAD, built without the sanitizers (it is preloaded before them)
+CRASHSHIM := $(B)/t/crashpoint.so
+TESTPROGS += $(CRASHSHIM)
+$(CRASHSHIM): t/shim/crashpoint.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -fPIC -shared -o $@ $< -ldl

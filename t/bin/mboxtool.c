@@ -318,7 +318,7 @@ static int do_cat(int argc, char **argv)
 		errno = ENOENT;
 		r = -1;
 	} else {
-		r = mbox_msg_stream(&mb, &sc.msgs[n - 1], MBOX_PART_ALL, sink_stdout, NULL);
+		r = mbox_msg_stream_locked(&mb, &sc.msgs[n - 1], MBOX_PART_ALL, sink_stdout, NULL);
 		if (fflush(stdout) == EOF)
 			r = -1;
 	}

@@ -1,6 +1,7 @@
 /* libmbox lock.c: open checks, fcntl + dotlock exclusion between
  * processes, back-off and EAGAIN, stale dotlocks, identity changes. */
 #include "mbox.h"
+#include "private.h"
 #include "tap.h"
 
 #include <dirent.h>
@@ -130,7 +131,7 @@ static void t_open(void)
 	new_mbox("open");
 	ok(mbox_open(&mb, path, MBOX_RDWR) == 0 && mb.fd >= 0 && mb.lock == MBOX_LOCK_NONE,
 	   "open an existing mailbox");
-	ok(strcmp(mb.lockpath, lockpath) == 0, "lock path is MBOX.lock");
+	ok(strcmp(mbox_ls(&mb)->lockpath, lockpath) == 0, "lock path is MBOX.lock");
 	ok(fcntl(mb.fd, F_GETFD) & FD_CLOEXEC, "fd is close-on-exec");
 	mbox_close(&mb);
 	ok(mb.fd == -1, "close resets fd");
@@ -179,13 +180,13 @@ static void t_write_lock(void)
 	new_mbox("w");
 	ok(mbox_open(&mb, path, MBOX_RDWR) == 0 && mbox_lock(&mb, MBOX_LOCK_WRITE, 1000) == 0,
 	   "write lock taken");
-	ok(mb.lock == MBOX_LOCK_WRITE && mb.dotlocked, "state says write + dotlock");
+	ok(mb.lock == MBOX_LOCK_WRITE && mbox_ls(&mb)->dotlocked, "state says write + dotlock");
 	snprintf(want, sizeof want, "%ld:%s\n", (long)getpid(), host);
 	if (strlen(want) > 16)
 		snprintf(want, sizeof want, "%ld\n", (long)getpid());
 	ok(read_file(lockpath, buf, sizeof buf) > 0 && strcmp(buf, want) == 0,
 	   "dotlock content \"%.*s\"", (int)strcspn(want, "\n"), want);
-	ok(lstat(lockpath, &st) == 0 && st.st_nlink == 1 && st.st_ino == mb.lock_ino,
+	ok(lstat(lockpath, &st) == 0 && st.st_nlink == 1 && st.st_ino == mbox_ls(&mb)->lock_ino,
 	   "dotlock has one link and is ours");
 	ok(leftover_temps() == 0, "no temp file left behind");
 
@@ -207,7 +208,7 @@ static void t_write_lock(void)
 		struct pollfd pfd = { sp, POLLIN, 0 };
 		ok(poll(&pfd, 1, 300) == 0, "a writer waits while we hold the lock");
 	}
-	ok(mbox_unlock(&mb) == 0 && mb.lock == MBOX_LOCK_NONE && !mb.dotlocked, "unlocked");
+	ok(mbox_unlock(&mb) == 0 && mb.lock == MBOX_LOCK_NONE && !mbox_ls(&mb)->dotlocked, "unlocked");
 	r = child_wait(pid);
 	close(sp);
 	ok(r == 0, "waiting writer got the lock after release (%d)", r);
@@ -266,7 +267,7 @@ static void t_dotlock(void)
 	ok(ms_now() - t0 >= 450, "waited the budget (%lld ms)", ms_now() - t0);
 	ok(read_file(lockpath, buf, sizeof buf) > 0 && strcmp(buf, content) == 0,
 	   "live lock left in place");
-	ok(mb.lock == MBOX_LOCK_NONE && !mb.dotlocked, "state: not locked");
+	ok(mb.lock == MBOX_LOCK_NONE && !mbox_ls(&mb)->dotlocked, "state: not locked");
 	ok(mbox_open(&mb2, path, MBOX_RDONLY) == 0 && mbox_lock(&mb2, MBOX_LOCK_READ, 0) == 0,
 	   "kernel lock released after the failure");
 	mbox_close(&mb2);
@@ -334,14 +335,14 @@ static void t_identity(void)
 
 	new_mbox("id");
 	ok(mbox_open(&mb, path, MBOX_RDWR) == 0, "open");
-	old = mb.ino;
+	old = mbox_ls(&mb)->ino;
 	snprintf(tmp, sizeof tmp, "%s/id.new", dir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	ok(fd >= 0 && write(fd, "new\n", 4) == 4, "a new file");
 	close(fd);
 	ok(rename(tmp, path) == 0, "renamed over the mailbox (another agent)");
 	ok(mbox_lock(&mb, MBOX_LOCK_WRITE, 1000) == 0, "lock succeeds");
-	ok(stat(path, &st) == 0 && mb.ino == st.st_ino && mb.ino != old, "reopened the new file");
+	ok(stat(path, &st) == 0 && mbox_ls(&mb)->ino == st.st_ino && mbox_ls(&mb)->ino != old, "reopened the new file");
 	ok(pread(mb.fd, buf, 4, 0) == 4 && memcmp(buf, "new\n", 4) == 0, "fd reads the new file");
 	mbox_unlock(&mb);
 
@@ -353,7 +354,7 @@ static void t_identity(void)
 	new_mbox("id2");
 	ok(mbox_open(&mb, path, MBOX_RDWR | MBOX_CREATE) == 0, "open with CREATE");
 	unlink(path);
-	ok(mbox_lock(&mb, MBOX_LOCK_WRITE, 500) == 0 && stat(path, &st) == 0 && st.st_ino == mb.ino,
+	ok(mbox_lock(&mb, MBOX_LOCK_WRITE, 500) == 0 && stat(path, &st) == 0 && st.st_ino == mbox_ls(&mb)->ino,
 	   "unlinked mailbox with CREATE: recreated");
 	mbox_close(&mb);
 }
@@ -400,9 +401,9 @@ static void t_root(void)
 			fflush(stdout);
 			code |= 1;
 		}
-		else if (getegid() != g || access(mb.lockpath, F_OK) == -1)
+		else if (getegid() != g || access(mbox_ls(&mb)->lockpath, F_OK) == -1)
 			code |= 2;
-		if (mbox_unlock(&mb) == -1 || access(mb.lockpath, F_OK) == 0)
+		if (mbox_unlock(&mb) == -1 || access(mbox_ls(&mb)->lockpath, F_OK) == 0)
 			code |= 4;
 		/* without the saved gid the dotlock cannot be made */
 		if (setresgid(g, g, g) == -1)

@@ -83,7 +83,7 @@ static int verify(struct mbox *mb, const struct mbox_msg *m, int *id_r, int *k_r
 	const char *p;
 	int id, k, r;
 
-	if (mbox_msg_load(mb, m, MBOX_PART_ALL, &v, &n) < 0)
+	if (mbox_msg_load_locked(mb, m, MBOX_PART_ALL, &v, &n) < 0)
 		return -1;
 	if (!(p = memmem(v, n, "\r\nX-Test-Id: ", 13))) {
 		r = memmem(v, n, "\r\nX-Marker: ", 12) ? 0 : -1;

@@ -131,7 +131,7 @@ static void bodies(struct mbox *mb, struct mbox_scan *sc, char *out, size_t cap)
 	for (size_t i = 0; i < sc->count; i++) {
 		char *v;
 		size_t n;
-		if (mbox_msg_load(mb, &sc->msgs[i], MBOX_PART_BODY, &v, &n) < 0) {
+		if (mbox_msg_load_locked(mb, &sc->msgs[i], MBOX_PART_BODY, &v, &n) < 0) {
 			snprintf(out + l, cap - l, "ERR,");
 			return;
 		}
@@ -436,7 +436,7 @@ static void test_journal(void)
 	for (size_t i = 0; i < sc.count; i++) {
 		char *v;
 		size_t vn;
-		if (mbox_msg_load(&mb, &sc.msgs[i], MBOX_PART_BODY, &v, &vn) == 0) {
+		if (mbox_msg_load_locked(&mb, &sc.msgs[i], MBOX_PART_BODY, &v, &vn) == 0) {
 			whole3 |= vn == 22 && !memcmp(v, "body 3\r\n>From quoted\r\n", 22);
 			free(v);
 		}
@@ -571,7 +571,7 @@ static void test_random(void)
 				int k = 0;
 				char *v;
 				size_t vn;
-				if (mbox_msg_load(&mb, m, MBOX_PART_BODY, &v, &vn) == 0) {
+				if (mbox_msg_load_locked(&mb, m, MBOX_PART_BODY, &v, &vn) == 0) {
 					sscanf(v, "body %d", &k);
 					free(v);
 				}

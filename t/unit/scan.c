@@ -64,7 +64,7 @@ static char *view(struct mbox *mb, const struct mbox_msg *m, int parts, size_t *
 {
 	char *p = NULL;
 
-	if (mbox_msg_load(mb, m, parts, &p, n) < 0)
+	if (mbox_msg_load_locked(mb, m, parts, &p, n) < 0)
 		return NULL;
 	return p;
 }
@@ -278,7 +278,7 @@ static void test_update(void)
 	char *v = NULL;
 	size_t vn;
 	errno = 0;
-	ok(mbox_msg_load(&mb, &sc.msgs[1], MBOX_PART_ALL, &v, &vn) == -1 && errno == ESTALE,
+	ok(mbox_msg_load_locked(&mb, &sc.msgs[1], MBOX_PART_ALL, &v, &vn) == -1 && errno == ESTALE,
 	   "read of a message gone: ESTALE");
 	mbox_scan_free(&sc);
 	mbox_close(&mb);
@@ -443,7 +443,7 @@ static int check_scan(const char *p, size_t n, const char *what)
 			diag("%s: message %zu offsets inconsistent", what, i);
 			break;
 		}
-		if (mbox_msg_load(&mb, m, MBOX_PART_ALL, &v, &vn) < 0 ||
+		if (mbox_msg_load_locked(&mb, m, MBOX_PART_ALL, &v, &vn) < 0 ||
 		    vn != m->hdr_size + m->body_size) {
 			bad = 1;
 			diag("%s: message %zu view size mismatch", what, i);
@@ -552,7 +552,7 @@ static void test_big(void)
 	ok(sc.count == 3000 && sc.msgs[1500].body_size == 11 + 200001 &&
 	   sc.msgs[1500].body_lines == 2, "a 200 KB line counted (%llu)",
 	   sc.count == 3000 ? (unsigned long long)sc.msgs[1500].body_size : 0ULL);
-	ok(sc.count == 3000 && mbox_msg_load(&mb, &sc.msgs[1500], MBOX_PART_ALL, &v, &vn) == 0 &&
+	ok(sc.count == 3000 && mbox_msg_load_locked(&mb, &sc.msgs[1500], MBOX_PART_ALL, &v, &vn) == 0 &&
 	   vn == sc.msgs[1500].hdr_size + sc.msgs[1500].body_size, "long message view");
 	free(v);
 	mbox_scan_free(&sc);
