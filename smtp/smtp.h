@@ -266,9 +266,12 @@ void session_run(struct io *io, const struct session_opts *o);
 
 /* ---- data.c: DATA and BDAT bodies ---- */
 /* Reads a DATA body up to the final dot, sending it to the parent in
- * REC_DATA records (unless discarding).  Returns 0 ok, 1 too big (read to
- * the end), -1 EOF/timeout/IO error (nothing must be queued). */
-int data_read_dot(struct io *io, int recfd, uint64_t limit, uint64_t *size_r);
+ * REC_DATA records (unless discarding).  barelf: conf_bare_newline()'s
+ * mode for the client.  Returns 0 ok, 1 too big (read to the end), -1
+ * EOF/timeout/IO error, DATA_BARE_LF a bare LF in strict mode (nothing
+ * must be queued in either case). */
+#define DATA_BARE_LF (-2)
+int data_read_dot(struct io *io, int recfd, uint64_t limit, int barelf, uint64_t *size_r);
 struct bdat_state {
 	uint64_t size;
 	int cr;                         /* last chunk ended in CR */
