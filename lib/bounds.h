@@ -59,6 +59,9 @@
 /* RFC 2046 5.1.1 / Dovecot message-parser.h: MIME nesting and part count. */
 #define MIME_DEPTH_MAX 100
 #define MIME_PARTS_MAX 10000
+/* An RFC 2231 parameter merged from continuations: a file name or charset
+ * needs far less; the cap keeps a FETCH reply linear in the message. */
+#define MIME_PARAM_VALUE_MAX 8192
 
 /* --- authentication --- */
 /* Login names and passwords; longer ones are refused before PAM sees them. */
