@@ -117,6 +117,19 @@ int io_put(struct io *io, const void *buf, size_t n)
 	return io->werr ? -1 : 0;
 }
 
+int io_put_nonul(struct io *io, const void *buf, size_t n)
+{
+	const char *p = buf, *z;
+
+	while ((z = n ? memchr(p, '\0', n) : NULL)) {
+		if (io_put(io, p, (size_t)(z - p)) < 0 || io_put(io, "\x80", 1) < 0)
+			return -1;
+		n -= (size_t)(z - p) + 1;
+		p = z + 1;
+	}
+	return io_put(io, p, n);
+}
+
 int io_puts(struct io *io, const char *s)
 {
 	return io_put(io, s, strlen(s));

@@ -80,6 +80,10 @@ int io_wait(struct io *io, int timeout_ms);
 
 int io_put(struct io *io, const void *buf, size_t n);
 int io_puts(struct io *io, const char *s);
+/* io_put with every NUL sent as 0x80, same length (Dovecot's nonuls
+ * stream): for message bytes in IMAP literals and POP3, where NUL is
+ * forbidden (RFC 3501 4.3, RFC 1939 3). */
+int io_put_nonul(struct io *io, const void *buf, size_t n);
 int io_printf(struct io *io, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int io_vprintf(struct io *io, const char *fmt, va_list ap)
