@@ -8,8 +8,8 @@
  * smtpd runs its session's files itself once the client is gone
  * (deliver_after_session, short lock budget); a session that goes on
  * hands them to its delivery worker (worker.c), which delivers them in
- * batches (deliver_batch: one child and one lock per mailbox); a detached
- * runner (deliver_spawn) takes what stayed locked.
+ * batches (deliver_batch: one child and one lock per mailbox); the single
+ * queue runner (runner.c) takes what stayed locked.
  *   temporary (lock timeout, disk full, I/O): deferred, retried by -q
  *   permanent (user gone, quota/file too big): bounced (bounce.c) */
 #include <dirent.h>
@@ -297,8 +297,6 @@ static int run_file(const struct conf *c, const char *id, int retry, unsigned lm
  * fsync'ed once for the batch. */
 #define GROUP_MAX 64
 
-static void spawn(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retry);
-
 struct job {
 	struct qfile *f;
 	struct q_rcpt *r;
@@ -487,7 +485,7 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 	if (unlinked)
 		fsync_dir(dir);
 	if (nlater && lms < lock_ms(c))
-		spawn(c, ids, nlater, 1);
+		runner_request(c);
 	return 0;
 }
 
@@ -496,67 +494,6 @@ int deliver_file(const struct conf *c, const char *id, int retry)
 	return run_file(c, id, retry, lock_ms(c), NULL);
 }
 
-
-/* maildrop/mNAME files are the record stream of smtpd's child (rec.c),
- * written by sendmail for users who cannot write the queue.  They are read
- * like the child's records, trusted for nothing; the owner's uid (from the
- * kernel, not the file) goes into the Received header. */
-static void pickup_one(const struct conf *c, int dfd, const char *name)
-{
-	struct recv_ctx x;
-	struct peer peer;
-	struct stat st;
-	int fd;
-
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (uint64_t)st.st_size > c->message_size_limit + 2 * 1024 * 1024) {
-		log_msg(LOG_WARNING, "maildrop/%s: not a regular file or too big, removed", name);
-		unlinkat(dfd, name, 0);
-		close(fd);
-		return;
-	}
-	memset(&peer, 0, sizeof peer);
-	peer.local = 1;
-	str_copyz(peer.addr, sizeof peer.addr, "local");
-	memset(&x, 0, sizeof x);
-	x.c = c;
-	x.peer = &peer;
-	x.relay_ok = 1;
-	x.local_uid = (long long)st.st_uid;
-	x.outfd = -1;
-	if (receive_loop(&x, fd) < 0 || x.queued == 0) {
-		/* unusable (or a queue write error: keep it a day for a retry) */
-		if (time(NULL) - st.st_mtime < 24 * 3600 && x.queued == 0 && errno != EINVAL) {
-			close(fd);
-			return;
-		}
-		log_msg(LOG_WARNING, "maildrop/%s from uid %ld: unusable, removed", name, (long)st.st_uid);
-	}
-	unlinkat(dfd, name, 0);
-	close(fd);
-}
-
-int deliver_pickup(const struct conf *c)
-{
-	char dir[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-	int n = snprintf(dir, sizeof dir, "%s/maildrop", c->queue_directory);
-
-	if (n < 0 || (size_t)n >= sizeof dir)
-		return -1;
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] == 'm')
-			pickup_one(c, dirfd(d), de->d_name);
-	closedir(d);
-	return 0;
-}
 
 struct qent {
 	struct timespec t;
@@ -619,59 +556,6 @@ int deliver_queue(const struct conf *c)
 	return 0;
 }
 
-void deliver_spawn(const struct conf *c, const char *id)
-{
-	char qid[1][Q_ID_MAX];
-
-	if (!id) {
-		deliver_spawn_ids(c, NULL, 0);
-		return;
-	}
-	str_copyz(qid[0], sizeof qid[0], id);
-	deliver_spawn_ids(c, qid, 1);
-}
-
-static void spawn(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retry)
-{
-	size_t i;
-	pid_t pid;
-	int status, fd;
-
-	pid = fork();
-	if (pid < 0) {
-		log_msg(LOG_ERR, "delivery fork: %m (the queue run will deliver)");
-		return;
-	}
-	if (pid > 0) {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		return;
-	}
-	/* detached from the session: its own session, no client fds */
-	setsid();
-	if (fork() != 0)
-		_exit(0);
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	signal(SIGPIPE, SIG_IGN);
-	if (!ids)
-		deliver_queue(c);
-	for (i = 0; ids && i < n; i++)
-		deliver_file(c, ids[i], retry);
-	_exit(0);
-}
-
-void deliver_spawn_ids(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
-{
-	spawn(c, ids, n, 0);
-}
-
 /* smtpd's own run at the end of a session: a short lock budget, so a
  * mailbox held for long (a POP3 session of a locking server) never keeps
  * the smtpd instance; what it defers gets the full budget in a runner. */
@@ -691,5 +575,5 @@ void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n
 		nlater += deferred ? 1 : 0;
 	}
 	if (nlater)
-		spawn(c, later, nlater, 1);
+		runner_request(c);      /* the full lock budget, with retries */
 }

@@ -191,19 +191,12 @@ int queue_received(const struct conf *c, const struct q_env *e, struct buf *b);
  * too when retry is set), sends bounces, removes the file when all done.
  * Silently returns 0 if another process is working on the file. */
 int deliver_file(const struct conf *c, const char *id, int retry);
-/* Moves maildrop/ files (sendmail run by users) into the queue. */
-int deliver_pickup(const struct conf *c);
-/* The whole queue (sendmail -q): maildrop first, then every file,
- * deferred recipients retried. */
+/* One pass over the queue (the runner's, runner.c): maildrop pickup, then
+ * every file in order of arrival, deferred recipients retried. */
 int deliver_queue(const struct conf *c);
-/* Runs deliver_file (or the queue when id is NULL) in a detached process
- * (double fork, setsid, fds on /dev/null) so the caller never waits. */
-void deliver_spawn(const struct conf *c, const char *id);
-/* The same for n ids in one detached process, one after the other. */
-void deliver_spawn_ids(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
 /* smtpd after its session: delivers ids in this process with a lock budget
- * of at most SMTP_QUICK_LOCK_MS; files left with deferred recipients go to
- * a detached runner that retries them with the full budget.  Reorders ids. */
+ * of at most SMTP_QUICK_LOCK_MS; files left with deferred recipients are
+ * left to the queue runner (runner_request).  Reorders ids. */
 #define SMTP_QUICK_LOCK_MS 2000
 void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
 /* Delivers the pending local recipients of n files as one batch: one
@@ -211,8 +204,27 @@ void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n
  * order, each fsync'ed (libmbox) before its state is written; one fsync of
  * the queue directory for the files removed.  Files another runner holds
  * are skipped.  Lock budget SMTP_QUICK_LOCK_MS: files left deferred go to
- * a detached runner with the full one.  Overwrites ids. */
+ * the queue runner.  Overwrites ids. */
 int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
+
+/* ---- pickup.c: maildrop/ files into the queue (run by the runner) ---- */
+int deliver_pickup(const struct conf *c);
+
+/* ---- runner.c: the single queue runner ----
+ * All scheduling of queue runs goes through these two calls.  At most one
+ * runner exists (flock on queue_directory/runner.lock); it delivers in its
+ * own process, one message after another (deliver_queue), with no
+ * descriptor of its requester.  A request while it runs is remembered
+ * (queue_directory/run.request) and served by another pass before it
+ * exits.  Remote recipients (RCPT_REMOTE) are the place a relay client
+ * plugs in: deliver_queue hands them over in the same pass. */
+/* Asks for a queue run and returns at once: starts a detached runner
+ * unless one is active.  For smtpd (ETRN, deferred mail) and sendmail. */
+int runner_request(const struct conf *c);
+/* Runs the queue in this process until no request is pending (sendmail
+ * -q); returns at once, leaving the request, when another runner is
+ * active.  0, or -1 if the queue directory is unusable. */
+int runner_run(const struct conf *c);
 
 /* ---- worker.c: smtpd's per-session delivery worker ---- */
 struct worker {
@@ -226,6 +238,24 @@ int worker_start(const struct conf *c, struct worker *w, int closefd);
 int worker_send(struct worker *w, char (*ids)[Q_ID_MAX], size_t n);
 /* EOF for the worker: it finishes what it has and exits. */
 void worker_close(struct worker *w);
+/* smtpd's scheduling of its session's ids (the recv_ctx hooks below):
+ * ids wait for the end of the session (delivered then without forking
+ * twice) unless the session goes on or idles RECV_PEND_WAIT_MS: then the
+ * worker takes them, and every later id at once. */
+#define RECV_PEND_MAX 16
+#define RECV_PEND_WAIT_MS 200
+struct session_ids {
+	size_t npend;
+	char pend[RECV_PEND_MAX][Q_ID_MAX];
+	struct worker worker;
+	int closefd;                    /* for worker_start */
+};
+struct recv_ctx;
+void worker_on_queued(struct recv_ctx *x, const char *id);
+void worker_on_wait(struct recv_ctx *x, int fd);
+void worker_on_record(struct recv_ctx *x);
+/* After the session: the worker gets the rest, or they are delivered here. */
+void worker_session_end(const struct conf *c, struct session_ids *si);
 
 /* ---- bounce.c: RFC 3464 delivery status notifications ---- */
 /* Queues one bounce for every Q_FAILED recipient of e (data read from fd)
@@ -234,24 +264,23 @@ int bounce_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r
 
 /* ---- receive.c: the root side of smtpd ---- */
 /* Reads the child's records from fd until EOF; writes queue files. */
-#define RECV_PEND_MAX 16
-#define RECV_PEND_WAIT_MS 200
 struct recv_ctx {
 	const struct conf *c;
 	const struct peer *peer;
-	int relay_ok;
+	int relay_ok;                   /* the parent's own check of the client */
+	int maildrop;                   /* a maildrop file: envelope and message
+					 * records only */
 	long long local_uid;            /* -1, or the submitting uid (-bs) */
 	int outfd;                      /* verdicts to the child; -1: a file */
 	unsigned queued;                /* messages committed */
-	/* smtpd: ids kept for the caller to deliver once the session ends
-	 * (saves two forks per message); handed to the session's delivery
-	 * worker as soon as the session goes on or stays idle for
-	 * RECV_PEND_WAIT_MS, and every later id at once */
-	int keep;
-	size_t npend;
-	char pend[RECV_PEND_MAX][Q_ID_MAX];
-	struct worker worker;
-	int closefd;                    /* for worker_start */
+	int proto_err;                  /* stopped on a bad record */
+	int etrn_done;                  /* one ETRN per session is acted on */
+	/* hooks, each may be NULL: a committed id (NULL: left to the queue
+	 * runner's next pass), before waiting for a record, a record arrived */
+	void (*on_queued)(struct recv_ctx *x, const char *id);
+	void (*on_wait)(struct recv_ctx *x, int fd);
+	void (*on_record)(struct recv_ctx *x);
+	struct session_ids *ids;        /* smtpd's, for the worker_on_* hooks */
 };
 int receive_loop(struct recv_ctx *x, int fd);
 
