@@ -7,3 +7,9 @@ TESTPROGS += $(patsubst t/%.c,$(B)/t/%,$(T_BIN_SRCS) $(T_UNIT_SRCS))
 $(B)/t/%: $(B)/obj/t/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+# t/smtp/recvtool: smtpd's root side on a record stream (links the smtp code)
+TESTPROGS += $(B)/t/smtp/recvtool
+$(B)/t/smtp/recvtool: $(call obj,t/smtp/recvtool.c $(SMTP_COMMON)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS)
