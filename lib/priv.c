@@ -398,11 +398,19 @@ static void printable(char *out, size_t outmax, const char *p, size_t n)
 	out[o] = '\0';
 }
 
-static void delay_ms(unsigned ms)
+/* Sleeps until ms after start (CLOCK_MONOTONIC): every failed login takes
+ * at least auth_failure_delay from its start, whatever made it fail. */
+static void delay_from(const struct timespec *start, unsigned ms)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	struct timespec t = *start;
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	t.tv_sec += (time_t)(ms / 1000);
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
 		;
 }
 
@@ -412,7 +420,9 @@ static int judge(const struct conf *c, const struct peer *peer, struct auth_user
 	char shown[300];
 	const char *why = NULL;
 	int r = -1, temp = 0;
+	struct timespec start;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (at.over && at.ulen == 0)
 		str_copyz(shown, sizeof shown, "(too long)");
 	else
@@ -432,7 +442,7 @@ static int judge(const struct conf *c, const struct peer *peer, struct auth_user
 	log_msg(LOG_NOTICE, "login failed: user=%s rhost=%s: %s (%u/%d)", shown, peer->addr,
 		why ? why : temp ? "temporary failure" : "unknown user or wrong password", *fails,
 		AUTH_FAILS_MAX);
-	delay_ms(c->auth_failure_delay);
+	delay_from(&start, c->auth_failure_delay);
 	if (*fails >= AUTH_FAILS_MAX)
 		return ANS_LAST;
 	return temp ? ANS_TEMP : ANS_FAIL;
