@@ -69,6 +69,10 @@
 #define AUTH_PASS_MAX 1024
 /* Failed logins before the connection is closed. */
 #define AUTH_FAILS_MAX 3
+/* Address space of a child reading client input before login (and of
+ * smtpd's session child): its buffers are a few 64 KiB lines; what is left
+ * is for libc.  A parser bug that allocates without bound stops here. */
+#define PREAUTH_MEM_MAX (256UL * 1024 * 1024)
 /* Delay after each failed login (Dovecot auth_failure_delay is 2 s). */
 #define AUTH_FAIL_DELAY_MS 2000
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -280,7 +281,7 @@ static int is_socket(int fd)
 /* The child keeps the client, the socketpair and the log; nothing the
  * root parent may have opened.  fd 2 under xinetd is the client's socket:
  * it becomes /dev/null (stray library messages must not reach the client). */
-static void child_close_fds(const struct io *io, int keep)
+static void child_close_fds(int fd_in, int fd_out, int keep)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -295,7 +296,7 @@ static void child_close_fds(const struct io *io, int keep)
 	}
 	if (!d) {
 		for (fd = 3; fd < 1024; fd++)
-			if (fd != keep && fd != io->fd_in && fd != io->fd_out && !is_log_sink(fd))
+			if (fd != keep && fd != fd_in && fd != fd_out && !is_log_sink(fd))
 				close(fd);
 		return;
 	}
@@ -304,29 +305,62 @@ static void child_close_fds(const struct io *io, int keep)
 		if (parse_u32(de->d_name, strlen(de->d_name), INT32_MAX, &v) < 0)
 			continue;
 		fd = (int)v;
-		if (fd > 2 && fd != dirfd(d) && fd != keep && fd != io->fd_in && fd != io->fd_out &&
+		if (fd > 2 && fd != dirfd(d) && fd != keep && fd != fd_in && fd != fd_out &&
 		    !is_log_sink(fd))
 			close(fd);
 	}
 	closedir(d);
 }
 
-static void child_run(const struct conf *c, struct io *io, priv_child_fn fn, void *arg, int fd,
-		      pid_t parent)
+/* The confinement of a child that reads client input before login: it
+ * gains no privilege by exec (NO_NEW_PRIVS), dies with its parent
+ * (PDEATHSIG: nothing outlives the session holding the client), cannot
+ * fork (RLIMIT_NPROC 0 for default_privs, shared by every session's
+ * children, so neither can it signal them from a new process) and has a
+ * bounded address space (PREAUTH_MEM_MAX; not under ASan, whose shadow
+ * memory needs terabytes of it). */
+static int confine(const struct conf *c, pid_t parent)
+{
+	struct rlimit rl;
+
+	if (priv_drop_unprivileged(c) < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+	    getppid() != parent)
+		return -1;
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_NPROC, &rl) < 0)
+		return -1;
+#ifndef __SANITIZE_ADDRESS__
+	rl.rlim_cur = rl.rlim_max = PREAUTH_MEM_MAX;
+	if (setrlimit(RLIMIT_AS, &rl) < 0)
+		return -1;
+#endif
+	return 0;
+}
+
+pid_t priv_fork_child(const struct conf *c, int fd_in, int fd_out, int keep)
+{
+	pid_t parent = getpid(), pid;
+
+	pid = fork();
+	if (pid != 0)
+		return pid;
+	child_close_fds(fd_in, fd_out, keep);
+	if (confine(c, parent) < 0) {
+		log_msg(LOG_ERR, "pre-auth child: cannot drop privileges: session refused");
+		_exit(1);
+	}
+	return 0;
+}
+
+static void child_run(struct io *io, priv_child_fn fn, void *arg, int fd)
 {
 	static unsigned char left[IO_INBUF];
 	size_t n;
 
 	child_fd = fd;
 	child_state = 0;
-	child_close_fds(io, fd);
-	if (priv_drop_unprivileged(c) < 0) {
-		log_msg(LOG_ERR, "pre-auth child: cannot drop privileges: session refused");
-		_exit(1);
-	}
-	/* a child whose parent died must not keep the client */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(1);
 	fn(io, arg);
 	io_flush(io);
 	if (child_state == 1) {
@@ -509,7 +543,7 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
 	static unsigned char left[IO_INBUF];
 	struct sigaction sa, old_chld;
 	size_t leftlen = 0;
-	pid_t pid, parent = getpid();
+	pid_t pid;
 	int sv[2], r, status;
 
 	if (!ctx_r)
@@ -531,7 +565,7 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
 		sigaction(SIGCHLD, &old_chld, NULL);
 		return -1;
 	}
-	pid = fork();
+	pid = priv_fork_child(c, io->fd_in, io->fd_out, sv[1]);
 	if (pid < 0) {
 		log_msg(LOG_ERR, "priv: fork: %m");
 		close(sv[0]);
@@ -539,10 +573,8 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
 		sigaction(SIGCHLD, &old_chld, NULL);
 		return -1;
 	}
-	if (pid == 0) {
-		close(sv[0]);
-		child_run(c, io, fn, arg, sv[1], parent);
-	}
+	if (pid == 0)
+		child_run(io, fn, arg, sv[1]);
 	close(sv[1]);
 	r = parent_serve(c, sv[0], u_r, ctxmax, left, &leftlen);
 	str_wipe(&at.pass, sizeof at.pass);

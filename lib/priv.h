@@ -19,6 +19,14 @@ int priv_drop(uid_t uid, gid_t gid, const char *name);
 /* Drops to conf default_privs, chrooting to empty_directory when root.
  * As non-root it does nothing and succeeds. */
 int priv_drop_unprivileged(const struct conf *c);
+/* Forks the child that reads client input before login (pop3d, imapd
+ * through priv_preauth; smtpd's session).  In the child (0 returned) only
+ * fds 0-2 (2 on /dev/null if it was a socket), fd_in, fd_out, keep and the
+ * log are open, and it runs as default_privs in empty_directory with
+ * NO_NEW_PRIVS, PDEATHSIG SIGKILL, RLIMIT_NPROC 0 and RLIMIT_AS
+ * PREAUTH_MEM_MAX; a child that cannot get there exits.  The parent gets
+ * the pid, or -1. */
+pid_t priv_fork_child(const struct conf *c, int fd_in, int fd_out, int keep);
 /* Becomes the logged-in user (initgroups + priv_drop) and chdir to home. */
 int priv_become_user(const struct auth_user *u);
 /* For one local delivery (smtpd, in a child per recipient): groups {gid},

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 		say("421 4.3.0 Error: internal error\r\n");
 		return 1;
 	}
-	pid = fork();
+	pid = priv_fork_child(&conf, 0, 1, sp[1]);
 	if (pid < 0) {
 		log_msg(LOG_ERR, "fork: %m");
 		say("421 4.3.0 Error: internal error\r\n");
@@ -89,12 +89,6 @@ int main(int argc, char **argv)
 	}
 	if (pid == 0) {
 		struct io io;
-		close(sp[0]);
-		if (priv_drop_unprivileged(&conf) < 0) {
-			log_msg(LOG_ERR, "cannot drop privileges: %m");
-			say("421 4.3.0 Error: internal error\r\n");
-			_exit(1);
-		}
 		so.recfd = sp[1];
 		io_init(&io, 0, 1, (int)conf.smtpd_timeout);
 		session_run(&io, &so);
