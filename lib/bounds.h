@@ -22,9 +22,10 @@
 #define SMTP_IDLE_SEC 300
 /* 4.5.3.2.6: 10 minutes for the DATA termination. */
 #define SMTP_DATA_IDLE_SEC 600
-/* Postfix smtpd_min_data_rate: each byte of a DATA/BDAT body extends its
- * deadline by 1/500 s, so a slow client finishes and a trickling one ends. */
-#define SMTP_MIN_DATA_RATE 500
+/* Postfix smtpd_min_data_rate: each byte of a DATA/BDAT body (or of an
+ * IMAP command's literals) extends its deadline by 1/500 s, so a slow
+ * client finishes and a trickling one ends. */
+#define MIN_DATA_RATE 500
 /* 4.5.3.1.3: a path is 256 octets; local part 64 (4.5.3.1.1), domain 255. */
 #define SMTP_PATH_MAX 256
 #define SMTP_LOCAL_MAX 64

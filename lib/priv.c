@@ -256,7 +256,7 @@ int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, s
 
 /* Log files and the syslog socket: log.h does not name its descriptor, so
  * keep the write-only append files and AF_UNIX datagram sockets. */
-static int is_log_sink(int fd)
+int priv_is_log_sink(int fd)
 {
 	int fl = fcntl(fd, F_GETFL), v;
 	socklen_t l = sizeof v;
@@ -296,7 +296,7 @@ static void child_close_fds(int fd_in, int fd_out, int keep)
 	}
 	if (!d) {
 		for (fd = 3; fd < 1024; fd++)
-			if (fd != keep && fd != fd_in && fd != fd_out && !is_log_sink(fd))
+			if (fd != keep && fd != fd_in && fd != fd_out && !priv_is_log_sink(fd))
 				close(fd);
 		return;
 	}
@@ -306,7 +306,7 @@ static void child_close_fds(int fd_in, int fd_out, int keep)
 			continue;
 		fd = (int)v;
 		if (fd > 2 && fd != dirfd(d) && fd != keep && fd != fd_in && fd != fd_out &&
-		    !is_log_sink(fd))
+		    !priv_is_log_sink(fd))
 			close(fd);
 	}
 	closedir(d);

@@ -19,6 +19,9 @@ int priv_drop(uid_t uid, gid_t gid, const char *name);
 /* Drops to conf default_privs, chrooting to empty_directory when root.
  * As non-root it does nothing and succeeds. */
 int priv_drop_unprivileged(const struct conf *c);
+/* A log file (write-only, append) or the syslog socket (AF_UNIX datagram):
+ * what a child closing descriptors must keep. */
+int priv_is_log_sink(int fd);
 /* Forks the child that reads client input before login (pop3d, imapd
  * through priv_preauth; smtpd's session).  In the child (0 returned) only
  * fds 0-2 (2 on /dev/null if it was a socket), fd_in, fd_out, keep and the

@@ -45,14 +45,55 @@ static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct bu
 	return buf_printf(b, "Delivered-To: %s\n", r->addr);
 }
 
+/* In a delivery child, before it becomes the recipient: each queue file
+ * it needs is reopened read-only on the same descriptor number (the
+ * parent's read-write one, with its flock, stays the parent's), and every
+ * other descriptor but the result pipe and the log is closed: the child
+ * gets the message bytes and nothing else of root's (runner.lock, other
+ * queue files, the session socket).  0, or -1: the child must not go on. */
+static int child_fds(const int *qfds, const char *const *paths, size_t n, int wfd)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat a, b;
+	size_t i;
+	int fd, ro, keep;
+
+	for (i = 0; i < n; i++) {
+		ro = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (ro < 0 || fstat(ro, &a) < 0 || fstat(qfds[i], &b) < 0 || a.st_ino != b.st_ino ||
+		    a.st_dev != b.st_dev || dup3(ro, qfds[i], O_CLOEXEC) < 0)
+			return -1;
+		close(ro);
+	}
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		keep = fd <= 2 || fd == wfd || fd == dirfd(d) || priv_is_log_sink(fd);
+		for (i = 0; i < n && !keep; i++)
+			keep = fd == qfds[i];
+		if (!keep)
+			close(fd);
+	}
+	closedir(d);
+	return 0;
+}
+
 /* The child: become the recipient, append, report errno through the pipe. */
-static void child(unsigned lms, int qfd, const struct q_env *e, const struct auth_user *u,
-		  const char *path, const struct buf *prefix, int wfd)
+static void child(unsigned lms, int qfd, const char *qpath, const struct q_env *e,
+		  const struct auth_user *u, const char *path, const struct buf *prefix, int wfd)
 {
 	struct mbox_append a;
 	int code = 0;
 
-	if (priv_become_delivery(u->uid, u->gid) < 0) {
+	if (child_fds(&qfd, &qpath, 1, wfd) < 0) {
+		code = errno ? errno : EIO;
+		log_msg(LOG_ERR, "%s: delivery child: cannot reopen the queue file read-only: %m", e->id);
+	} else if (priv_become_delivery(u->uid, u->gid) < 0) {
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "%s: cannot become uid %ld: %m", e->id, (long)u->uid);
 	} else {
@@ -127,8 +168,8 @@ static int resolve(const struct conf *c, int qfd, struct q_rcpt *r, struct auth_
 /* Runs one recipient; sets its state in the file.  A success is synced
  * only when more work on the file follows (sync_done): the last one is
  * followed by the removal of the file, or by the caller's fdatasync. */
-static int deliver_one(const struct conf *c, unsigned lms, int qfd, const struct q_env *e,
-		       struct q_rcpt *r, int sync_done)
+static int deliver_one(const struct conf *c, unsigned lms, int qfd, const char *qpath,
+		       const struct q_env *e, struct q_rcpt *r, int sync_done)
 {
 	struct auth_user u;
 	struct buf prefix;
@@ -146,7 +187,7 @@ static int deliver_one(const struct conf *c, unsigned lms, int qfd, const struct
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child(lms, qfd, e, &u, path, &prefix, p[1]);
+		child(lms, qfd, qpath, e, &u, path, &prefix, p[1]);
 	}
 	close(p[1]);
 	buf_free(&prefix);
@@ -278,7 +319,7 @@ static int run_file(const struct conf *c, const char *id, int retry, unsigned lm
 		if (!todo(rc, retry))
 			continue;
 		n--;
-		deliver_one(c, lms, f.fd, &f.e, rc, n > 0);
+		deliver_one(c, lms, f.fd, f.path, &f.e, rc, n > 0);
 		f.unsynced = n == 0 && rc->state == Q_DONE;
 	}
 	qf_finish(c, &f, &unlinked, deferred_r);
@@ -314,14 +355,24 @@ static void group_child(unsigned lms, struct job **g, size_t n, struct qfile *fv
 	size_t i, k;
 	int code = 0, rc;
 
-	/* only the files of this mailbox's messages stay open as the user */
+	int qfds[GROUP_MAX];
+	const char *qpaths[GROUP_MAX];
+	size_t nq = 0;
+
+	/* only the files of this mailbox's messages stay open as the user,
+	 * read-only */
 	for (k = 0; k < nf; k++) {
 		for (i = 0; i < n && g[i]->f != &fv[k]; i++)
 			;
-		if (i == n && fv[k].fd >= 0)
-			close(fv[k].fd);
+		if (i < n && fv[k].fd >= 0 && nq < GROUP_MAX) {
+			qfds[nq] = fv[k].fd;
+			qpaths[nq++] = fv[k].path;
+		}
 	}
-	if (priv_become_delivery(g[0]->u.uid, g[0]->u.gid) < 0) {
+	if (child_fds(qfds, qpaths, nq, wfd) < 0) {
+		code = errno ? errno : EIO;
+		log_msg(LOG_ERR, "delivery child: cannot reopen the queue files read-only: %m");
+	} else if (priv_become_delivery(g[0]->u.uid, g[0]->u.gid) < 0) {
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "cannot become uid %ld: %m", (long)g[0]->u.uid);
 	} else if (mbox_open(&mb, g[0]->path, MBOX_RDWR | MBOX_CREATE) < 0) {

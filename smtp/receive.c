@@ -110,8 +110,14 @@ static int on_end(struct recv_ctx *x, struct txn *t)
 	}
 	t->writing = 0;
 	str_copyz(id, sizeof id, t->w.id);
-	log_msg(LOG_INFO, "%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s", id, t->e.sender,
-		(unsigned long long)t->w.bytes, t->nrcpt, x->peer->addr);
+	/* a local submitter may name any sender (-f, as Postfix allows): the
+	 * log and the Received header name the real uid (Postfix pickup) */
+	if (x->local_uid >= 0)
+		log_msg(LOG_INFO, "%s: uid=%lld from=<%s>, size=%llu, nrcpt=%zu, client=%s", id, x->local_uid,
+			t->e.sender, (unsigned long long)t->w.bytes, t->nrcpt, x->peer->addr);
+	else
+		log_msg(LOG_INFO, "%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s", id, t->e.sender,
+			(unsigned long long)t->w.bytes, t->nrcpt, x->peer->addr);
 	for (i = 0; i < t->e.r.n; i++)
 		log_msg(LOG_DEBUG, "%s: to=<%s> orig_to=<%s>", id, t->e.r.v[i].addr, t->e.r.v[i].orig);
 	txn_reset(t, 1);

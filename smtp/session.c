@@ -256,7 +256,7 @@ static int cmd_data(struct sess *s, const char *arg, size_t len)
 	 * the whole body has a deadline that grows with what arrives */
 	s->io->timeout_ms = (int)(s->o->c->smtpd_timeout * 2 < SMTP_DATA_IDLE_SEC ? s->o->c->smtpd_timeout * 2
 										 : SMTP_DATA_IDLE_SEC) * 1000;
-	io_deadline(s->io, s->io->timeout_ms / 1000, SMTP_MIN_DATA_RATE);
+	io_deadline(s->io, s->io->timeout_ms / 1000, MIN_DATA_RATE);
 	r = data_read_dot(s->io, s->o->recfd, s->limit, s->barelf, &size);
 	io_deadline(s->io, 0, 0);
 	s->io->timeout_ms = (int)s->o->c->smtpd_timeout * 1000;
@@ -296,7 +296,7 @@ static int cmd_bdat(struct sess *s, const char *arg, size_t len)
 		return err(s, s->state == S_INIT ? SR_NEED_HELO : s->state == S_MAIL ? SR_NO_VALID : SR_NEED_MAIL);
 	}
 	s->state = S_BDAT;
-	io_deadline(s->io, (int)s->o->c->smtpd_timeout, SMTP_MIN_DATA_RATE);
+	io_deadline(s->io, (int)s->o->c->smtpd_timeout, MIN_DATA_RATE);
 	ok = data_read_chunk(s->io, s->o->recfd, n, s->limit, &s->bdat);
 	io_deadline(s->io, 0, 0);
 	if (ok < 0) {
