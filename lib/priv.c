@@ -4,6 +4,7 @@
  * child (type byte, 4-byte big-endian length, bytes), checks every length
  * before reading, and trusts no value in them. */
 #include "priv.h"
+#include "rec.h"
 #include "bounds.h"
 #include "log.h"
 #include "net.h"
@@ -27,14 +28,13 @@
 #include <unistd.h>
 
 /* records, child to parent */
-#define REC_USER 'U'
-#define REC_PASS 'P'
-#define REC_CTX 'C'
-#define REC_ASK 'A'  /* check the user and password sent before it */
-#define REC_DATA 'D' /* after an accepted login: the unread client input */
-#define REC_HDR 5
+#define PREC_USER 'U'
+#define PREC_PASS 'P'
+#define PREC_CTX 'C'
+#define PREC_ASK 'A'  /* check the user and password sent before it */
+#define PREC_LEFT 'D' /* after an accepted login: the unread client input */
 /* no record is longer; a longer one means a broken or hostile child */
-#define REC_MAX IO_INBUF
+#define PREC_MAX IO_INBUF
 /* answers, parent to child: one byte */
 #define ANS_OK 'Y'
 #define ANS_FAIL 'N'
@@ -158,59 +158,6 @@ int priv_become_user(const struct auth_user *u)
 }
 
 /* 1 all n bytes, 0 EOF before the first byte, -1 error or EOF inside. */
-static int read_full(int fd, void *buf, size_t n)
-{
-	unsigned char *p = buf;
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = read(fd, p + got, n - got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) {
-			errno = EPIPE;
-			return got == 0 ? 0 : -1;
-		}
-		got += (size_t)r;
-	}
-	return 1;
-}
-
-static int send_rec(int fd, int type, const void *p, size_t n)
-{
-	unsigned char h[REC_HDR];
-
-	h[0] = (unsigned char)type;
-	h[1] = (unsigned char)(n >> 24);
-	h[2] = (unsigned char)(n >> 16);
-	h[3] = (unsigned char)(n >> 8);
-	h[4] = (unsigned char)n;
-	if (io_write_all(fd, h, sizeof h) < 0)
-		return -1;
-	return n ? io_write_all(fd, p, n) : 0;
-}
-
-/* 1 a header, 0 clean EOF, -1 error, a truncated header or a length over
- * REC_MAX. */
-static int read_hdr(int fd, int *type_r, size_t *len_r)
-{
-	unsigned char h[REC_HDR];
-	uint32_t n;
-	int r = read_full(fd, h, sizeof h);
-
-	if (r <= 0)
-		return r;
-	n = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
-	if (n > REC_MAX)
-		return -1;
-	*type_r = h[0];
-	*len_r = n;
-	return 1;
-}
-
 int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, size_t plen,
 	       const void *ctx, size_t ctxlen)
 {
@@ -231,9 +178,9 @@ int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, s
 	if (plen > AUTH_PASS_MAX + 1)
 		plen = AUTH_PASS_MAX + 1;
 	io_flush(io);
-	if (send_rec(child_fd, REC_USER, user, ulen) < 0 || send_rec(child_fd, REC_PASS, pass, plen) < 0 ||
-	    send_rec(child_fd, REC_CTX, ctx, ctxlen) < 0 || send_rec(child_fd, REC_ASK, NULL, 0) < 0 ||
-	    read_full(child_fd, &a, 1) <= 0)
+	if (rec_put(child_fd, PREC_USER, user, ulen) < 0 || rec_put(child_fd, PREC_PASS, pass, plen) < 0 ||
+	    rec_put(child_fd, PREC_CTX, ctx, ctxlen) < 0 || rec_put(child_fd, PREC_ASK, NULL, 0) < 0 ||
+	    rec_read_full(child_fd, &a, 1) <= 0)
 		a = 0;
 	switch (a) {
 	case ANS_OK:
@@ -365,7 +312,7 @@ static void child_run(struct io *io, priv_child_fn fn, void *arg, int fd)
 	io_flush(io);
 	if (child_state == 1) {
 		n = io_take_pending(io, left, sizeof left);
-		if (send_rec(fd, REC_DATA, left, n) < 0)
+		if (rec_put(fd, PREC_LEFT, left, n) < 0)
 			_exit(1);
 	}
 	/* _exit: no atexit handlers or stdio buffers of the parent run twice */
@@ -391,7 +338,7 @@ static int read_value(int fd, char *buf, size_t max, size_t len, size_t *len_r)
 
 	*len_r = 0;
 	if (len <= max) {
-		if (len && read_full(fd, buf, len) <= 0)
+		if (len && rec_read_full(fd, buf, len) <= 0)
 			return -1;
 		buf[len] = '\0';
 		*len_r = len;
@@ -400,7 +347,7 @@ static int read_value(int fd, char *buf, size_t max, size_t len, size_t *len_r)
 	at.over = 1;
 	while (len > 0) {
 		size_t k = len < sizeof junk ? len : sizeof junk;
-		if (read_full(fd, junk, k) <= 0)
+		if (rec_read_full(fd, junk, k) <= 0)
 			return -1;
 		len -= k;
 	}
@@ -497,26 +444,26 @@ static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, siz
 	auth_set_rhost(peer.local ? NULL : peer.addr);
 	memset(&at, 0, sizeof at);
 	for (;;) {
-		r = read_hdr(fd, &type, &len);
+		r = rec_get_hdr(fd, &type, &len, PREC_MAX);
 		if (r <= 0)
 			return r;
 		switch (type) {
-		case REC_USER:
+		case PREC_USER:
 			if (read_value(fd, at.user, AUTH_USER_MAX, len, &at.ulen) < 0)
 				return -1;
 			at.have_user = 1;
 			break;
-		case REC_PASS:
+		case PREC_PASS:
 			if (read_value(fd, at.pass, AUTH_PASS_MAX, len, &at.plen) < 0)
 				return -1;
 			at.have_pass = 1;
 			break;
-		case REC_CTX:
-			if (len > sizeof at.ctx || len > ctxmax || (len && read_full(fd, at.ctx, len) <= 0))
+		case PREC_CTX:
+			if (len > sizeof at.ctx || len > ctxmax || (len && rec_read_full(fd, at.ctx, len) <= 0))
 				return -1;
 			at.ctxlen = len;
 			break;
-		case REC_ASK:
+		case PREC_ASK:
 			if (len != 0 || !at.have_user || !at.have_pass)
 				return -1;
 			ans = (unsigned char)judge(c, &peer, u_r, &fails);
@@ -526,11 +473,11 @@ static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, siz
 			if (ans != ANS_OK)
 				break;
 			/* the unread input, then EOF */
-			if (read_hdr(fd, &type, &len) <= 0 || type != REC_DATA ||
-			    (len && read_full(fd, left, len) <= 0))
+			if (rec_get_hdr(fd, &type, &len, PREC_MAX) <= 0 || type != PREC_LEFT ||
+			    (len && rec_read_full(fd, left, len) <= 0))
 				return -1;
 			*leftlen_r = len;
-			return read_hdr(fd, &type, &len) == 0 ? 1 : -1;
+			return rec_get_hdr(fd, &type, &len, PREC_MAX) == 0 ? 1 : -1;
 		default:
 			return -1;
 		}

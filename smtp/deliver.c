@@ -1,16 +1,15 @@
-/* Local delivery from the queue.  One queue file at a time under flock
- * (so smtpd's immediate run and `sendmail -q` never deliver twice), one
- * child per recipient that becomes that recipient (euid/egid, saved gid
- * mail) and appends with mbox_deliver, which locks, quotes and rolls back.
- * Results are written into the file's recipient line before the next one:
- * a crash can make a message delivered twice, never lost (the success of
- * the last one is not synced when the file is removed right after).
- * smtpd runs its session's files itself once the client is gone
- * (deliver_after_session, short lock budget); a session that goes on
- * hands them to its delivery worker (worker.c), which delivers them in
- * batches (deliver_batch: one child and one lock per mailbox); the single
- * queue runner (runner.c) takes what stayed locked.
- *   temporary (lock timeout, disk full, I/O): deferred, retried by -q
+/* Local delivery from the queue, always as a batch of files (one file is
+ * a batch of one): each file under flock (so no two processes deliver it
+ * twice), the recipients grouped by mailbox, one child per mailbox that
+ * holds the messages read-only, becomes the owner (euid/egid, saved gid
+ * mail), locks once and appends each with libmbox, which quotes, fsyncs
+ * and rolls back.  Results are written into the files' recipient lines
+ * after the child's report: a crash can make a message delivered twice,
+ * never lost (the success of the last one is not synced when the file is
+ * removed right after).  Callers: smtpd once its client is gone and its
+ * delivery worker (deliver_batch, short lock budget), and the queue runner
+ * (deliver_queue, runner.c), which takes what stayed locked.
+ *   temporary (lock timeout, disk full, I/O): deferred, retried by the runner
  *   permanent (user gone, quota/file too big): bounced (bounce.c) */
 #include <dirent.h>
 #include <errno.h>
@@ -83,38 +82,6 @@ static int child_fds(const int *qfds, const char *const *paths, size_t n, int wf
 	return 0;
 }
 
-/* The child: become the recipient, append, report errno through the pipe. */
-static void child(unsigned lms, int qfd, const char *qpath, const struct q_env *e,
-		  const struct auth_user *u, const char *path, const struct buf *prefix, int wfd)
-{
-	struct mbox_append a;
-	int code = 0;
-
-	if (child_fds(&qfd, &qpath, 1, wfd) < 0) {
-		code = errno ? errno : EIO;
-		log_msg(LOG_ERR, "%s: delivery child: cannot reopen the queue file read-only: %m", e->id);
-	} else if (priv_become_delivery(u->uid, u->gid) < 0) {
-		code = errno ? errno : EPERM;
-		log_msg(LOG_ERR, "%s: cannot become uid %ld: %m", e->id, (long)u->uid);
-	} else {
-		memset(&a, 0, sizeof a);
-		a.sender = e->sender;
-		a.prefix = prefix->s;
-		a.prefix_len = prefix->len;
-		a.data = NULL;
-		a.fd = qfd;
-		a.data_off = (uint64_t)e->data_off;
-		a.len = (size_t)(e->size - e->data_off);
-		a.strip_meta = 1;
-		a.date = e->time;
-		if (mbox_deliver(path, &a, lms) < 0)
-			code = errno ? errno : EIO;
-	}
-	if (write(wfd, &code, sizeof code) != sizeof code)
-		_exit(2);
-	_exit(0);
-}
-
 /* Records the outcome of one recipient's delivery (code: 0 or an errno)
  * in its queue line.  A success is synced only when sync_done is set: the
  * caller syncs it later or removes the file. */
@@ -163,44 +130,6 @@ static int resolve(const struct conf *c, int qfd, struct q_rcpt *r, struct auth_
 		return -1;
 	}
 	return 0;
-}
-
-/* Runs one recipient; sets its state in the file.  A success is synced
- * only when more work on the file follows (sync_done): the last one is
- * followed by the removal of the file, or by the caller's fdatasync. */
-static int deliver_one(const struct conf *c, unsigned lms, int qfd, const char *qpath,
-		       const struct q_env *e, struct q_rcpt *r, int sync_done)
-{
-	struct auth_user u;
-	struct buf prefix;
-	char path[PATH_MAX];
-	int p[2], code = EIO, status;
-	pid_t pid;
-
-	if (resolve(c, qfd, r, &u, path, sizeof path) < 0)
-		return 0;
-	buf_init(&prefix);
-	if (build_prefix(e, r, &prefix) < 0 || pipe2(p, O_CLOEXEC) < 0) {
-		buf_free(&prefix);
-		return queue_set_state(qfd, r, Q_DEFERRED, "4.3.0 out of memory");
-	}
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		child(lms, qfd, qpath, e, &u, path, &prefix, p[1]);
-	}
-	close(p[1]);
-	buf_free(&prefix);
-	if (pid < 0) {
-		close(p[0]);
-		return queue_set_state(qfd, r, Q_DEFERRED, "4.3.0 cannot fork");
-	}
-	if (read(p[0], &code, sizeof code) != sizeof code)
-		code = EIO;
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return apply_result(qfd, e, r, code, path, u.name, sync_done);
 }
 
 static int fsync_dir(const char *dir)
@@ -298,37 +227,7 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
 	f->fd = -1;
 }
 
-/* *deferred_r (if given) counts recipients left deferred by this run. */
-static int run_file(const struct conf *c, const char *id, int retry, unsigned lms,
-		    size_t *deferred_r)
-{
-	char dir[PATH_MAX];
-	struct qfile f;
-	size_t i, n = 0;
-	int r, unlinked = 0;
-
-	if (queue_path(c, NULL, dir, sizeof dir) < 0)
-		return -1;
-	r = qf_open(c, id, &f);
-	if (r <= 0)
-		return r;
-	for (i = 0; i < f.e.r.n; i++)
-		n += todo(&f.e.r.v[i], retry);
-	for (i = 0; i < f.e.r.n; i++) {
-		struct q_rcpt *rc = &f.e.r.v[i];
-		if (!todo(rc, retry))
-			continue;
-		n--;
-		deliver_one(c, lms, f.fd, f.path, &f.e, rc, n > 0);
-		f.unsynced = n == 0 && rc->state == Q_DONE;
-	}
-	qf_finish(c, &f, &unlinked, deferred_r);
-	if (unlinked)
-		fsync_dir(dir);
-	return 0;
-}
-
-/* ---- batches (smtpd's session worker, worker.c) ----
+/* ---- batches: every delivery (a file of the runner is a batch of one) ----
  * The recipients of several queue files that share a mailbox go to one
  * process running as its owner, which takes the mailbox lock once and
  * appends them in queue order (each append fsync'ed by libmbox before its
@@ -440,20 +339,15 @@ static void run_group(unsigned lms, struct job **g, size_t n, struct qfile *fv, 
 		;
 }
 
-int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
+/* Delivers the todo(retry) recipients of n files with lock budget lms;
+ * what a short budget left deferred goes to the queue runner. */
+static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retry, unsigned lms)
 {
 	char dir[PATH_MAX];
 	struct qfile *fv;
 	struct job *jv = NULL, **g = NULL;
 	size_t i, k, nf = 0, nj = 0, cap = 0, ng, nrun = 0, deferred, nlater = 0;
-	unsigned lms = lock_ms(c);
 	int unlinked = 0;
-
-	/* as after a session: a short lock budget, so one mailbox held for
-	 * long does not stall the others; what it defers gets the full
-	 * budget in a runner */
-	if (lms > SMTP_QUICK_LOCK_MS)
-		lms = SMTP_QUICK_LOCK_MS;
 
 	if (n == 0 || queue_path(c, NULL, dir, sizeof dir) < 0)
 		return -1;
@@ -468,7 +362,7 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 		for (i = 0; i < fv[k].e.r.n; i++) {
 			struct q_rcpt *r = &fv[k].e.r.v[i];
 			struct job *j;
-			if (!todo(r, 0))
+			if (!todo(r, retry))
 				continue;
 			if (nj == cap) {
 				size_t ncap = cap ? cap * 2 : 16;
@@ -540,9 +434,23 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 	return 0;
 }
 
+/* After a session (smtpd, its worker): a short lock budget, so one mailbox
+ * held for long (a POP3 session of a locking server) neither stalls the
+ * others nor keeps the smtpd instance; what it defers gets the full budget
+ * from the queue runner. */
+int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
+{
+	unsigned lms = lock_ms(c);
+
+	return batch(c, ids, n, 0, lms < SMTP_QUICK_LOCK_MS ? lms : SMTP_QUICK_LOCK_MS);
+}
+
 int deliver_file(const struct conf *c, const char *id, int retry)
 {
-	return run_file(c, id, retry, lock_ms(c), NULL);
+	char one[1][Q_ID_MAX];
+
+	str_copyz(one[0], sizeof one[0], id);
+	return batch(c, one, 1, retry, lock_ms(c));
 }
 
 
@@ -607,24 +515,8 @@ int deliver_queue(const struct conf *c)
 	return 0;
 }
 
-/* smtpd's own run at the end of a session: a short lock budget, so a
- * mailbox held for long (a POP3 session of a locking server) never keeps
- * the smtpd instance; what it defers gets the full budget in a runner. */
 void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 {
-	char (*later)[Q_ID_MAX] = ids;
-	unsigned lms = lock_ms(c);
-	size_t i, nlater = 0, deferred;
-
-	if (lms > SMTP_QUICK_LOCK_MS)
-		lms = SMTP_QUICK_LOCK_MS;
-	for (i = 0; i < n; i++) {
-		deferred = 0;
-		run_file(c, ids[i], 0, lms, &deferred);
-		if (deferred && later + nlater != ids + i)
-			memmove(later[nlater], ids[i], Q_ID_MAX);
-		nlater += deferred ? 1 : 0;
-	}
-	if (nlater)
-		runner_request(c);      /* the full lock budget, with retries */
+	if (n)
+		deliver_batch(c, ids, n);
 }

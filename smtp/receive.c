@@ -168,7 +168,7 @@ static int on_data(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 		return 0;
 	}
 	/* the child enforces message_size_limit; this is a backstop */
-	if (t->w.bytes + n > x->c->message_size_limit + 2 * REC_MAX + 65536) {
+	if (t->w.bytes + n > x->c->message_size_limit + 2 * SMTP_REC_MAX + 65536) {
 		t->werr = EFBIG;
 		return 0;
 	}
@@ -207,7 +207,7 @@ static int maildrop_ok(int type)
 
 int receive_loop(struct recv_ctx *x, int fd)
 {
-	static char p[REC_MAX + 1];
+	static char p[SMTP_REC_MAX + 1];
 	struct txn t;
 	size_t n;
 	int type, r, ret = -1;
@@ -218,7 +218,7 @@ int receive_loop(struct recv_ctx *x, int fd)
 	for (;;) {
 		if (x->on_wait)
 			x->on_wait(x, fd);
-		r = rec_get(fd, &type, p, REC_MAX, &n);
+		r = rec_get(fd, &type, p, SMTP_REC_MAX, &n);
 		if (r == 0) {
 			ret = 0;
 			break;

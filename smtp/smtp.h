@@ -10,6 +10,7 @@
 #include "bounds.h"
 #include "io.h"
 #include "net.h"
+#include "rec.h"
 #include "str.h"
 
 /* An address as stored: SMTP_PATH_MAX octets plus room for SMTPUTF8. */
@@ -33,10 +34,10 @@
 #define DSN_FAILURE 4
 #define DSN_DELAY 8
 
-/* ---- rec.c: typed length-prefixed records between child and parent ---- */
-/* type byte, 4-byte big-endian length, payload.  A reader that sees EOF
- * before the end marker of a message queues nothing. */
-#define REC_MAX (SMTP_TEXT_CHUNK + 1024)
+/* ---- records between the session child and the root parent (lib/rec.h)
+ * A reader that sees EOF before the end marker of a message queues
+ * nothing.  Also the format of maildrop files (MAIL..END only). */
+#define SMTP_REC_MAX (SMTP_TEXT_CHUNK + 1024)
 /* child -> parent */
 #define REC_HELO 'H'     /* HELO/EHLO name; payload[0] 'E' or 'H' then name */
 #define REC_MAIL 'F'     /* begin a transaction: sender */
@@ -45,15 +46,11 @@
 #define REC_DATA 'D'     /* message bytes (LF line ends, unstuffed) */
 #define REC_END 'E'      /* message complete: commit; answered */
 #define REC_ABORT 'A'    /* drop the transaction */
-#define REC_ETRN 'Q'     /* run the queue; answered */
+#define REC_ETRN 'Q'     /* request a queue run; answered */
 /* parent -> child */
 #define REC_VERDICT 'v'  /* payload[0] a RCPT_* code, then text */
 #define REC_QUEUED 'K'   /* payload: queue id */
 #define REC_FAIL 'X'     /* payload[0] '4' or '5', then a reason */
-
-int rec_put(int fd, int type, const void *p, size_t n);
-/* 1 record read, 0 clean EOF before a record, -1 error or bad record. */
-int rec_get(int fd, int *type_r, void *buf, size_t max, size_t *len_r);
 
 /* ---- addr.c: RFC 5321 paths and ESMTP parameters ---- */
 struct smtp_mail {
@@ -192,11 +189,11 @@ int queue_received(const struct conf *c, const struct q_env *e, struct buf *b);
  * Silently returns 0 if another process is working on the file. */
 int deliver_file(const struct conf *c, const char *id, int retry);
 /* One pass over the queue (the runner's, runner.c): maildrop pickup, then
- * every file in order of arrival, deferred recipients retried. */
+ * every file in order of arrival, deferred recipients retried.  Local
+ * recipients only: RCPT_REMOTE ones wait for the relay client, which is
+ * to plug in here, in the same pass, under the same runner lock. */
 int deliver_queue(const struct conf *c);
-/* smtpd after its session: delivers ids in this process with a lock budget
- * of at most SMTP_QUICK_LOCK_MS; files left with deferred recipients are
- * left to the queue runner (runner_request).  Reorders ids. */
+/* smtpd after its session: deliver_batch of the ids, in this process. */
 #define SMTP_QUICK_LOCK_MS 2000
 void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
 /* Delivers the pending local recipients of n files as one batch: one
@@ -216,8 +213,7 @@ int deliver_pickup(const struct conf *c);
  * own process, one message after another (deliver_queue), with no
  * descriptor of its requester.  A request while it runs is remembered
  * (queue_directory/run.request) and served by another pass before it
- * exits.  Remote recipients (RCPT_REMOTE) are the place a relay client
- * plugs in: deliver_queue hands them over in the same pass. */
+ * exits.  A relay client plugs into deliver_queue (above). */
 /* Asks for a queue run and returns at once: starts a detached runner
  * unless one is active.  For smtpd (ETRN, deferred mail) and sendmail. */
 int runner_request(const struct conf *c);
