@@ -1,6 +1,6 @@
 /* authtime CONF N USER PASS: runs auth_check N times and prints the median
  * time of one call in microseconds, then "ok" or "refused" for the last.
- * For the login-timing test (t/17-auth-timing.t). */
+ * For the login-timing test (t/18-auth-timing.t). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
