@@ -457,7 +457,7 @@ static int pam_run(const char *service, const char *name, const char *pass, char
  * once (pam_unix answers an unknown user ~100 ms sooner than a wrong
  * password).  Measured on Debian 12 (Linux-PAM 1.5.2, yescrypt cost 5): a
  * pam_authenticate + pam_acct_mgmt costs two hashes of Debian's default
- * cost, right or wrong password; t/17-auth-timing.t checks the match. */
+ * cost, right or wrong password; t/18-auth-timing.t checks the match. */
 #define PAM_DUMMY_HASHES 2
 static void dummy_check(const char *pass)
 {
