@@ -174,19 +174,18 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	ok $? "the log names uid 65534 with the forged sender"
 	rm -f "$M/bob"
 	# 17-18: the delivery child holds the queue file read-only, nothing else
-	bob_uid=$(awk -F: '$1 == "bob" {print $3}' "$T_TMP/passwd")
-	: > "$M/bob"; chown "$bob_uid" "$M/bob"; chmod 600 "$M/bob"
+	bob_uid=$(user_uid bob)
+	SPOOL=$M
+	mkbox bob < /dev/null
 	conf_set lock_timeout 20
-	setpriv --reuid="$bob_uid" --regid="$bob_uid" --clear-groups "$B/t/bin/mboxtool" lock "$M/bob" write 6 > /dev/null &
+	as_user bob "$B/t/bin/mboxtool" lock "$M/bob" write 6 > /dev/null &
 	locker=$!
 	sleep 0.5
 	printf 'Subject: ro\n\nx\n' | $SM bob
 	child=
 	i=0
 	while [ $i -lt 50 ] && [ -z "$child" ]; do
-		for p in $(ps -u "$bob_uid" -o pid= 2>/dev/null); do
-			[ "$p" = "$locker" ] || child=$p
-		done
+		child=$(ps -u "$bob_uid" -o pid=,comm= 2>/dev/null | awk '$2 != "mboxtool" && $2 != "runas" {print $1; exit}')
 		sleep 0.1; i=$((i + 1))
 	done
 	qfds=0 rw=0 other=0
