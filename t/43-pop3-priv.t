@@ -53,7 +53,7 @@ chown "$POP3_UID:$POP3_GID" "$SPOOL/alice"
 # root, and the log says what to do
 conf_set empty_directory "$T_TMP/no-such-dir/empty"
 printf 'USER alice\nPASS alice-pw\nQUIT\n' | pop3 > "$T_TMP/got"
-grep -q 'Logged in' "$T_TMP/got"; ok $((!$?)) "uncreatable empty_directory: no session"
+lacks "$T_TMP/got" 'Logged in' "uncreatable empty_directory: no session"
 grep -q "empty_directory $T_TMP/no-such-dir/empty is missing.*install -d" "$T_TMP/log"
 ok $? "... and one log line names the directory and the fix"
 # a missing one is created (root, 0755), as make install would

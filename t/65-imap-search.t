@@ -351,7 +351,7 @@ is "$(grep '^\* ESEARCH (TAG "e5")' "$O")" '* ESEARCH (TAG "e5") MAX 66' "RETURN
 is "$(grep '^\* ESEARCH (TAG "e6")' "$O")" '* ESEARCH (TAG "e6") ALL 1:3,5,7,9' "ALL: ranges and singles"
 is "$(grep '^\* ESEARCH (TAG "e7")' "$O")" "* ESEARCH (TAG \"e7\") MIN 1 COUNT $N" "lower case RETURN"
 is "$(grep '^\* ESEARCH (TAG "e8")' "$O")" '* ESEARCH (TAG "e8") COUNT 0' "NOT ALL"
-grep -q '^\* SEARCH' "$O"; ok $((!$?)) "no SEARCH response with RETURN"
+lacks "$O" '^\* SEARCH' "no SEARCH response with RETURN"
 for t in e1 e2 e3 e4 e5 e6 e7 e8; do st_=$(tagged $t "$O" | cut -d' ' -f2); [ "$st_" = OK ] || break; done
 is "$st_" OK "ESEARCH commands complete OK"
 cat > "$T_TMP/ebad" <<'CASES'
