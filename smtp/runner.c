@@ -104,13 +104,14 @@ int runner_run(const struct conf *c)
 	return 0;
 }
 
-/* In the detached child: nothing of the caller's but the config. */
-static void detach(const struct conf *c)
+void runner_detach(const struct conf *c, const char *ident, int keep)
 {
 	int fd;
 
 	setsid();
-	close_range(3, ~0U, 0);
+	if (keep > 3)
+		close_range(3, (unsigned)keep - 1, 0);
+	close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U, 0);
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
 		dup2(fd, 0);
@@ -121,7 +122,7 @@ static void detach(const struct conf *c)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
-	log_open("queue", c->log);
+	log_open(ident, c->log);
 }
 
 int runner_request(const struct conf *c)
@@ -148,7 +149,7 @@ int runner_request(const struct conf *c)
 	if (pid == 0) {
 		if (fork() != 0)
 			_exit(0);
-		detach(c);
+		runner_detach(c, "queue", -1);
 		_exit(runner_run(c) < 0 ? 1 : 0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

@@ -221,15 +221,19 @@ int runner_request(const struct conf *c);
  * -q); returns at once, leaving the request, when another runner is
  * active.  0, or -1 if the queue directory is unusable. */
 int runner_run(const struct conf *c);
+/* In a process that must outlive its caller (the runner, smtpd's worker):
+ * own session, fds 0-2 on /dev/null, every other descriptor but keep (-1:
+ * none) closed, SIGPIPE ignored, the log reopened as ident. */
+void runner_detach(const struct conf *c, const char *ident, int keep);
 
 /* ---- worker.c: smtpd's per-session delivery worker ---- */
 struct worker {
 	int on;                         /* started */
 	int fd;                         /* ids to it, "ID\n" */
 };
-/* Forks the detached worker; closefd is closed in it (the session's
- * socket pair).  0, or -1 (then deliver another way). */
-int worker_start(const struct conf *c, struct worker *w, int closefd);
+/* Forks the detached worker (runner_detach: none of the session's
+ * descriptors).  0, or -1 (then deliver another way). */
+int worker_start(const struct conf *c, struct worker *w);
 /* Hands ids over; -1 if the worker is gone (they stay queued). */
 int worker_send(struct worker *w, char (*ids)[Q_ID_MAX], size_t n);
 /* EOF for the worker: it finishes what it has and exits. */
@@ -244,7 +248,6 @@ struct session_ids {
 	size_t npend;
 	char pend[RECV_PEND_MAX][Q_ID_MAX];
 	struct worker worker;
-	int closefd;                    /* for worker_start */
 };
 struct recv_ctx;
 void worker_on_queued(struct recv_ctx *x, const char *id);

@@ -103,7 +103,6 @@ int main(int argc, char **argv)
 	rx.local_uid = local_submit ? (long long)getuid() : -1;
 	rx.outfd = sp[0];
 	memset(&si, 0, sizeof si);
-	si.closefd = sp[0];
 	rx.ids = &si;
 	rx.on_queued = worker_on_queued;
 	rx.on_wait = worker_on_wait;

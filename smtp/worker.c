@@ -78,9 +78,9 @@ static void worker_main(const struct conf *c, int fd)
 	}
 }
 
-int worker_start(const struct conf *c, struct worker *w, int closefd)
+int worker_start(const struct conf *c, struct worker *w)
 {
-	int p[2], status, fd;
+	int p[2], status;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -94,21 +94,9 @@ int worker_start(const struct conf *c, struct worker *w, int closefd)
 	if (pid == 0) {
 		/* detached like any runner: own session, no client fds; the
 		 * intermediate exits so the worker is nobody's zombie */
-		close(p[1]);
-		if (closefd >= 0)
-			close(closefd);
-		setsid();
 		if (fork() != 0)
 			_exit(0);
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			if (fd > 2)
-				close(fd);
-		}
-		signal(SIGPIPE, SIG_IGN);
+		runner_detach(c, "smtpd", p[0]);
 		worker_main(c, p[0]);
 		_exit(0);
 	}
@@ -153,7 +141,7 @@ static void pend_flush(struct recv_ctx *x)
 
 	if (si->npend == 0)
 		return;
-	if (!si->worker.on && worker_start(x->c, &si->worker, si->closefd) < 0)
+	if (!si->worker.on && worker_start(x->c, &si->worker) < 0)
 		log_msg(LOG_ERR, "delivery worker: %m");
 	if (!si->worker.on || worker_send(&si->worker, si->pend, si->npend) < 0) {
 		worker_close(&si->worker);

@@ -109,52 +109,36 @@ if [ -x "$B/t/bin/trickle" ]; then
 else
 	skip "trickle not built"
 fi
-# a DATA body trickled at 10 bytes/s: the deadline (2 x smtpd_timeout plus
-# 1/500 s per byte) ends it; nothing is queued
-python3 - "$B/smtpd" "$FCONF" > "$T_TMP/r" <<'PY'
-import subprocess, sys, time, os
+# slow PROG PREFIX N DELAY: PROG gets PREFIX at once, then N bytes one
+# every DELAY s (a CRLF every third one) until it stops reading; prints the
+# seconds it took, then the replies
+slow() {
+	python3 - "$B/$1" "$FCONF" "$2" "$3" "$4" <<'PY'
+import subprocess, sys, time
 p = subprocess.Popen([sys.argv[1], '-c', sys.argv[2]], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-p.stdin.write(b'EHLO c\r\nMAIL FROM:<a@c.example>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n')
-p.stdin.flush()
 t = time.monotonic()
 try:
-    for i in range(200):               # 20 s at most
-        p.stdin.write(b'x\r\n' if i % 3 == 0 else b'x')
+    p.stdin.write(sys.argv[3].encode().decode('unicode_escape').encode())
+    p.stdin.flush()
+    for i in range(int(sys.argv[4])):
+        p.stdin.write(b'x\r\n' if i % 3 == 2 and 'DATA' in sys.argv[3] else b'x')
         p.stdin.flush()
-        time.sleep(0.1)
-except BrokenPipeError:
-    pass
-print(int(time.monotonic() - t))
-try:
+        time.sleep(float(sys.argv[5]))
     p.stdin.close()
 except BrokenPipeError:
     pass
+print(int(time.monotonic() - t))
 sys.stdout.write(p.stdout.read().decode().replace('\r', ''))
 PY
+}
+# a DATA body trickled at 10 bytes/s: the deadline (2 x smtpd_timeout plus
+# 1/500 s per byte) ends it; nothing is queued
+slow smtpd 'EHLO c\r\nMAIL FROM:<a@c.example>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n' 200 0.1 > "$T_TMP/r"
 secs=$(head -1 "$T_TMP/r")
 grep -q '^421 4.4.2' "$T_TMP/r" && [ "$secs" -lt 15 ] && [ ! -e "$M/bob" ]
 ok $? "smtpd: a DATA body trickled at 10 B/s is cut by its deadline (${secs}s), nothing queued"
 conf_set imap_timeout 2
-python3 - "$B/imapd" "$FCONF" > "$T_TMP/r" <<'PY'
-import subprocess, sys, time
-p = subprocess.Popen([sys.argv[1], '-c', sys.argv[2]], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-p.stdin.write(b'a LOGIN alice alice-pw\r\nb APPEND INBOX {300+}\r\n')
-p.stdin.flush()
-t = time.monotonic()
-try:
-    for i in range(300):
-        p.stdin.write(b'x')
-        p.stdin.flush()
-        time.sleep(0.05)
-except BrokenPipeError:
-    pass
-print(int(time.monotonic() - t))
-try:
-    p.stdin.close()
-except BrokenPipeError:
-    pass
-sys.stdout.write(p.stdout.read().decode().replace('\r', ''))
-PY
+slow imapd 'a LOGIN alice alice-pw\r\nb APPEND INBOX {300+}\r\n' 300 0.05 > "$T_TMP/r"
 secs=$(head -1 "$T_TMP/r")
 grep -q '^\* BYE' "$T_TMP/r" && ! grep -q '^b OK' "$T_TMP/r" && [ "$secs" -lt 12 ]
 ok $? "imapd: an APPEND literal trickled at 20 B/s is cut by its deadline (${secs}s)"
