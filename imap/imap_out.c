@@ -22,7 +22,7 @@ void imap_putn(struct imap_sess *s, const char *p, size_t n)
 void imap_put_literal(struct imap_sess *s, const char *p, size_t n)
 {
 	imap_put(s, "{%zu}\r\n", n);
-	io_put(s->io, p, n);
+	io_put_nonul(s->io, p, n);
 }
 
 /* quotable: no CR, LF, NUL, 8-bit, and short */

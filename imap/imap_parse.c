@@ -87,7 +87,17 @@ static int long_line(struct imap_sess *s, struct buf *cmd, size_t len)
 	return IMAP_RD_AGAIN;
 }
 
+static int read_command(struct imap_sess *s, struct buf *cmd);
+
 int imap_read_command(struct imap_sess *s, struct buf *cmd)
+{
+	int r = read_command(s, cmd);
+
+	io_deadline(s->io, 0, 0);
+	return r;
+}
+
+static int read_command(struct imap_sess *s, struct buf *cmd)
 {
 	uint64_t limit = s->conf->message_size_limit + 2 * (uint64_t)IMAP_LINE_MAX;
 	uint64_t litmax = s->conf->message_size_limit;
@@ -133,6 +143,11 @@ int imap_read_command(struct imap_sess *s, struct buf *cmd)
 			return IMAP_RD_ERR;
 		if (!nonsync)
 			imap_put(s, "+ Ready for literal data\r\n");
+		/* the rest of the command, literals included, has one deadline
+		 * (idle limit plus MIN_DATA_RATE): no byte-per-timeout client
+		 * holds the session for ever */
+		if (segs == 1)
+			io_deadline(s->io, s->io->timeout_ms / 1000, MIN_DATA_RATE);
 		r = io_read(s->io, cmd->s + cmd->len, n, &got);
 		if (got < n) {
 			if (r == IO_TIMEOUT)

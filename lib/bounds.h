@@ -22,6 +22,10 @@
 #define SMTP_IDLE_SEC 300
 /* 4.5.3.2.6: 10 minutes for the DATA termination. */
 #define SMTP_DATA_IDLE_SEC 600
+/* Postfix smtpd_min_data_rate: each byte of a DATA/BDAT body (or of an
+ * IMAP command's literals) extends its deadline by 1/500 s, so a slow
+ * client finishes and a trickling one ends. */
+#define MIN_DATA_RATE 500
 /* 4.5.3.1.3: a path is 256 octets; local part 64 (4.5.3.1.1), domain 255. */
 #define SMTP_PATH_MAX 256
 #define SMTP_LOCAL_MAX 64
@@ -56,6 +60,9 @@
 /* RFC 2046 5.1.1 / Dovecot message-parser.h: MIME nesting and part count. */
 #define MIME_DEPTH_MAX 100
 #define MIME_PARTS_MAX 10000
+/* An RFC 2231 parameter merged from continuations: a file name or charset
+ * needs far less; the cap keeps a FETCH reply linear in the message. */
+#define MIME_PARAM_VALUE_MAX 8192
 
 /* --- authentication --- */
 /* Login names and passwords; longer ones are refused before PAM sees them. */
@@ -63,6 +70,10 @@
 #define AUTH_PASS_MAX 1024
 /* Failed logins before the connection is closed. */
 #define AUTH_FAILS_MAX 3
+/* Address space of a child reading client input before login (and of
+ * smtpd's session child): its buffers are a few 64 KiB lines; what is left
+ * is for libc.  A parser bug that allocates without bound stops here. */
+#define PREAUTH_MEM_MAX (256UL * 1024 * 1024)
 /* Delay after each failed login (Dovecot auth_failure_delay is 2 s). */
 #define AUTH_FAIL_DELAY_MS 2000
 

@@ -13,7 +13,7 @@
 #include "bounds.h"
 #include "str.h"
 
-enum kind { K_STR, K_NETS, K_SIZE, K_SECS, K_MSECS, K_AUTH, K_LOG, K_PATH, K_MAPS };
+enum kind { K_STR, K_NETS, K_BARELF, K_BARELF_EXCL, K_SIZE, K_SECS, K_MSECS, K_AUTH, K_LOG, K_PATH, K_MAPS };
 
 struct key {
 	const char *name;
@@ -44,6 +44,8 @@ static const struct key keys[] = {
 	{"pam_service", K_STR, S(pam_service)},
 	{"sendmail_path", K_PATH, S(sendmail_path)},
 	{"smtpd_timeout", K_SECS, N(smtpd_timeout)},
+	{"smtpd_forbid_bare_newline", K_BARELF, N(smtpd_forbid_bare_newline)},
+	{"smtpd_forbid_bare_newline_exclusions", K_BARELF_EXCL, N(bare_newline_exclusions)},
 	{"pop3_timeout", K_SECS, N(pop3_timeout)},
 	{"imap_timeout", K_SECS, N(imap_timeout)},
 	{"lock_timeout", K_SECS, N(lock_timeout)},
@@ -88,6 +90,8 @@ void conf_defaults(struct conf *c)
 	set_str(c->pam_service, sizeof c->pam_service, "facteur");
 	set_str(c->sendmail_path, sizeof c->sendmail_path, FACTEUR_LIBEXEC "/sendmail");
 	c->smtpd_timeout = SMTP_IDLE_SEC;
+	c->smtpd_forbid_bare_newline = CONF_BARELF_NORMAL;
+	c->bare_newline_excl_mynetworks = 1;
 	c->pop3_timeout = POP3_IDLE_SEC;
 	c->imap_timeout = IMAP_IDLE_SEC;
 	c->lock_timeout = 0;
@@ -160,6 +164,29 @@ static int set_key(struct conf *c, const struct key *k, const char *v, char *err
 	case K_NETS: {
 		char why[128];
 		if (net_parse_list((struct netlist *)(base + k->off), v, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s: %s", k->name, why);
+			return -1;
+		}
+		return 0;
+	}
+	case K_BARELF:
+		if (!strcmp(v, "normal") || !strcmp(v, "yes"))
+			c->smtpd_forbid_bare_newline = CONF_BARELF_NORMAL;
+		else if (!strcmp(v, "strict"))
+			c->smtpd_forbid_bare_newline = CONF_BARELF_STRICT;
+		else if (!strcmp(v, "no"))
+			c->smtpd_forbid_bare_newline = CONF_BARELF_NO;
+		else {
+			snprintf(err, errlen, "%s: use normal, strict or no", k->name);
+			return -1;
+		}
+		return 0;
+	case K_BARELF_EXCL: {
+		char why[128];
+		/* Postfix's default refers to mynetworks as finally set */
+		c->bare_newline_excl_mynetworks = !strcmp(v, "$mynetworks") || !strcmp(v, "${mynetworks}");
+		if (!c->bare_newline_excl_mynetworks &&
+		    net_parse_list(&c->bare_newline_exclusions, v, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s: %s", k->name, why);
 			return -1;
 		}
@@ -481,4 +508,14 @@ const char *conf_argv_path(int argc, char **argv)
 			return argv[i] + 2;
 	}
 	return NULL;
+}
+
+int conf_bare_newline(const struct conf *c, const struct peer *p)
+{
+	const struct netlist *ex = c->bare_newline_excl_mynetworks ? &c->mynetworks : &c->bare_newline_exclusions;
+
+	/* a local session (sendmail -bs, a pipe) is a local user's */
+	if (p->local || net_match(ex, p))
+		return CONF_BARELF_NO;
+	return c->smtpd_forbid_bare_newline;
 }

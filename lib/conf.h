@@ -13,6 +13,10 @@
 #define CONF_DEFAULT_PATH "/etc/facteur.conf"
 #define CONF_NAME_MAX 256
 #define CONF_LIST_MAX 4096
+/* smtpd_forbid_bare_newline values (Postfix 3.9 meanings) */
+#define CONF_BARELF_NO 0       /* a bare LF ends a line */
+#define CONF_BARELF_NORMAL 1   /* ... but DATA ends only on CRLF.CRLF */
+#define CONF_BARELF_STRICT 2   /* a bare LF ends the session (521) */
 
 struct conf {
 	char myhostname[CONF_NAME_MAX];     /* default: gethostname(), FQDN if known */
@@ -39,6 +43,12 @@ struct conf {
 	char pam_service[CONF_NAME_MAX];    /* default facteur */
 	char sendmail_path[PATH_MAX];       /* injector, for bounces and tests; default PREFIX/libexec/facteur/sendmail */
 	unsigned smtpd_timeout;             /* seconds, default 300 */
+	/* Postfix smtpd_forbid_bare_newline: CONF_BARELF_*, default normal */
+	int smtpd_forbid_bare_newline;
+	/* smtpd_forbid_bare_newline_exclusions; default $mynetworks
+	 * (bare_newline_excl_mynetworks set) */
+	struct netlist bare_newline_exclusions;
+	int bare_newline_excl_mynetworks;
 	unsigned pop3_timeout;              /* seconds, default 600 */
 	unsigned imap_timeout;              /* seconds, default 1800 */
 	unsigned lock_timeout;              /* seconds; 0 = per-protocol default of bounds.h */
@@ -64,5 +74,7 @@ int conf_spool_path(const struct conf *c, const char *user, char *out, size_t ou
 /* Common option parsing: "-c FILE" anywhere in argv.  Returns the file or
  * NULL; leaves other arguments alone. */
 const char *conf_argv_path(int argc, char **argv);
+/* The smtpd_forbid_bare_newline mode for this client (NO when excluded). */
+int conf_bare_newline(const struct conf *c, const struct peer *p);
 
 #endif

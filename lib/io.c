@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void io_init(struct io *io, int fd_in, int fd_out, int timeout_sec)
@@ -23,6 +24,40 @@ void io_init(struct io *io, int fd_in, int fd_out, int timeout_sec)
 	io->bytes_in = io->bytes_out = 0;
 	io->trace = NULL;
 	io->trace_arg = NULL;
+	io->line_until = io->hard_until = 0;
+	io->rate = 0;
+	io->saw_cr = 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void io_deadline(struct io *io, int sec, unsigned rate)
+{
+	io->hard_until = sec > 0 ? now_ms() + (long long)sec * 1000 : 0;
+	io->rate = sec > 0 ? rate : 0;
+}
+
+/* How long the next wait may be: the idle limit, cut by the deadlines.
+ * 0 = a deadline has passed, -1 = no limit. */
+static int wait_budget(const struct io *io)
+{
+	long long w = io->timeout_ms > 0 ? io->timeout_ms : -1, now = 0;
+
+	if (io->line_until || io->hard_until)
+		now = now_ms();
+	if (io->line_until && (w < 0 || io->line_until - now < w))
+		w = io->line_until - now;
+	if (io->hard_until && (w < 0 || io->hard_until - now < w))
+		w = io->hard_until - now;
+	if (w == -1 && !io->line_until && !io->hard_until)
+		return -1;
+	return w <= 0 ? 0 : (int)w;
 }
 
 int io_write_all(int fd, const void *buf, size_t n)
@@ -80,6 +115,19 @@ int io_put(struct io *io, const void *buf, size_t n)
 			return -1;
 	}
 	return io->werr ? -1 : 0;
+}
+
+int io_put_nonul(struct io *io, const void *buf, size_t n)
+{
+	const char *p = buf, *z;
+
+	while ((z = n ? memchr(p, '\0', n) : NULL)) {
+		if (io_put(io, p, (size_t)(z - p)) < 0 || io_put(io, "\x80", 1) < 0)
+			return -1;
+		n -= (size_t)(z - p) + 1;
+		p = z + 1;
+	}
+	return io_put(io, p, n);
 }
 
 int io_puts(struct io *io, const char *s)
@@ -165,7 +213,10 @@ static int fill(struct io *io)
 	if (io->in_len == sizeof io->inbuf)
 		return IO_OK;
 	io_flush(io);
-	w = wait_input(io, io->timeout_ms > 0 ? io->timeout_ms : -1);
+	w = wait_budget(io);
+	if (w == 0)
+		return IO_TIMEOUT;
+	w = wait_input(io, w);
 	if (w == 0)
 		return IO_TIMEOUT;
 	if (w < 0)
@@ -190,6 +241,8 @@ static int fill(struct io *io)
 	}
 	if (io->trace)
 		io->trace(io->trace_arg, '<', (const char *)io->inbuf + io->in_len, (size_t)r);
+	if (io->hard_until && io->rate)
+		io->hard_until += (long long)r * 1000 / io->rate;
 	io->in_len += (size_t)r;
 	io->bytes_in += (unsigned long long)r;
 	return IO_OK;
@@ -203,6 +256,7 @@ static int getline_common(struct io *io, char *buf, size_t max, size_t *len_r, i
 	int r;
 
 	*len_r = 0;
+	io->line_until = io->timeout_ms > 0 ? now_ms() + io->timeout_ms : 0;
 	for (;;) {
 		unsigned char *start = io->inbuf + io->in_pos;
 		size_t avail = io->in_len - io->in_pos;
@@ -216,6 +270,8 @@ static int getline_common(struct io *io, char *buf, size_t max, size_t *len_r, i
 				if (part && room > 1 && start[room - 1] == '\r')
 					room--;
 				memcpy(buf + got, start, room);
+				if (!io->saw_cr && memchr(start, '\r', room))
+					io->saw_cr = 1;
 				got += room;
 				io->in_pos += room;
 				if (part) {
@@ -226,6 +282,8 @@ static int getline_common(struct io *io, char *buf, size_t max, size_t *len_r, i
 				continue;
 			}
 			memcpy(buf + got, start, take);
+			if (!io->saw_cr && memchr(start, '\r', take))
+				io->saw_cr = 1;
 			got += take;
 		}
 		io->in_pos += take;
@@ -281,11 +339,14 @@ int io_read(struct io *io, void *buf, size_t n, size_t *got_r)
 	int r;
 
 	*got_r = 0;
+	io->line_until = 0;     /* raw bytes: the caller's io_deadline bounds them */
 	while (got < n) {
 		size_t avail = io->in_len - io->in_pos;
 		if (avail > 0) {
 			size_t k = n - got < avail ? n - got : avail;
 			memcpy(p + got, io->inbuf + io->in_pos, k);
+			if (!io->saw_cr && memchr(p + got, '\r', k))
+				io->saw_cr = 1;
 			io->in_pos += k;
 			got += k;
 			*got_r = got;

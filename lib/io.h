@@ -27,6 +27,15 @@
 struct io {
 	int fd_in, fd_out;
 	int timeout_ms;          /* idle limit for one wait for input; <=0: none */
+	/* deadlines (monotonic ms, 0 none): a whole line must arrive within
+	 * timeout_ms (a client sending a byte per timeout holds no slot for
+	 * ever: Postfix smtpd_per_record_deadline); io_deadline bounds a whole
+	 * body (DATA, APPEND, a literal), extended by rate bytes/s received
+	 * (Postfix smtpd_min_data_rate) */
+	long long line_until;
+	long long hard_until;
+	unsigned rate;
+	int saw_cr;              /* a CR was in the input consumed so far */
 	int eol;                 /* IO_EOL_* of the line last returned */
 	int eof;                 /* input reached EOF */
 	int werr;                /* a write failed: output is dropped from now on */
@@ -51,6 +60,10 @@ int io_getline(struct io *io, char *buf, size_t max, size_t *len_r);
  * for each full piece, IO_OK for the last one (with io->eol set).  For DATA
  * and literal-free bodies where long lines are legal. */
 int io_getpart(struct io *io, char *buf, size_t max, size_t *len_r);
+/* Bounds everything read from now on to sec seconds plus one second per
+ * rate bytes received (rate 0: no credit); sec <= 0 removes the bound.
+ * Reads past it return IO_TIMEOUT. */
+void io_deadline(struct io *io, int sec, unsigned rate);
 /* Reads exactly n raw bytes (an IMAP literal, a BDAT chunk) unless EOF or
  * timeout comes first; *got_r tells how many arrived. */
 int io_read(struct io *io, void *buf, size_t n, size_t *got_r);
@@ -67,6 +80,10 @@ int io_wait(struct io *io, int timeout_ms);
 
 int io_put(struct io *io, const void *buf, size_t n);
 int io_puts(struct io *io, const char *s);
+/* io_put with every NUL sent as 0x80, same length (Dovecot's nonuls
+ * stream): for message bytes in IMAP literals and POP3, where NUL is
+ * forbidden (RFC 3501 4.3, RFC 1939 3). */
+int io_put_nonul(struct io *io, const void *buf, size_t n);
 int io_printf(struct io *io, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int io_vprintf(struct io *io, const char *fmt, va_list ap)

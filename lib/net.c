@@ -214,16 +214,26 @@ void net_get_peer(struct peer *p)
 	p->local = 1;
 	snprintf(p->addr, sizeof p->addr, "local");
 	snprintf(p->local_addr, sizeof p->local_addr, "local");
+	/* fail closed: only a descriptor that is no socket at all (a pipe, a
+	 * terminal: a user of this machine) is local; a socket whose peer
+	 * cannot be told (ENOTCONN after a reset, EINVAL) or a UNIX socket is
+	 * an unknown client, trusted for nothing */
 	if (getpeername(0, (struct sockaddr *)&p->ss, &len) < 0) {
-		if (errno == ENOTSOCK)
+		if (errno == ENOTSOCK) {
 			test_peer(p);
-		else if (errno == ENOTCONN || errno == EINVAL)
-			p->is_socket = 1;
+			return;
+		}
+		p->is_socket = 1;
+		p->local = 0;
+		snprintf(p->addr, sizeof p->addr, "unknown");
 		return;
 	}
 	p->is_socket = 1;
-	if (p->ss.ss_family != AF_INET && p->ss.ss_family != AF_INET6)
-		return; /* a UNIX socket: local */
+	if (p->ss.ss_family != AF_INET && p->ss.ss_family != AF_INET6) {
+		p->local = 0;
+		snprintf(p->addr, sizeof p->addr, "unknown");
+		return;
+	}
 	p->local = 0;
 	format_addr(&p->ss, p->addr, sizeof p->addr, p->port, sizeof p->port);
 	if (getsockname(0, (struct sockaddr *)&me, &mlen) == 0) {

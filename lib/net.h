@@ -42,8 +42,9 @@ int net_is_loopback(const struct peer *p);
 int net_login_trusted(const struct netlist *trusted, const struct peer *p);
 /* Fills p from getpeername(0).  When fd 0 is not a socket the session is
  * local, unless the environment has FACTEUR_TEST_PEER=ADDR (a test hook
- * honoured only then, never over a real socket peer).  Sets TCP_NODELAY on a
- * TCP socket.  Never fails: the worst case is "local". */
+ * honoured only then, never over a real socket peer).  A socket without an
+ * IPv4/IPv6 peer (UNIX, or getpeername failing) is "unknown", not local.
+ * Sets TCP_NODELAY on a TCP socket.  Never fails. */
 void net_get_peer(struct peer *p);
 
 #endif

@@ -4,6 +4,7 @@
  * child (type byte, 4-byte big-endian length, bytes), checks every length
  * before reading, and trusts no value in them. */
 #include "priv.h"
+#include "rec.h"
 #include "bounds.h"
 #include "log.h"
 #include "net.h"
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,14 +28,13 @@
 #include <unistd.h>
 
 /* records, child to parent */
-#define REC_USER 'U'
-#define REC_PASS 'P'
-#define REC_CTX 'C'
-#define REC_ASK 'A'  /* check the user and password sent before it */
-#define REC_DATA 'D' /* after an accepted login: the unread client input */
-#define REC_HDR 5
+#define PREC_USER 'U'
+#define PREC_PASS 'P'
+#define PREC_CTX 'C'
+#define PREC_ASK 'A'  /* check the user and password sent before it */
+#define PREC_LEFT 'D' /* after an accepted login: the unread client input */
 /* no record is longer; a longer one means a broken or hostile child */
-#define REC_MAX IO_INBUF
+#define PREC_MAX IO_INBUF
 /* answers, parent to child: one byte */
 #define ANS_OK 'Y'
 #define ANS_FAIL 'N'
@@ -209,59 +210,6 @@ int priv_become_user(const struct conf *c, const struct auth_user *u)
 }
 
 /* 1 all n bytes, 0 EOF before the first byte, -1 error or EOF inside. */
-static int read_full(int fd, void *buf, size_t n)
-{
-	unsigned char *p = buf;
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = read(fd, p + got, n - got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) {
-			errno = EPIPE;
-			return got == 0 ? 0 : -1;
-		}
-		got += (size_t)r;
-	}
-	return 1;
-}
-
-static int send_rec(int fd, int type, const void *p, size_t n)
-{
-	unsigned char h[REC_HDR];
-
-	h[0] = (unsigned char)type;
-	h[1] = (unsigned char)(n >> 24);
-	h[2] = (unsigned char)(n >> 16);
-	h[3] = (unsigned char)(n >> 8);
-	h[4] = (unsigned char)n;
-	if (io_write_all(fd, h, sizeof h) < 0)
-		return -1;
-	return n ? io_write_all(fd, p, n) : 0;
-}
-
-/* 1 a header, 0 clean EOF, -1 error, a truncated header or a length over
- * REC_MAX. */
-static int read_hdr(int fd, int *type_r, size_t *len_r)
-{
-	unsigned char h[REC_HDR];
-	uint32_t n;
-	int r = read_full(fd, h, sizeof h);
-
-	if (r <= 0)
-		return r;
-	n = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
-	if (n > REC_MAX)
-		return -1;
-	*type_r = h[0];
-	*len_r = n;
-	return 1;
-}
-
 int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, size_t plen,
 	       const void *ctx, size_t ctxlen)
 {
@@ -282,9 +230,9 @@ int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, s
 	if (plen > AUTH_PASS_MAX + 1)
 		plen = AUTH_PASS_MAX + 1;
 	io_flush(io);
-	if (send_rec(child_fd, REC_USER, user, ulen) < 0 || send_rec(child_fd, REC_PASS, pass, plen) < 0 ||
-	    send_rec(child_fd, REC_CTX, ctx, ctxlen) < 0 || send_rec(child_fd, REC_ASK, NULL, 0) < 0 ||
-	    read_full(child_fd, &a, 1) <= 0)
+	if (rec_put(child_fd, PREC_USER, user, ulen) < 0 || rec_put(child_fd, PREC_PASS, pass, plen) < 0 ||
+	    rec_put(child_fd, PREC_CTX, ctx, ctxlen) < 0 || rec_put(child_fd, PREC_ASK, NULL, 0) < 0 ||
+	    rec_read_full(child_fd, &a, 1) <= 0)
 		a = 0;
 	switch (a) {
 	case ANS_OK:
@@ -307,7 +255,7 @@ int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, s
 
 /* Log files and the syslog socket: log.h does not name its descriptor, so
  * keep the write-only append files and AF_UNIX datagram sockets. */
-static int is_log_sink(int fd)
+int priv_is_log_sink(int fd)
 {
 	int fl = fcntl(fd, F_GETFL), v;
 	socklen_t l = sizeof v;
@@ -332,7 +280,7 @@ static int is_socket(int fd)
 /* The child keeps the client, the socketpair and the log; nothing the
  * root parent may have opened.  fd 2 under xinetd is the client's socket:
  * it becomes /dev/null (stray library messages must not reach the client). */
-static void child_close_fds(const struct io *io, int keep)
+static void child_close_fds(int fd_in, int fd_out, int keep)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -347,7 +295,7 @@ static void child_close_fds(const struct io *io, int keep)
 	}
 	if (!d) {
 		for (fd = 3; fd < 1024; fd++)
-			if (fd != keep && fd != io->fd_in && fd != io->fd_out && !is_log_sink(fd))
+			if (fd != keep && fd != fd_in && fd != fd_out && !priv_is_log_sink(fd))
 				close(fd);
 		return;
 	}
@@ -356,34 +304,67 @@ static void child_close_fds(const struct io *io, int keep)
 		if (parse_u32(de->d_name, strlen(de->d_name), INT32_MAX, &v) < 0)
 			continue;
 		fd = (int)v;
-		if (fd > 2 && fd != dirfd(d) && fd != keep && fd != io->fd_in && fd != io->fd_out &&
-		    !is_log_sink(fd))
+		if (fd > 2 && fd != dirfd(d) && fd != keep && fd != fd_in && fd != fd_out &&
+		    !priv_is_log_sink(fd))
 			close(fd);
 	}
 	closedir(d);
 }
 
-static void child_run(const struct conf *c, struct io *io, priv_child_fn fn, void *arg, int fd,
-		      pid_t parent)
+/* The confinement of a child that reads client input before login: it
+ * gains no privilege by exec (NO_NEW_PRIVS), dies with its parent
+ * (PDEATHSIG: nothing outlives the session holding the client), cannot
+ * fork (RLIMIT_NPROC 0 for default_privs, shared by every session's
+ * children, so neither can it signal them from a new process) and has a
+ * bounded address space (PREAUTH_MEM_MAX; not under ASan, whose shadow
+ * memory needs terabytes of it). */
+static int confine(const struct conf *c, pid_t parent)
+{
+	struct rlimit rl;
+
+	if (priv_drop_unprivileged(c) < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+	    getppid() != parent)
+		return -1;
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_NPROC, &rl) < 0)
+		return -1;
+#ifndef __SANITIZE_ADDRESS__
+	rl.rlim_cur = rl.rlim_max = PREAUTH_MEM_MAX;
+	if (setrlimit(RLIMIT_AS, &rl) < 0)
+		return -1;
+#endif
+	return 0;
+}
+
+pid_t priv_fork_child(const struct conf *c, int fd_in, int fd_out, int keep)
+{
+	pid_t parent = getpid(), pid;
+
+	pid = fork();
+	if (pid != 0)
+		return pid;
+	child_close_fds(fd_in, fd_out, keep);
+	if (confine(c, parent) < 0) {
+		log_msg(LOG_ERR, "pre-auth child: cannot drop privileges: session refused");
+		_exit(1);
+	}
+	return 0;
+}
+
+static void child_run(struct io *io, priv_child_fn fn, void *arg, int fd)
 {
 	static unsigned char left[IO_INBUF];
 	size_t n;
 
 	child_fd = fd;
 	child_state = 0;
-	child_close_fds(io, fd);
-	if (priv_drop_unprivileged(c) < 0) {
-		log_msg(LOG_ERR, "pre-auth child: cannot drop privileges: session refused");
-		_exit(1);
-	}
-	/* a child whose parent died must not keep the client */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(1);
 	fn(io, arg);
 	io_flush(io);
 	if (child_state == 1) {
 		n = io_take_pending(io, left, sizeof left);
-		if (send_rec(fd, REC_DATA, left, n) < 0)
+		if (rec_put(fd, PREC_LEFT, left, n) < 0)
 			_exit(1);
 	}
 	/* _exit: no atexit handlers or stdio buffers of the parent run twice */
@@ -409,7 +390,7 @@ static int read_value(int fd, char *buf, size_t max, size_t len, size_t *len_r)
 
 	*len_r = 0;
 	if (len <= max) {
-		if (len && read_full(fd, buf, len) <= 0)
+		if (len && rec_read_full(fd, buf, len) <= 0)
 			return -1;
 		buf[len] = '\0';
 		*len_r = len;
@@ -418,7 +399,7 @@ static int read_value(int fd, char *buf, size_t max, size_t len, size_t *len_r)
 	at.over = 1;
 	while (len > 0) {
 		size_t k = len < sizeof junk ? len : sizeof junk;
-		if (read_full(fd, junk, k) <= 0)
+		if (rec_read_full(fd, junk, k) <= 0)
 			return -1;
 		len -= k;
 	}
@@ -450,11 +431,19 @@ static void printable(char *out, size_t outmax, const char *p, size_t n)
 	out[o] = '\0';
 }
 
-static void delay_ms(unsigned ms)
+/* Sleeps until ms after start (CLOCK_MONOTONIC): every failed login takes
+ * at least auth_failure_delay from its start, whatever made it fail. */
+static void delay_from(const struct timespec *start, unsigned ms)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	struct timespec t = *start;
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	t.tv_sec += (time_t)(ms / 1000);
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
 		;
 }
 
@@ -464,7 +453,9 @@ static int judge(const struct conf *c, const struct peer *peer, struct auth_user
 	char shown[300];
 	const char *why = NULL;
 	int r = -1, temp = 0;
+	struct timespec start;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (at.over && at.ulen == 0)
 		str_copyz(shown, sizeof shown, "(too long)");
 	else
@@ -484,7 +475,7 @@ static int judge(const struct conf *c, const struct peer *peer, struct auth_user
 	log_msg(LOG_NOTICE, "login failed: user=%s rhost=%s: %s (%u/%d)", shown, peer->addr,
 		why ? why : temp ? "temporary failure" : "unknown user or wrong password", *fails,
 		AUTH_FAILS_MAX);
-	delay_ms(c->auth_failure_delay);
+	delay_from(&start, c->auth_failure_delay);
 	if (*fails >= AUTH_FAILS_MAX)
 		return ANS_LAST;
 	return temp ? ANS_TEMP : ANS_FAIL;
@@ -505,26 +496,26 @@ static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, siz
 	auth_set_rhost(peer.local ? NULL : peer.addr);
 	memset(&at, 0, sizeof at);
 	for (;;) {
-		r = read_hdr(fd, &type, &len);
+		r = rec_get_hdr(fd, &type, &len, PREC_MAX);
 		if (r <= 0)
 			return r;
 		switch (type) {
-		case REC_USER:
+		case PREC_USER:
 			if (read_value(fd, at.user, AUTH_USER_MAX, len, &at.ulen) < 0)
 				return -1;
 			at.have_user = 1;
 			break;
-		case REC_PASS:
+		case PREC_PASS:
 			if (read_value(fd, at.pass, AUTH_PASS_MAX, len, &at.plen) < 0)
 				return -1;
 			at.have_pass = 1;
 			break;
-		case REC_CTX:
-			if (len > sizeof at.ctx || len > ctxmax || (len && read_full(fd, at.ctx, len) <= 0))
+		case PREC_CTX:
+			if (len > sizeof at.ctx || len > ctxmax || (len && rec_read_full(fd, at.ctx, len) <= 0))
 				return -1;
 			at.ctxlen = len;
 			break;
-		case REC_ASK:
+		case PREC_ASK:
 			if (len != 0 || !at.have_user || !at.have_pass)
 				return -1;
 			ans = (unsigned char)judge(c, &peer, u_r, &fails);
@@ -534,11 +525,11 @@ static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, siz
 			if (ans != ANS_OK)
 				break;
 			/* the unread input, then EOF */
-			if (read_hdr(fd, &type, &len) <= 0 || type != REC_DATA ||
-			    (len && read_full(fd, left, len) <= 0))
+			if (rec_get_hdr(fd, &type, &len, PREC_MAX) <= 0 || type != PREC_LEFT ||
+			    (len && rec_read_full(fd, left, len) <= 0))
 				return -1;
 			*leftlen_r = len;
-			return read_hdr(fd, &type, &len) == 0 ? 1 : -1;
+			return rec_get_hdr(fd, &type, &len, PREC_MAX) == 0 ? 1 : -1;
 		default:
 			return -1;
 		}
@@ -551,7 +542,7 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
 	static unsigned char left[IO_INBUF];
 	struct sigaction sa, old_chld;
 	size_t leftlen = 0;
-	pid_t pid, parent = getpid();
+	pid_t pid;
 	int sv[2], r, status;
 
 	if (!ctx_r)
@@ -573,7 +564,7 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
 		sigaction(SIGCHLD, &old_chld, NULL);
 		return -1;
 	}
-	pid = fork();
+	pid = priv_fork_child(c, io->fd_in, io->fd_out, sv[1]);
 	if (pid < 0) {
 		log_msg(LOG_ERR, "priv: fork: %m");
 		close(sv[0]);
@@ -581,10 +572,8 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
 		sigaction(SIGCHLD, &old_chld, NULL);
 		return -1;
 	}
-	if (pid == 0) {
-		close(sv[0]);
-		child_run(c, io, fn, arg, sv[1], parent);
-	}
+	if (pid == 0)
+		child_run(io, fn, arg, sv[1]);
 	close(sv[1]);
 	r = parent_serve(c, sv[0], u_r, ctxmax, left, &leftlen);
 	str_wipe(&at.pass, sizeof at.pass);

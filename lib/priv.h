@@ -20,6 +20,17 @@ int priv_drop(uid_t uid, gid_t gid, const char *name);
  * (created root 0755 when missing).  As non-root it does nothing and
  * succeeds.  Every refusal is logged with the path and the fix. */
 int priv_drop_unprivileged(const struct conf *c);
+/* A log file (write-only, append) or the syslog socket (AF_UNIX datagram):
+ * what a child closing descriptors must keep. */
+int priv_is_log_sink(int fd);
+/* Forks the child that reads client input before login (pop3d, imapd
+ * through priv_preauth; smtpd's session).  In the child (0 returned) only
+ * fds 0-2 (2 on /dev/null if it was a socket), fd_in, fd_out, keep and the
+ * log are open, and it runs as default_privs in empty_directory with
+ * NO_NEW_PRIVS, PDEATHSIG SIGKILL, RLIMIT_NPROC 0 and RLIMIT_AS
+ * PREAUTH_MEM_MAX; a child that cannot get there exits.  The parent gets
+ * the pid, or -1. */
+pid_t priv_fork_child(const struct conf *c, int fd_in, int fd_out, int keep);
 /* The gid of conf mail_privileged_group, or (gid_t)-1 when the key is
  * empty; -1 (logged) when the group does not exist. */
 int priv_mail_gid(const struct conf *c, gid_t *gid_r);

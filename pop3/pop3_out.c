@@ -42,7 +42,7 @@ static int pop3_out_sink(void *arg, const char *p, size_t n)
 			io_put(io, ".", 1); /* byte-stuff the termination octet */
 		nl = memchr(p, '\n', n);
 		k = nl ? (size_t)(nl - p) + 1 : n;
-		io_put(io, p, k);
+		io_put_nonul(io, p, k);
 		o->bol = nl != NULL;
 		p += k;
 		n -= k;

@@ -1,6 +1,10 @@
 /* Message bodies: DATA (RFC 5321 4.1.1.4: a line holding only "." ends it,
  * a leading dot is removed, 4.5.2) and BDAT chunks (RFC 3030: raw bytes,
- * no stuffing).  Lines end in CRLF or a bare LF (accepted, stored as LF);
+ * no stuffing).  Lines end in CRLF or a bare LF (accepted, stored as LF),
+ * but against SMTP smuggling (CVE-2023-51764: <LF>.<CR><LF> read as the end
+ * by one server and as content by the next) only <CR><LF>.<CR><LF> ends
+ * DATA, or <LF>.<LF> from a client excluded from smtpd_forbid_bare_newline
+ * that has sent no CR at all (nc typed by hand); mixed endings never do;
  * the body reaches the parent in LF form, in records of up to 64 KiB.  A
  * message over message_size_limit is read to its end and dropped. */
 #include <errno.h>
@@ -42,12 +46,20 @@ static int sink_add(struct sink *s, const char *p, size_t n)
 	return 0;
 }
 
-int data_read_dot(struct io *io, int recfd, uint64_t limit, uint64_t *size_r)
+/* Does this lone "." end DATA?  prev: how the line before it ended. */
+static int is_end(const struct io *io, int prev, int barelf)
+{
+	if (io->eol == IO_EOL_CRLF && prev == IO_EOL_CRLF)
+		return 1;
+	return barelf == CONF_BARELF_NO && !io->saw_cr && io->eol == IO_EOL_LF && prev == IO_EOL_LF;
+}
+
+int data_read_dot(struct io *io, int recfd, uint64_t limit, int barelf, uint64_t *size_r)
 {
 	static struct sink s;
 	static char line[SMTP_TEXT_CHUNK];
 	uint64_t size = 0;
-	int bol = 1, r;
+	int bol = 1, r, prev = io->eol;
 	size_t n;
 
 	s.fd = recfd;
@@ -60,8 +72,12 @@ int data_read_dot(struct io *io, int recfd, uint64_t limit, uint64_t *size_r)
 			return -1;
 		if (r == IO_OK && io->eol == IO_EOL_NONE)
 			return -1;           /* EOF inside the body */
-		if (bol && r == IO_OK && n == 1 && line[0] == '.')
+		if (r == IO_OK && io->eol == IO_EOL_LF && barelf == CONF_BARELF_STRICT)
+			return DATA_BARE_LF;
+		if (bol && r == IO_OK && n == 1 && line[0] == '.' && is_end(io, prev, barelf))
 			break;
+		if (r == IO_OK)
+			prev = io->eol;
 		if (bol && n > 0 && line[0] == '.') {
 			p++;
 			n--;

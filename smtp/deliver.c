@@ -1,16 +1,15 @@
-/* Local delivery from the queue.  One queue file at a time under flock
- * (so smtpd's immediate run and `sendmail -q` never deliver twice), one
- * child per recipient that becomes that recipient (euid/egid, saved gid
- * mail) and appends with mbox_deliver, which locks, quotes and rolls back.
- * Results are written into the file's recipient line before the next one:
- * a crash can make a message delivered twice, never lost (the success of
- * the last one is not synced when the file is removed right after).
- * smtpd runs its session's files itself once the client is gone
- * (deliver_after_session, short lock budget); a session that goes on
- * hands them to its delivery worker (worker.c), which delivers them in
- * batches (deliver_batch: one child and one lock per mailbox); a detached
- * runner (deliver_spawn) takes what stayed locked.
- *   temporary (lock timeout, disk full, I/O): deferred, retried by -q
+/* Local delivery from the queue, always as a batch of files (one file is
+ * a batch of one): each file under flock (so no two processes deliver it
+ * twice), the recipients grouped by mailbox, one child per mailbox that
+ * holds the messages read-only, becomes the owner (euid/egid, saved gid
+ * mail), locks once and appends each with libmbox, which quotes, fsyncs
+ * and rolls back.  Results are written into the files' recipient lines
+ * after the child's report: a crash can make a message delivered twice,
+ * never lost (the success of the last one is not synced when the file is
+ * removed right after).  Callers: smtpd once its client is gone and its
+ * delivery worker (deliver_batch, short lock budget), and the queue runner
+ * (deliver_queue, runner.c), which takes what stayed locked.
+ *   temporary (lock timeout, disk full, I/O): deferred, retried by the runner
  *   permanent (user gone, quota/file too big): bounced (bounce.c) */
 #include <dirent.h>
 #include <errno.h>
@@ -54,34 +53,42 @@ static void recipient_home(const struct auth_user *u)
 		log_msg(LOG_WARNING, "setenv HOME: %m");
 }
 
-/* The child: become the recipient, append, report errno through the pipe. */
-static void child(const struct conf *c, unsigned lms, int qfd, const struct q_env *e, const struct auth_user *u,
-		  const char *path, const struct buf *prefix, int wfd)
+/* In a delivery child, before it becomes the recipient: each queue file
+ * it needs is reopened read-only on the same descriptor number (the
+ * parent's read-write one, with its flock, stays the parent's), and every
+ * other descriptor but the result pipe and the log is closed: the child
+ * gets the message bytes and nothing else of root's (runner.lock, other
+ * queue files, the session socket).  0, or -1: the child must not go on. */
+static int child_fds(const int *qfds, const char *const *paths, size_t n, int wfd)
 {
-	struct mbox_append a;
-	int code = 0;
+	DIR *d;
+	struct dirent *de;
+	struct stat a, b;
+	size_t i;
+	int fd, ro, keep;
 
-	if (priv_become_delivery(c, u->uid, u->gid) < 0) {
-		code = errno ? errno : EPERM;
-		log_msg(LOG_ERR, "%s: cannot become uid %ld: %m", e->id, (long)u->uid);
-	} else {
-		recipient_home(u);
-		memset(&a, 0, sizeof a);
-		a.sender = e->sender;
-		a.prefix = prefix->s;
-		a.prefix_len = prefix->len;
-		a.data = NULL;
-		a.fd = qfd;
-		a.data_off = (uint64_t)e->data_off;
-		a.len = (size_t)(e->size - e->data_off);
-		a.strip_meta = 1;
-		a.date = e->time;
-		if (mbox_deliver(path, &a, lms) < 0)
-			code = errno ? errno : EIO;
+	for (i = 0; i < n; i++) {
+		ro = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (ro < 0 || fstat(ro, &a) < 0 || fstat(qfds[i], &b) < 0 || a.st_ino != b.st_ino ||
+		    a.st_dev != b.st_dev || dup3(ro, qfds[i], O_CLOEXEC) < 0)
+			return -1;
+		close(ro);
 	}
-	if (write(wfd, &code, sizeof code) != sizeof code)
-		_exit(2);
-	_exit(0);
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		keep = fd <= 2 || fd == wfd || fd == dirfd(d) || priv_is_log_sink(fd);
+		for (i = 0; i < n && !keep; i++)
+			keep = fd == qfds[i];
+		if (!keep)
+			close(fd);
+	}
+	closedir(d);
+	return 0;
 }
 
 /* Records the outcome of one recipient's delivery (code: 0 or an errno)
@@ -140,44 +147,6 @@ static int resolve(const struct conf *c, int qfd, struct q_rcpt *r, struct auth_
 		return -1;
 	}
 	return 0;
-}
-
-/* Runs one recipient; sets its state in the file.  A success is synced
- * only when more work on the file follows (sync_done): the last one is
- * followed by the removal of the file, or by the caller's fdatasync. */
-static int deliver_one(const struct conf *c, unsigned lms, int qfd, const struct q_env *e,
-		       struct q_rcpt *r, int sync_done)
-{
-	struct auth_user u;
-	struct buf prefix;
-	char path[PATH_MAX];
-	int p[2], code = EIO, status;
-	pid_t pid;
-
-	if (resolve(c, qfd, r, &u, path, sizeof path) < 0)
-		return 0;
-	buf_init(&prefix);
-	if (build_prefix(e, r, &prefix) < 0 || pipe2(p, O_CLOEXEC) < 0) {
-		buf_free(&prefix);
-		return queue_set_state(qfd, r, Q_DEFERRED, "4.3.0 out of memory");
-	}
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		child(c, lms, qfd, e, &u, path, &prefix, p[1]);
-	}
-	close(p[1]);
-	buf_free(&prefix);
-	if (pid < 0) {
-		close(p[0]);
-		return queue_set_state(qfd, r, Q_DEFERRED, "4.3.0 cannot fork");
-	}
-	if (read(p[0], &code, sizeof code) != sizeof code)
-		code = EIO;
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return apply_result(qfd, e, r, code, path, u.name, sync_done);
 }
 
 static int fsync_dir(const char *dir)
@@ -275,37 +244,7 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
 	f->fd = -1;
 }
 
-/* *deferred_r (if given) counts recipients left deferred by this run. */
-static int run_file(const struct conf *c, const char *id, int retry, unsigned lms,
-		    size_t *deferred_r)
-{
-	char dir[PATH_MAX];
-	struct qfile f;
-	size_t i, n = 0;
-	int r, unlinked = 0;
-
-	if (queue_path(c, NULL, dir, sizeof dir) < 0)
-		return -1;
-	r = qf_open(c, id, &f);
-	if (r <= 0)
-		return r;
-	for (i = 0; i < f.e.r.n; i++)
-		n += todo(&f.e.r.v[i], retry);
-	for (i = 0; i < f.e.r.n; i++) {
-		struct q_rcpt *rc = &f.e.r.v[i];
-		if (!todo(rc, retry))
-			continue;
-		n--;
-		deliver_one(c, lms, f.fd, &f.e, rc, n > 0);
-		f.unsynced = n == 0 && rc->state == Q_DONE;
-	}
-	qf_finish(c, &f, &unlinked, deferred_r);
-	if (unlinked)
-		fsync_dir(dir);
-	return 0;
-}
-
-/* ---- batches (smtpd's session worker, worker.c) ----
+/* ---- batches: every delivery (a file of the runner is a batch of one) ----
  * The recipients of several queue files that share a mailbox go to one
  * process running as its owner, which takes the mailbox lock once and
  * appends them in queue order (each append fsync'ed by libmbox before its
@@ -314,8 +253,6 @@ static int run_file(const struct conf *c, const char *id, int retry, unsigned lm
  * child's report; the files done are removed and the queue directory
  * fsync'ed once for the batch. */
 #define GROUP_MAX 64
-
-static void spawn(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retry);
 
 struct job {
 	struct qfile *f;
@@ -335,14 +272,24 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 	size_t i, k;
 	int code = 0, rc;
 
-	/* only the files of this mailbox's messages stay open as the user */
+	int qfds[GROUP_MAX];
+	const char *qpaths[GROUP_MAX];
+	size_t nq = 0;
+
+	/* only the files of this mailbox's messages stay open as the user,
+	 * read-only */
 	for (k = 0; k < nf; k++) {
 		for (i = 0; i < n && g[i]->f != &fv[k]; i++)
 			;
-		if (i == n && fv[k].fd >= 0)
-			close(fv[k].fd);
+		if (i < n && fv[k].fd >= 0 && nq < GROUP_MAX) {
+			qfds[nq] = fv[k].fd;
+			qpaths[nq++] = fv[k].path;
+		}
 	}
-	if (priv_become_delivery(c, g[0]->u.uid, g[0]->u.gid) < 0) {
+	if (child_fds(qfds, qpaths, nq, wfd) < 0) {
+		code = errno ? errno : EIO;
+		log_msg(LOG_ERR, "delivery child: cannot reopen the queue files read-only: %m");
+	} else if (priv_become_delivery(c, g[0]->u.uid, g[0]->u.gid) < 0) {
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "cannot become uid %ld: %m", (long)g[0]->u.uid);
 	} else {
@@ -369,11 +316,6 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 			a.date = j->f->e.time;
 			if (mbox_append(&mb, &a, NULL) < 0)
 				rc = errno ? errno : EIO;
-			/* recorded as it happens: a crash of this group redelivers
-			 * at most the message being written (libmbox cuts that
-			 * partial copy back), never the ones done before it */
-			else
-				queue_set_state_nosync(j->f->fd, j->r, Q_DONE, "");
 		}
 		if (write(wfd, &rc, sizeof rc) != sizeof rc)
 			_exit(2);
@@ -412,6 +354,12 @@ static void run_group(const struct conf *c, unsigned lms, struct job **g, size_t
 			continue;
 		if (r != sizeof code)
 			break;
+		/* recorded as it happens, by root (the child holds the queue
+		 * files read-only): a crash of this group redelivers at most
+		 * the message being written, whose partial copy libmbox cuts
+		 * back, never the ones done before it */
+		if (code == 0)
+			queue_set_state_nosync(g[got]->f->fd, g[got]->r, Q_DONE, "");
 		g[got++]->code = code;
 	}
 	close(p[0]);
@@ -419,20 +367,15 @@ static void run_group(const struct conf *c, unsigned lms, struct job **g, size_t
 		;
 }
 
-int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
+/* Delivers the todo(retry) recipients of n files with lock budget lms;
+ * what a short budget left deferred goes to the queue runner. */
+static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retry, unsigned lms)
 {
 	char dir[PATH_MAX];
 	struct qfile *fv;
 	struct job *jv = NULL, **g = NULL;
 	size_t i, k, nf = 0, nj = 0, cap = 0, ng, nrun = 0, deferred, nlater = 0;
-	unsigned lms = lock_ms(c);
 	int unlinked = 0;
-
-	/* as after a session: a short lock budget, so one mailbox held for
-	 * long does not stall the others; what it defers gets the full
-	 * budget in a runner */
-	if (lms > SMTP_QUICK_LOCK_MS)
-		lms = SMTP_QUICK_LOCK_MS;
 
 	if (n == 0 || queue_path(c, NULL, dir, sizeof dir) < 0)
 		return -1;
@@ -447,7 +390,7 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 		for (i = 0; i < fv[k].e.r.n; i++) {
 			struct q_rcpt *r = &fv[k].e.r.v[i];
 			struct job *j;
-			if (!todo(r, 0))
+			if (!todo(r, retry))
 				continue;
 			if (nj == cap) {
 				size_t ncap = cap ? cap * 2 : 16;
@@ -515,76 +458,29 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 	if (unlinked)
 		fsync_dir(dir);
 	if (nlater && lms < lock_ms(c))
-		spawn(c, ids, nlater, 1);
+		runner_request(c);
 	return 0;
+}
+
+/* After a session (smtpd, its worker): a short lock budget, so one mailbox
+ * held for long (a POP3 session of a locking server) neither stalls the
+ * others nor keeps the smtpd instance; what it defers gets the full budget
+ * from the queue runner. */
+int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
+{
+	unsigned lms = lock_ms(c);
+
+	return batch(c, ids, n, 0, lms < SMTP_QUICK_LOCK_MS ? lms : SMTP_QUICK_LOCK_MS);
 }
 
 int deliver_file(const struct conf *c, const char *id, int retry)
 {
-	return run_file(c, id, retry, lock_ms(c), NULL);
+	char one[1][Q_ID_MAX];
+
+	str_copyz(one[0], sizeof one[0], id);
+	return batch(c, one, 1, retry, lock_ms(c));
 }
 
-
-/* maildrop/mNAME files are the record stream of smtpd's child (rec.c),
- * written by sendmail for users who cannot write the queue.  They are read
- * like the child's records, trusted for nothing; the owner's uid (from the
- * kernel, not the file) goes into the Received header. */
-static void pickup_one(const struct conf *c, int dfd, const char *name)
-{
-	struct recv_ctx x;
-	struct peer peer;
-	struct stat st;
-	int fd;
-
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (uint64_t)st.st_size > c->message_size_limit + 2 * 1024 * 1024) {
-		log_msg(LOG_WARNING, "maildrop/%s: not a regular file or too big, removed", name);
-		unlinkat(dfd, name, 0);
-		close(fd);
-		return;
-	}
-	memset(&peer, 0, sizeof peer);
-	peer.local = 1;
-	str_copyz(peer.addr, sizeof peer.addr, "local");
-	memset(&x, 0, sizeof x);
-	x.c = c;
-	x.peer = &peer;
-	x.relay_ok = 1;
-	x.local_uid = (long long)st.st_uid;
-	x.outfd = -1;
-	if (receive_loop(&x, fd) < 0 || x.queued == 0) {
-		/* unusable (or a queue write error: keep it a day for a retry) */
-		if (time(NULL) - st.st_mtime < 24 * 3600 && x.queued == 0 && errno != EINVAL) {
-			close(fd);
-			return;
-		}
-		log_msg(LOG_WARNING, "maildrop/%s from uid %ld: unusable, removed", name, (long)st.st_uid);
-	}
-	unlinkat(dfd, name, 0);
-	close(fd);
-}
-
-int deliver_pickup(const struct conf *c)
-{
-	char dir[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-	int n = snprintf(dir, sizeof dir, "%s/maildrop", c->queue_directory);
-
-	if (n < 0 || (size_t)n >= sizeof dir)
-		return -1;
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] == 'm')
-			pickup_one(c, dirfd(d), de->d_name);
-	closedir(d);
-	return 0;
-}
 
 struct qent {
 	struct timespec t;
@@ -648,77 +544,8 @@ int deliver_queue(const struct conf *c)
 	return 0;
 }
 
-void deliver_spawn(const struct conf *c, const char *id)
-{
-	char qid[1][Q_ID_MAX];
-
-	if (!id) {
-		deliver_spawn_ids(c, NULL, 0);
-		return;
-	}
-	str_copyz(qid[0], sizeof qid[0], id);
-	deliver_spawn_ids(c, qid, 1);
-}
-
-static void spawn(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retry)
-{
-	size_t i;
-	pid_t pid;
-	int status, fd;
-
-	pid = fork();
-	if (pid < 0) {
-		log_msg(LOG_ERR, "delivery fork: %m (the queue run will deliver)");
-		return;
-	}
-	if (pid > 0) {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		return;
-	}
-	/* detached from the session: its own session, no client fds */
-	setsid();
-	if (fork() != 0)
-		_exit(0);
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	signal(SIGPIPE, SIG_IGN);
-	if (!ids)
-		deliver_queue(c);
-	for (i = 0; ids && i < n; i++)
-		deliver_file(c, ids[i], retry);
-	_exit(0);
-}
-
-void deliver_spawn_ids(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
-{
-	spawn(c, ids, n, 0);
-}
-
-/* smtpd's own run at the end of a session: a short lock budget, so a
- * mailbox held for long (a POP3 session of a locking server) never keeps
- * the smtpd instance; what it defers gets the full budget in a runner. */
 void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 {
-	char (*later)[Q_ID_MAX] = ids;
-	unsigned lms = lock_ms(c);
-	size_t i, nlater = 0, deferred;
-
-	if (lms > SMTP_QUICK_LOCK_MS)
-		lms = SMTP_QUICK_LOCK_MS;
-	for (i = 0; i < n; i++) {
-		deferred = 0;
-		run_file(c, ids[i], 0, lms, &deferred);
-		if (deferred && later + nlater != ids + i)
-			memmove(later[nlater], ids[i], Q_ID_MAX);
-		nlater += deferred ? 1 : 0;
-	}
-	if (nlater)
-		spawn(c, later, nlater, 1);
+	if (n)
+		deliver_batch(c, ids, n);
 }

@@ -67,7 +67,10 @@ int queue_mkdirs(const struct conf *c)
 	/* 0755: users reach maildrop/ through it; tmp/ and q/ stay private */
 	if (mkdir(c->queue_directory, 0755) < 0 && errno != EEXIST)
 		return -1;
-	if (mkdir_mode(c->queue_directory, "tmp", 0700) < 0 || mkdir_mode(c->queue_directory, "q", 0700) < 0)
+	/* pickup/ and corrupt/: maildrop files out of their owners' reach */
+	if (mkdir_mode(c->queue_directory, "tmp", 0700) < 0 || mkdir_mode(c->queue_directory, "q", 0700) < 0 ||
+	    mkdir_mode(c->queue_directory, "pickup", 0700) < 0 ||
+	    mkdir_mode(c->queue_directory, "corrupt", 0700) < 0)
 		return -1;
 	/* maildrop: anyone may drop a file, nobody may list or take others'
 	 * (sticky, no read), as Postfix's maildrop was before postdrop */

@@ -5,7 +5,6 @@
  * every address checked again before it is stored.  EOF or an abort before
  * the end marker removes the temp file: nothing half-queued. */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,28 +106,26 @@ static int on_end(struct recv_ctx *x, struct txn *t)
 			"with tmp/ and q/ mode 700, on a file system with room)", x->c->queue_directory);
 		t->writing = t->w.fd >= 0;
 		txn_reset(t, 1);
-		return x->outfd < 0 ? -1 : rec_put(x->outfd, REC_FAIL, "4queue file write error", 23);
+		/* a file (maildrop): -2, not its fault, it is kept for a retry */
+		return x->outfd < 0 ? -2 : rec_put(x->outfd, REC_FAIL, "4queue file write error", 23);
 	}
 	t->writing = 0;
 	str_copyz(id, sizeof id, t->w.id);
-	log_msg(LOG_INFO, "%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s", id, t->e.sender,
-		(unsigned long long)t->w.bytes, t->nrcpt, x->peer->addr);
+	/* a local submitter may name any sender (-f, as Postfix allows): the
+	 * log and the Received header name the real uid (Postfix pickup) */
+	if (x->local_uid >= 0)
+		log_msg(LOG_INFO, "%s: uid=%lld from=<%s>, size=%llu, nrcpt=%zu, client=%s", id, x->local_uid,
+			t->e.sender, (unsigned long long)t->w.bytes, t->nrcpt, x->peer->addr);
+	else
+		log_msg(LOG_INFO, "%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s", id, t->e.sender,
+			(unsigned long long)t->w.bytes, t->nrcpt, x->peer->addr);
 	for (i = 0; i < t->e.r.n; i++)
 		log_msg(LOG_DEBUG, "%s: to=<%s> orig_to=<%s>", id, t->e.r.v[i].addr, t->e.r.v[i].orig);
 	txn_reset(t, 1);
 	x->queued++;
 	r = x->outfd >= 0 ? rec_put(x->outfd, REC_QUEUED, id, strlen(id)) : 0;
-	if (x->keep && x->worker.on) {
-		if (worker_send(&x->worker, &id, 1) < 0) {
-			log_msg(LOG_ERR, "delivery worker gone: %m");
-			worker_close(&x->worker);
-			deliver_spawn(x->c, id);
-		}
-	} else if (x->keep && x->npend < RECV_PEND_MAX) {
-		str_copyz(x->pend[x->npend++], sizeof x->pend[0], id);
-	} else {
-		deliver_spawn(x->c, id);
-	}
+	if (x->on_queued)
+		x->on_queued(x, id);
 	return r;
 }
 
@@ -172,7 +169,7 @@ static int on_data(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 		return 0;
 	}
 	/* the child enforces message_size_limit; this is a backstop */
-	if (t->w.bytes + n > x->c->message_size_limit + 2 * REC_MAX + 65536) {
+	if (t->w.bytes + n > x->c->message_size_limit + 2 * SMTP_REC_MAX + 65536) {
 		t->werr = EFBIG;
 		return 0;
 	}
@@ -186,42 +183,32 @@ static int on_data(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 	return 0;
 }
 
-/* Kept ids wait for the end of the session (the caller delivers them
- * without forking twice) unless the session goes on or idles: then the
- * session's delivery worker takes them, and every later id at once, so
- * delivery never waits for the client. */
-static void pend_flush(struct recv_ctx *x)
+/* ETRN: a request for the single queue runner, at most once a session,
+ * and only for a client the parent itself finds may relay (the child's
+ * check is not trusted). */
+static void on_etrn(struct recv_ctx *x)
 {
-	if (x->npend == 0)
+	if (!x->relay_ok) {
+		log_msg(LOG_WARNING, "ETRN from %s refused: not in mynetworks", x->peer->addr);
 		return;
-	if (!x->worker.on && worker_start(x->c, &x->worker, x->closefd) < 0)
-		log_msg(LOG_ERR, "delivery worker: %m");
-	if (!x->worker.on || worker_send(&x->worker, x->pend, x->npend) < 0) {
-		worker_close(&x->worker);
-		deliver_spawn_ids(x->c, x->pend, x->npend);
 	}
-	x->npend = 0;
+	if (x->etrn_done)
+		return;
+	x->etrn_done = 1;
+	log_msg(LOG_INFO, "ETRN from %s: queue run requested", x->peer->addr);
+	runner_request(x->c);
 }
 
-static void pend_wait(struct recv_ctx *x, int fd)
+/* Records a maildrop file may hold: an envelope and its message. */
+static int maildrop_ok(int type)
 {
-	struct pollfd pfd;
-	int r;
-
-	if (x->npend == 0)
-		return;
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	do
-		r = poll(&pfd, 1, RECV_PEND_WAIT_MS);
-	while (r < 0 && errno == EINTR);
-	if (r <= 0)
-		pend_flush(x);
+	return type == REC_MAIL || type == REC_MAILP || type == REC_RCPT || type == REC_DATA ||
+	       type == REC_END;
 }
 
 int receive_loop(struct recv_ctx *x, int fd)
 {
-	static char p[REC_MAX + 1];
+	static char p[SMTP_REC_MAX + 1];
 	struct txn t;
 	size_t n;
 	int type, r, ret = -1;
@@ -230,15 +217,21 @@ int receive_loop(struct recv_ctx *x, int fd)
 	txn_reset(&t, 0);
 	rcpt_set_self(x->peer->local_addr);
 	for (;;) {
-		pend_wait(x, fd);
-		r = rec_get(fd, &type, p, REC_MAX, &n);
+		if (x->on_wait)
+			x->on_wait(x, fd);
+		r = rec_get(fd, &type, p, SMTP_REC_MAX, &n);
 		if (r == 0) {
 			ret = 0;
 			break;
 		}
-		if (r < 0)
+		if (r < 0) {
+			x->proto_err = 1;
 			break;
-		pend_flush(x);          /* the session goes on */
+		}
+		if (x->on_record)
+			x->on_record(x);
+		if (x->maildrop && !maildrop_ok(type))
+			goto bad;
 		switch (type) {
 		case REC_HELO:
 			if (n < 1 || n > sizeof t.e.helo)
@@ -268,22 +261,28 @@ int receive_loop(struct recv_ctx *x, int fd)
 				goto bad;
 			continue;
 		case REC_END:
-			if (on_end(x, &t) < 0)
+			r = on_end(x, &t);
+			if (r == -2)
+				goto out;
+			if (r < 0)
 				goto bad;
 			continue;
 		case REC_ABORT:
 			txn_reset(&t, 1);
 			continue;
 		case REC_ETRN:
-			deliver_spawn(x->c, NULL);
+			on_etrn(x);
 			if (x->outfd >= 0 && rec_put(x->outfd, REC_QUEUED, "", 0) < 0)
 				goto bad;
 			continue;
 		}
 bad:
-		log_msg(LOG_ERR, "protocol error from the session child (record %d)", type);
+		log_msg(LOG_ERR, "protocol error from the %s (record %d)",
+			x->maildrop ? "maildrop file" : "session child", type);
+		x->proto_err = 1;
 		break;
 	}
+out:
 	txn_reset(&t, 0);
 	return ret;
 }

@@ -408,6 +408,7 @@ static void submit(const char *sender, struct rlist *r, const struct buf *m)
 		if (receive_loop(&x, fd) < 0 || x.queued != 1)
 			die(EX_TEMPFAIL, "cannot queue the message (see the mail log)");
 		close(fd);
+		runner_request(&conf);
 		return;
 	}
 	n = snprintf(path, sizeof path, "%s/maildrop/t%ld.%ld", conf.queue_directory, (long)getpid(), (long)tv.tv_usec);
@@ -502,7 +503,7 @@ int main(int argc, char **argv)
 	if (o.q) {
 		if (!queue_writable())
 			die(EX_NOPERM, "only the queue owner may run the queue");
-		return deliver_queue(&conf) < 0 ? EX_TEMPFAIL : 0;
+		return runner_run(&conf) < 0 ? EX_TEMPFAIL : 0;
 	}
 	buf_init(&m);
 	read_message(&o, &m);

@@ -26,6 +26,7 @@ struct sess {
 	unsigned errors;
 	size_t nrcpt;
 	uint64_t limit;
+	int barelf;           /* conf_bare_newline() for this client */
 	struct bdat_state bdat;
 };
 
@@ -231,6 +232,15 @@ static int finish(struct sess *s)
 	return replyf(s->io, 250, "2.0.0", "Ok: queued as %s", id);
 }
 
+/* smtpd_forbid_bare_newline = strict: Postfix's reply, then the end. */
+static int bare_lf(struct sess *s)
+{
+	log_msg(LOG_INFO, "bare <LF> received from %s", s->o->peer->addr);
+	io_printf(s->io, "521 5.5.2 %s Error: bare <LF> received\r\n", s->o->c->myhostname);
+	s->quit = 1;
+	return 0;
+}
+
 static int cmd_data(struct sess *s, const char *arg, size_t len)
 {
 	uint64_t size = 0;
@@ -242,11 +252,16 @@ static int cmd_data(struct sess *s, const char *arg, size_t len)
 		return err(s, SR_NO_VALID);
 	if (reply(s->io, SR_DATA_GO) < 0)
 		return -1;
-	/* a line of a body may take longer than a command, within reason */
+	/* a line of a body may take longer than a command, within reason;
+	 * the whole body has a deadline that grows with what arrives */
 	s->io->timeout_ms = (int)(s->o->c->smtpd_timeout * 2 < SMTP_DATA_IDLE_SEC ? s->o->c->smtpd_timeout * 2
 										 : SMTP_DATA_IDLE_SEC) * 1000;
-	r = data_read_dot(s->io, s->o->recfd, s->limit, &size);
+	io_deadline(s->io, s->io->timeout_ms / 1000, MIN_DATA_RATE);
+	r = data_read_dot(s->io, s->o->recfd, s->limit, s->barelf, &size);
+	io_deadline(s->io, 0, 0);
 	s->io->timeout_ms = (int)s->o->c->smtpd_timeout * 1000;
+	if (r == DATA_BARE_LF)
+		return bare_lf(s);
 	if (r < 0) {
 		log_msg(LOG_INFO, "lost connection after DATA (%llu bytes)", (unsigned long long)size);
 		return lost(s);      /* EOF or timeout: the parent drops the file */
@@ -281,7 +296,10 @@ static int cmd_bdat(struct sess *s, const char *arg, size_t len)
 		return err(s, s->state == S_INIT ? SR_NEED_HELO : s->state == S_MAIL ? SR_NO_VALID : SR_NEED_MAIL);
 	}
 	s->state = S_BDAT;
-	if (data_read_chunk(s->io, s->o->recfd, n, s->limit, &s->bdat) < 0) {
+	io_deadline(s->io, (int)s->o->c->smtpd_timeout, MIN_DATA_RATE);
+	ok = data_read_chunk(s->io, s->o->recfd, n, s->limit, &s->bdat);
+	io_deadline(s->io, 0, 0);
+	if (ok < 0) {
 		log_msg(LOG_INFO, "lost connection after BDAT (%llu bytes)", (unsigned long long)s->bdat.size);
 		return lost(s);
 	}
@@ -389,6 +407,7 @@ void session_run(struct io *io, const struct session_opts *o)
 	s.o = o;
 	s.state = S_INIT;
 	s.limit = o->c->message_size_limit;
+	s.barelf = conf_bare_newline(o->c, o->peer);
 	io_printf(io, "220 %s ESMTP facteur\r\n", o->c->myhostname);
 	while (!s.quit) {
 		size_t len = 0;
@@ -401,6 +420,8 @@ void session_run(struct io *io, const struct session_opts *o)
 		}
 		if (r == IO_LONG) {
 			err(&s, SR_LINE_LONG);
+		} else if (r == IO_OK && io->eol == IO_EOL_LF && s.barelf == CONF_BARELF_STRICT) {
+			bare_lf(&s);
 		} else if (r == IO_OK && len == 0 && io->eol == IO_EOL_NONE) {
 			break;
 		} else if (dispatch(&s, line, len) < 0) {

@@ -10,6 +10,7 @@
 #include "bounds.h"
 #include "io.h"
 #include "net.h"
+#include "rec.h"
 #include "str.h"
 
 /* An address as stored: SMTP_PATH_MAX octets plus room for SMTPUTF8. */
@@ -33,10 +34,10 @@
 #define DSN_FAILURE 4
 #define DSN_DELAY 8
 
-/* ---- rec.c: typed length-prefixed records between child and parent ---- */
-/* type byte, 4-byte big-endian length, payload.  A reader that sees EOF
- * before the end marker of a message queues nothing. */
-#define REC_MAX (SMTP_TEXT_CHUNK + 1024)
+/* ---- records between the session child and the root parent (lib/rec.h)
+ * A reader that sees EOF before the end marker of a message queues
+ * nothing.  Also the format of maildrop files (MAIL..END only). */
+#define SMTP_REC_MAX (SMTP_TEXT_CHUNK + 1024)
 /* child -> parent */
 #define REC_HELO 'H'     /* HELO/EHLO name; payload[0] 'E' or 'H' then name */
 #define REC_MAIL 'F'     /* begin a transaction: sender */
@@ -45,15 +46,11 @@
 #define REC_DATA 'D'     /* message bytes (LF line ends, unstuffed) */
 #define REC_END 'E'      /* message complete: commit; answered */
 #define REC_ABORT 'A'    /* drop the transaction */
-#define REC_ETRN 'Q'     /* run the queue; answered */
+#define REC_ETRN 'Q'     /* request a queue run; answered */
 /* parent -> child */
 #define REC_VERDICT 'v'  /* payload[0] a RCPT_* code, then text */
 #define REC_QUEUED 'K'   /* payload: queue id */
 #define REC_FAIL 'X'     /* payload[0] '4' or '5', then a reason */
-
-int rec_put(int fd, int type, const void *p, size_t n);
-/* 1 record read, 0 clean EOF before a record, -1 error or bad record. */
-int rec_get(int fd, int *type_r, void *buf, size_t max, size_t *len_r);
 
 /* ---- addr.c: RFC 5321 paths and ESMTP parameters ---- */
 struct smtp_mail {
@@ -193,19 +190,12 @@ int queue_received(const struct conf *c, const struct q_env *e, struct buf *b);
  * too when retry is set), sends bounces, removes the file when all done.
  * Silently returns 0 if another process is working on the file. */
 int deliver_file(const struct conf *c, const char *id, int retry);
-/* Moves maildrop/ files (sendmail run by users) into the queue. */
-int deliver_pickup(const struct conf *c);
-/* The whole queue (sendmail -q): maildrop first, then every file,
- * deferred recipients retried. */
+/* One pass over the queue (the runner's, runner.c): maildrop pickup, then
+ * every file in order of arrival, deferred recipients retried.  Local
+ * recipients only: RCPT_REMOTE ones wait for the relay client, which is
+ * to plug in here, in the same pass, under the same runner lock. */
 int deliver_queue(const struct conf *c);
-/* Runs deliver_file (or the queue when id is NULL) in a detached process
- * (double fork, setsid, fds on /dev/null) so the caller never waits. */
-void deliver_spawn(const struct conf *c, const char *id);
-/* The same for n ids in one detached process, one after the other. */
-void deliver_spawn_ids(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
-/* smtpd after its session: delivers ids in this process with a lock budget
- * of at most SMTP_QUICK_LOCK_MS; files left with deferred recipients go to
- * a detached runner that retries them with the full budget.  Reorders ids. */
+/* smtpd after its session: deliver_batch of the ids, in this process. */
 #define SMTP_QUICK_LOCK_MS 2000
 void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
 /* Delivers the pending local recipients of n files as one batch: one
@@ -213,21 +203,60 @@ void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n
  * order, each fsync'ed (libmbox) before its state is written; one fsync of
  * the queue directory for the files removed.  Files another runner holds
  * are skipped.  Lock budget SMTP_QUICK_LOCK_MS: files left deferred go to
- * a detached runner with the full one.  Overwrites ids. */
+ * the queue runner.  Overwrites ids. */
 int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
+
+/* ---- pickup.c: maildrop/ files into the queue (run by the runner) ---- */
+int deliver_pickup(const struct conf *c);
+
+/* ---- runner.c: the single queue runner ----
+ * All scheduling of queue runs goes through these two calls.  At most one
+ * runner exists (flock on queue_directory/runner.lock); it delivers in its
+ * own process, one message after another (deliver_queue), with no
+ * descriptor of its requester.  A request while it runs is remembered
+ * (queue_directory/run.request) and served by another pass before it
+ * exits.  A relay client plugs into deliver_queue (above). */
+/* Asks for a queue run and returns at once: starts a detached runner
+ * unless one is active.  For smtpd (ETRN, deferred mail) and sendmail. */
+int runner_request(const struct conf *c);
+/* Runs the queue in this process until no request is pending (sendmail
+ * -q); returns at once, leaving the request, when another runner is
+ * active.  0, or -1 if the queue directory is unusable. */
+int runner_run(const struct conf *c);
+/* In a process that must outlive its caller (the runner, smtpd's worker):
+ * own session, fds 0-2 on /dev/null, every other descriptor but keep (-1:
+ * none) closed, SIGPIPE ignored, the log reopened as ident. */
+void runner_detach(const struct conf *c, const char *ident, int keep);
 
 /* ---- worker.c: smtpd's per-session delivery worker ---- */
 struct worker {
 	int on;                         /* started */
 	int fd;                         /* ids to it, "ID\n" */
 };
-/* Forks the detached worker; closefd is closed in it (the session's
- * socket pair).  0, or -1 (then deliver another way). */
-int worker_start(const struct conf *c, struct worker *w, int closefd);
+/* Forks the detached worker (runner_detach: none of the session's
+ * descriptors).  0, or -1 (then deliver another way). */
+int worker_start(const struct conf *c, struct worker *w);
 /* Hands ids over; -1 if the worker is gone (they stay queued). */
 int worker_send(struct worker *w, char (*ids)[Q_ID_MAX], size_t n);
 /* EOF for the worker: it finishes what it has and exits. */
 void worker_close(struct worker *w);
+/* smtpd's scheduling of its session's ids (the recv_ctx hooks below):
+ * ids wait for the end of the session (delivered then without forking
+ * twice) unless the session goes on or idles RECV_PEND_WAIT_MS: then the
+ * worker takes them, and every later id at once. */
+#define RECV_PEND_MAX 16
+#define RECV_PEND_WAIT_MS 200
+struct session_ids {
+	size_t npend;
+	char pend[RECV_PEND_MAX][Q_ID_MAX];
+	struct worker worker;
+};
+struct recv_ctx;
+void worker_on_queued(struct recv_ctx *x, const char *id);
+void worker_on_wait(struct recv_ctx *x, int fd);
+void worker_on_record(struct recv_ctx *x);
+/* After the session: the worker gets the rest, or they are delivered here. */
+void worker_session_end(const struct conf *c, struct session_ids *si);
 
 /* ---- bounce.c: RFC 3464 delivery status notifications ---- */
 /* Queues one bounce for every Q_FAILED recipient of e (data read from fd)
@@ -236,24 +265,23 @@ int bounce_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r
 
 /* ---- receive.c: the root side of smtpd ---- */
 /* Reads the child's records from fd until EOF; writes queue files. */
-#define RECV_PEND_MAX 16
-#define RECV_PEND_WAIT_MS 200
 struct recv_ctx {
 	const struct conf *c;
 	const struct peer *peer;
-	int relay_ok;
+	int relay_ok;                   /* the parent's own check of the client */
+	int maildrop;                   /* a maildrop file: envelope and message
+					 * records only */
 	long long local_uid;            /* -1, or the submitting uid (-bs) */
 	int outfd;                      /* verdicts to the child; -1: a file */
 	unsigned queued;                /* messages committed */
-	/* smtpd: ids kept for the caller to deliver once the session ends
-	 * (saves two forks per message); handed to the session's delivery
-	 * worker as soon as the session goes on or stays idle for
-	 * RECV_PEND_WAIT_MS, and every later id at once */
-	int keep;
-	size_t npend;
-	char pend[RECV_PEND_MAX][Q_ID_MAX];
-	struct worker worker;
-	int closefd;                    /* for worker_start */
+	int proto_err;                  /* stopped on a bad record */
+	int etrn_done;                  /* one ETRN per session is acted on */
+	/* hooks, each may be NULL: a committed id (NULL: left to the queue
+	 * runner's next pass), before waiting for a record, a record arrived */
+	void (*on_queued)(struct recv_ctx *x, const char *id);
+	void (*on_wait)(struct recv_ctx *x, int fd);
+	void (*on_record)(struct recv_ctx *x);
+	struct session_ids *ids;        /* smtpd's, for the worker_on_* hooks */
 };
 int receive_loop(struct recv_ctx *x, int fd);
 
@@ -268,9 +296,12 @@ void session_run(struct io *io, const struct session_opts *o);
 
 /* ---- data.c: DATA and BDAT bodies ---- */
 /* Reads a DATA body up to the final dot, sending it to the parent in
- * REC_DATA records (unless discarding).  Returns 0 ok, 1 too big (read to
- * the end), -1 EOF/timeout/IO error (nothing must be queued). */
-int data_read_dot(struct io *io, int recfd, uint64_t limit, uint64_t *size_r);
+ * REC_DATA records (unless discarding).  barelf: conf_bare_newline()'s
+ * mode for the client.  Returns 0 ok, 1 too big (read to the end), -1
+ * EOF/timeout/IO error, DATA_BARE_LF a bare LF in strict mode (nothing
+ * must be queued in either case). */
+#define DATA_BARE_LF (-2)
+int data_read_dot(struct io *io, int recfd, uint64_t limit, int barelf, uint64_t *size_r);
 struct bdat_state {
 	uint64_t size;
 	int cr;                         /* last chunk ended in CR */

@@ -6,7 +6,8 @@
  *   queue file, answers the id   -->  "250 2.0.0 Ok: queued as ID"
  *   delivery, one process per recipient: here once the session has
  *   ended, or, when it goes on, by the session's detached delivery
- *   worker (worker.c), in batches, one process per mailbox
+ *   worker (worker.c), in batches, one process per mailbox; what is
+ *   deferred, and ETRN, go to the single queue runner (runner.c)
  *
  * The parent gives up fds 0-2 (the client's socket) right after the fork:
  * only the child ever reads client input.  As non-root (tests, the demo)
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
 	struct peer peer;
 	struct session_opts so;
 	struct recv_ctx rx;
+	struct session_ids si;
 	char errbuf[512];
 	int sp[2], i, local_submit = 0, status, r;
 	pid_t pid;
@@ -79,7 +81,7 @@ int main(int argc, char **argv)
 		say("421 4.3.0 Error: internal error\r\n");
 		return 1;
 	}
-	pid = fork();
+	pid = priv_fork_child(&conf, 0, 1, sp[1]);
 	if (pid < 0) {
 		log_msg(LOG_ERR, "fork: %m");
 		say("421 4.3.0 Error: internal error\r\n");
@@ -87,12 +89,6 @@ int main(int argc, char **argv)
 	}
 	if (pid == 0) {
 		struct io io;
-		close(sp[0]);
-		if (priv_drop_unprivileged(&conf) < 0) {
-			log_msg(LOG_ERR, "cannot drop privileges: %m");
-			say("421 4.3.0 Error: internal error\r\n");
-			_exit(1);
-		}
 		so.recfd = sp[1];
 		io_init(&io, 0, 1, (int)conf.smtpd_timeout);
 		session_run(&io, &so);
@@ -106,8 +102,11 @@ int main(int argc, char **argv)
 	rx.relay_ok = so.relay_ok;
 	rx.local_uid = local_submit ? (long long)getuid() : -1;
 	rx.outfd = sp[0];
-	rx.keep = 1;
-	rx.closefd = sp[0];
+	memset(&si, 0, sizeof si);
+	rx.ids = &si;
+	rx.on_queued = worker_on_queued;
+	rx.on_wait = worker_on_wait;
+	rx.on_record = worker_on_record;
 	r = receive_loop(&rx, sp[0]);
 	close(sp[0]);
 	if (r < 0)
@@ -118,12 +117,6 @@ int main(int argc, char **argv)
 	/* the client is gone (fds 0-2 are /dev/null): a session with a
 	 * worker leaves it the rest; else deliver what it queued right here,
 	 * one fork per recipient */
-	if (rx.worker.on) {
-		if (rx.npend && worker_send(&rx.worker, rx.pend, rx.npend) < 0)
-			deliver_spawn_ids(&conf, rx.pend, rx.npend);
-		worker_close(&rx.worker);
-		return 0;
-	}
-	deliver_after_session(&conf, rx.pend, rx.npend);
+	worker_session_end(&conf, &si);
 	return 0;
 }

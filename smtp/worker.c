@@ -78,9 +78,9 @@ static void worker_main(const struct conf *c, int fd)
 	}
 }
 
-int worker_start(const struct conf *c, struct worker *w, int closefd)
+int worker_start(const struct conf *c, struct worker *w)
 {
-	int p[2], status, fd;
+	int p[2], status;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -94,21 +94,9 @@ int worker_start(const struct conf *c, struct worker *w, int closefd)
 	if (pid == 0) {
 		/* detached like any runner: own session, no client fds; the
 		 * intermediate exits so the worker is nobody's zombie */
-		close(p[1]);
-		if (closefd >= 0)
-			close(closefd);
-		setsid();
 		if (fork() != 0)
 			_exit(0);
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			if (fd > 2)
-				close(fd);
-		}
-		signal(SIGPIPE, SIG_IGN);
+		runner_detach(c, "smtpd", p[0]);
 		worker_main(c, p[0]);
 		_exit(0);
 	}
@@ -143,4 +131,72 @@ void worker_close(struct worker *w)
 	if (w->on)
 		close(w->fd);
 	w->on = 0;
+}
+
+/* ---- the session's ids (recv_ctx hooks of smtpd) ---- */
+
+static void pend_flush(struct recv_ctx *x)
+{
+	struct session_ids *si = x->ids;
+
+	if (si->npend == 0)
+		return;
+	if (!si->worker.on && worker_start(x->c, &si->worker) < 0)
+		log_msg(LOG_ERR, "delivery worker: %m");
+	if (!si->worker.on || worker_send(&si->worker, si->pend, si->npend) < 0) {
+		worker_close(&si->worker);
+		runner_request(x->c);   /* they are queued: the runner takes them */
+	}
+	si->npend = 0;
+}
+
+void worker_on_queued(struct recv_ctx *x, const char *id)
+{
+	struct session_ids *si = x->ids;
+	char one[1][Q_ID_MAX];
+
+	str_copyz(one[0], sizeof one[0], id);
+	if (si->worker.on) {
+		if (worker_send(&si->worker, one, 1) < 0) {
+			log_msg(LOG_ERR, "delivery worker gone: %m");
+			worker_close(&si->worker);
+			runner_request(x->c);
+		}
+	} else if (si->npend < RECV_PEND_MAX) {
+		str_copyz(si->pend[si->npend++], Q_ID_MAX, id);
+	} else {
+		runner_request(x->c);
+	}
+}
+
+void worker_on_wait(struct recv_ctx *x, int fd)
+{
+	struct pollfd pfd;
+	int r;
+
+	if (x->ids->npend == 0)
+		return;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	do
+		r = poll(&pfd, 1, RECV_PEND_WAIT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		pend_flush(x);          /* the session idles */
+}
+
+void worker_on_record(struct recv_ctx *x)
+{
+	pend_flush(x);                  /* the session goes on */
+}
+
+void worker_session_end(const struct conf *c, struct session_ids *si)
+{
+	if (si->worker.on) {
+		if (si->npend && worker_send(&si->worker, si->pend, si->npend) < 0)
+			runner_request(c);
+		worker_close(&si->worker);
+		return;
+	}
+	deliver_after_session(c, si->pend, si->npend);
 }

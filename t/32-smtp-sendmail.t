@@ -44,7 +44,7 @@ $SM -Z 2>/dev/null </dev/null
 is $? 64 "unknown option: EX_USAGE"
 printf 'x\n' | $SM 'al ice@example.test' 2>/dev/null
 is $? 65 "bad address: EX_DATAERR"
-is "$(find "$T_TMP/queue" -type f | wc -l)" 0 "nothing queued on errors"
+is "$(find "$T_TMP/queue/q" "$T_TMP/queue/tmp" -type f | wc -l)" 0 "nothing queued on errors"
 
 got=$(printf 'EHLO me\r\nMAIL FROM:<bob@example.test>\r\nRCPT TO:<carol@example.test>\r\nDATA\r\nSubject: bs\r\n\r\n.\r\nQUIT\r\n' | $SM -bs | nocr | tail -2 | sed -E 's/as [0-9A-F]+/as ID/')
 is "$got" "250 2.0.0 Ok: queued as ID

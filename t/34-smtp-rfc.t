@@ -216,11 +216,12 @@ if command -v swaks >/dev/null 2>&1; then
 	ok $? "swaks saw the 550 for the unknown user and the queue id"
 	swaks --pipe "$P" --timeout 10 --from bob@example.test --to bob@example.test --quit-after RCPT > "$T_TMP/sw2.out" 2>&1
 	ok $? "swaks --quit-after RCPT"
-	printf 'Subject: bare lf\nX: y\n\nline1\n..dot\nline3\n.\n' > "$T_TMP/lf.msg"
+	# bare-LF lines are content; after CRLF commands only CRLF.CRLF ends it
+	printf 'Subject: bare lf\nX: y\n\nline1\n..dot\nline3\r\n.\r\n' > "$T_TMP/lf.msg"
 	swaks --pipe "$P" --timeout 10 --from bob@example.test --to carol@example.test --data "$T_TMP/lf.msg" \
 		--no-data-fixup > "$T_TMP/sw3.out" 2>&1
 	grep -q '^<- *250 2.0.0 Ok: queued as' "$T_TMP/sw3.out"
-	ok $? "swaks --no-data-fixup: a bare-LF body up to a bare-LF dot is accepted"
+	ok $? "swaks --no-data-fixup: a bare-LF body up to a CRLF dot is accepted"
 	wait_queue
 	grep -q '^Subject: swaks pipe' "$T_TMP/spool/alice" && grep -q "^$(printf 'caf\303\251')" "$T_TMP/spool/alice"
 	ok $? "pipelined swaks message with an 8-bit body delivered"

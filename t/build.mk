@@ -15,3 +15,9 @@ TESTPROGS += $(CRASHSHIM)
 $(CRASHSHIM): t/shim/crashpoint.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -Wall -Wextra -fPIC -shared -o $@ $< -ldl
+
+# t/smtp/recvtool: smtpd's root side on a record stream (links the smtp code)
+TESTPROGS += $(B)/t/smtp/recvtool
+$(B)/t/smtp/recvtool: $(call obj,t/smtp/recvtool.c $(SMTP_COMMON)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS)

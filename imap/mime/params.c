@@ -3,6 +3,7 @@
  * continuations merged: name*0*=a name*1*=b becomes name*="ab", the
  * charset'language' prefix kept, as Dovecot reports them. */
 #include "mime_int.h"
+#include "bounds.h"
 
 #include <string.h>
 
@@ -62,7 +63,25 @@ static int add(struct params *pr, const char *a, size_t al, int star, const char
 	return 0;
 }
 
-/* Merges continuations found in raw (strings in tmp) into pr. */
+/* Has pr an attribute named a (a trailing '*' of either ignored)? */
+static int have(const struct params *pr, const char *a, size_t al)
+{
+	size_t i, n;
+
+	for (i = 0; i < pr->n; i++) {
+		n = pr->alen[i];
+		if (n && PARAM_A(pr, i)[n - 1] == '*')
+			n--;
+		if (str_ieq(PARAM_A(pr, i), n, a, al))
+			return 1;
+	}
+	return 0;
+}
+
+/* Merges continuations found in raw (strings in tmp) into pr.  A repeated
+ * attribute or section is dropped (the first wins, as in Dovecot): each
+ * raw value is used at most once, so the result is never larger than the
+ * field, and a merged value is capped at MIME_PARAM_VALUE_MAX. */
 static int merge(struct params *pr, const struct raw *raw, size_t nraw, const char *t)
 {
 	struct buf v;
@@ -73,6 +92,8 @@ static int merge(struct params *pr, const struct raw *raw, size_t nraw, const ch
 	buf_init(&v);
 	for (i = 0; i < nraw; i++) {
 		split_name(t + raw[i].aoff, raw[i].alen, &base, &sec, &ext);
+		if (have(pr, t + raw[i].aoff, base))
+			continue;
 		if (sec < 0) {
 			if (add(pr, t + raw[i].aoff, raw[i].alen, 0, t + raw[i].voff, raw[i].vlen) < 0)
 				goto fail;
@@ -87,7 +108,8 @@ static int merge(struct params *pr, const struct raw *raw, size_t nraw, const ch
 			for (k = 0; k < nraw; k++) {
 				split_name(t + raw[k].aoff, raw[k].alen, &b2, &s2, &e2);
 				if (s2 == want && b2 == base && str_ieq(t + raw[k].aoff, b2, t + raw[i].aoff, base)) {
-					if (buf_add(&v, t + raw[k].voff, raw[k].vlen) < 0)
+					size_t room = MIME_PARAM_VALUE_MAX - v.len;
+					if (buf_add(&v, t + raw[k].voff, raw[k].vlen < room ? raw[k].vlen : room) < 0)
 						goto fail;
 					found = 1;
 					break;

@@ -1,0 +1,158 @@
+/* The queue runner: the one process that runs the queue (maildrop pickup,
+ * then every queue file in order of arrival, deferred ones retried), one
+ * message after another, in itself; only the per-mailbox delivery children
+ * (deliver.c) are forked.  At most one runs at a time: it holds an flock on
+ * queue_directory/runner.lock.  A request (ETRN, sendmail, a session whose
+ * mail was deferred) creates queue_directory/run.request and starts a
+ * runner only when none holds the lock; the runner removes the request
+ * before each pass and looks again after unlocking, so a request made
+ * while it runs is never lost and never starts a second runner:
+ *
+ *   requester: request file; trylock -> fails: the holder will see it
+ *   runner:    lock; while (take request) pass; unlock; request? again
+ *
+ * Both files live in queue_directory, which only root may write. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "log.h"
+#include "smtp.h"
+
+static int qpath(const struct conf *c, const char *name, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s/%s", c->queue_directory, name);
+
+	if (n < 0 || (size_t)n >= outlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int lock_open(const struct conf *c)
+{
+	char p[PATH_MAX];
+
+	if (qpath(c, "runner.lock", p, sizeof p) < 0)
+		return -1;
+	return open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+static int request_set(const struct conf *c)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	if (qpath(c, "run.request", p, sizeof p) < 0)
+		return -1;
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* 1 a request was pending (now taken), 0 none */
+static int request_take(const struct conf *c)
+{
+	char p[PATH_MAX];
+
+	if (qpath(c, "run.request", p, sizeof p) < 0)
+		return 0;
+	return unlink(p) == 0;
+}
+
+static int request_pending(const struct conf *c)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	return qpath(c, "run.request", p, sizeof p) == 0 && lstat(p, &st) == 0;
+}
+
+int runner_run(const struct conf *c)
+{
+	unsigned passes = 0;
+	int fd;
+
+	if (queue_mkdirs(c) < 0 || request_set(c) < 0 || (fd = lock_open(c)) < 0) {
+		log_msg(LOG_ERR, "queue run: %s: %m", c->queue_directory);
+		return -1;
+	}
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			/* another runner: it reads our request before it exits */
+			log_msg(LOG_DEBUG, "queue run requested (a runner is active)");
+			break;
+		}
+		while (request_take(c)) {
+			passes++;
+			deliver_queue(c);
+		}
+		flock(fd, LOCK_UN);
+		if (!request_pending(c))
+			break;
+	}
+	close(fd);
+	if (passes)
+		log_msg(LOG_INFO, "queue run done (%u pass%s)", passes, passes == 1 ? "" : "es");
+	return 0;
+}
+
+void runner_detach(const struct conf *c, const char *ident, int keep)
+{
+	int fd;
+
+	setsid();
+	if (keep > 3)
+		close_range(3, (unsigned)keep - 1, 0);
+	close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U, 0);
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	log_open(ident, c->log);
+}
+
+int runner_request(const struct conf *c)
+{
+	pid_t pid;
+	int fd, status;
+
+	if (request_set(c) < 0 || (fd = lock_open(c)) < 0) {
+		log_msg(LOG_ERR, "queue run request: %s: %m", c->queue_directory);
+		return -1;
+	}
+	/* a runner is active: it will see the request */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return 0;
+	}
+	flock(fd, LOCK_UN);
+	close(fd);
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "queue runner fork: %m (left to the next run)");
+		return -1;
+	}
+	if (pid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		runner_detach(c, "queue", -1);
+		_exit(runner_run(c) < 0 ? 1 : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
