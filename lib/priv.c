@@ -31,6 +31,7 @@
 #define REC_CTX 'C'
 #define REC_ASK 'A'  /* check the user and password sent before it */
 #define REC_DATA 'D' /* after an accepted login: the unread client input */
+#define REC_TLS 'S'  /* STARTTLS/STLS answered: start TLS, then a new child */
 #define REC_HDR 5
 /* no record is longer; a longer one means a broken or hostile child */
 #define REC_MAX IO_INBUF
@@ -41,7 +42,7 @@
 #define ANS_LAST 'Q' /* refused, and that was the last attempt */
 
 static int child_fd = -1;  /* in the child: its end of the socketpair */
-static int child_state;    /* 0 may ask, 1 logged in, -1 no more asking */
+static int child_state;    /* 0 may ask, 1 logged in, -1 no more asking, 2 TLS asked */
 
 static int verify(uid_t uid, gid_t gid, gid_t sgid, int one_group)
 {
@@ -253,6 +254,26 @@ int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, s
 	}
 }
 
+int priv_starttls(struct io *io)
+{
+	static unsigned char junk[IO_INBUF];
+	size_t n;
+
+	if (child_fd < 0 || child_state != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	io_flush(io);
+	/* RFC 3207 section 6, CVE-2011-0411: nothing the client sent in
+	 * plaintext after the command may be taken as sent under TLS */
+	n = io_take_pending(io, junk, sizeof junk);
+	str_wipe(junk, n);
+	if (n)
+		log_msg(LOG_NOTICE, "%zu bytes pipelined after STARTTLS discarded", n);
+	child_state = 2;
+	return send_rec(child_fd, REC_TLS, NULL, 0);
+}
+
 /* Log files and the syslog socket: log.h does not name its descriptor, so
  * keep the write-only append files and AF_UNIX datagram sockets. */
 static int is_log_sink(int fd)
@@ -439,7 +460,8 @@ static int judge(const struct conf *c, const struct peer *peer, struct auth_user
 }
 
 /* Serves the child: 1 logged in (u_r, the ctx in at and the leftover
- * filled), 0 the child ended without a login, -1 protocol violation. */
+ * filled), 2 TLS asked, 0 the child ended without a login, -1 protocol
+ * violation. */
 static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, size_t ctxmax,
 			unsigned char *left, size_t *leftlen_r)
 {
@@ -472,6 +494,11 @@ static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, siz
 				return -1;
 			at.ctxlen = len;
 			break;
+		case REC_TLS:
+			/* the child has ended its part: the parent starts TLS */
+			if (len != 0)
+				return -1;
+			return read_hdr(fd, &type, &len) == 0 ? 2 : -1;
 		case REC_ASK:
 			if (len != 0 || !at.have_user || !at.have_pass)
 				return -1;
@@ -555,6 +582,8 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
 			r = -1;
 		}
 	}
+	if (r == 2)
+		return status == 0 ? PRIV_PREAUTH_TLS : -1;
 	if (r != 1)
 		return -1;
 	if (io_unread(io, left, leftlen) < 0 || priv_become_user(u_r) < 0) {
