@@ -1,6 +1,6 @@
 # smtp/: smtpd (ESMTP server under xinetd) and sendmail (the injector).
 SMTP_COMMON := smtp/addr.c smtp/alias.c smtp/bounce.c smtp/data.c smtp/deliver.c \
-	smtp/queue.c smtp/rcpt.c smtp/rec.c smtp/receive.c smtp/reply.c smtp/session.c \
+	smtp/queue.c smtp/rcpt.c smtp/rec.c smtp/receive.c smtp/reply.c smtp/sasl.c smtp/session.c \
 	smtp/worker.c
 PROGS += $(B)/smtpd $(B)/sendmail
 
