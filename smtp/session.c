@@ -236,6 +236,8 @@ static int cmd_mail(struct sess *s, const char *arg, size_t len)
 	if (len == 0)
 		return err(s, SR_SYN_MAIL);
 	e = addr_parse_mail(arg, len, &m);
+	if (!e && m.auth && !s->o->auth_enable)
+		e = ADDR_PARAM;
 	if (e)
 		return addr_error(s, e, 1);
 	if (m.size > s->limit)

@@ -66,6 +66,7 @@ struct smtp_mail {
 	char body;                    /* '7', '8', 0 */
 	int utf8;                     /* SMTPUTF8 asked */
 	uint64_t size;                /* SIZE= declared, 0 none */
+	int auth;                     /* AUTH= given (RFC 4954 section 5) */
 	char envid[SMTP_XTEXT_MAX];
 };
 struct smtp_rcpt {

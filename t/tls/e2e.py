@@ -82,6 +82,9 @@ def smtp_submission():
     except smtplib.SMTPAuthenticationError as e:
         ok(e.smtp_code == 535, '587: wrong password refused with 535')
     s.login('alice', 'alice-pw')
+    code, _ = s.docmd('MAIL FROM:<alice@example.test> AUTH=<>')
+    ok(code == 250, '587: MAIL ... AUTH=<> accepted once AUTH is offered (%d)' % code)
+    s.rset()
     code, _ = s.docmd('AUTH PLAIN')
     ok(code == 503, '587: a second AUTH: 503 (%d)' % code)
     code, _ = s.docmd('STARTTLS')
