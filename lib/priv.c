@@ -216,7 +216,7 @@ int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, s
 {
 	unsigned char a;
 
-	if (child_fd < 0 || child_state == 1 || ctxlen > PRIV_CTX_MAX) {
+	if (child_fd < 0 || child_state > 0 || ctxlen > PRIV_CTX_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
