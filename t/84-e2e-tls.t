@@ -20,7 +20,7 @@ mkbox bob < "$POP3_SRC/lab.mbox"
 
 # a certificate of our own (root-only key, like the snakeoil pair)
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" -days 2 \
-	-subj /CN=mail.example.test > /dev/null 2>&1 || { echo "Bail out! openssl req failed"; exit 1; }
+	-subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1,DNS:mail.example.test" > /dev/null 2>&1 || { echo "Bail out! openssl req failed"; exit 1; }
 chmod 600 "$T_TMP/key.pem"
 conf_set tls_cert_file "$T_TMP/cert.pem"
 conf_set tls_key_file "$T_TMP/key.pem"
@@ -148,6 +148,61 @@ if command -v curl > /dev/null; then
 	wait_for 'Subject: curl-ssl-reqd' "$SPOOL/bob"; ok $? "curl's messages delivered"
 else
 	skip "curl not installed"
+fi
+
+# --- mbsync (IMAPS and STARTTLS), fetchmail (POP3 STLS and POP3S) ------------
+if command -v mbsync > /dev/null; then
+	for t in IMAPS:$P_imaps STARTTLS:$P_imap; do
+		mkdir -p "$T_TMP/md-${t%%:*}"
+		cat > "$T_TMP/mbsyncrc" <<RC
+IMAPAccount fac
+Host 127.0.0.1
+Port ${t#*:}
+User alice
+Pass alice-pw
+SSLType ${t%%:*}
+CertificateFile $T_TMP/cert.pem
+AuthMechs LOGIN PLAIN
+
+IMAPStore remote
+Account fac
+
+MaildirStore local
+Path $T_TMP/md-${t%%:*}/
+Inbox $T_TMP/md-${t%%:*}/INBOX
+
+Channel ch
+Far :remote:
+Near :local:
+Patterns INBOX
+Create Near
+Sync Pull
+SyncState *
+RC
+		timeout 60 mbsync -c "$T_TMP/mbsyncrc" -a > "$T_TMP/mbsync.out" 2>&1
+		r=$?
+		[ $r = 0 ] || sed 's/^/# /' "$T_TMP/mbsync.out" | tail -n 5
+		n=$(ls "$T_TMP/md-${t%%:*}/INBOX/cur" "$T_TMP/md-${t%%:*}/INBOX/new" 2>/dev/null | grep -c ,)
+		ok "$([ $r = 0 ] && [ "$n" -ge 1 ]; echo $?)" "mbsync SSLType ${t%%:*}: INBOX pulled ($n messages)"
+	done
+else
+	skip "mbsync not installed"
+fi
+if command -v fetchmail > /dev/null; then
+	printf '#!/bin/sh\ncat > "%s/fm.$$"\n' "$T_TMP" > "$T_TMP/mda.sh"
+	chmod 755 "$T_TMP/mda.sh"
+	for t in "$P_pop3:sslproto tls1.2+" "$P_pop3s:ssl"; do
+		printf 'poll 127.0.0.1 service %s protocol pop3 user alice password alice-pw is %s here %s no sslcertck keep fetchall mda "%s"\n' \
+			"${t%%:*}" "$(id -un)" "${t#*:}" "$T_TMP/mda.sh" > "$T_TMP/fetchmailrc"
+		chmod 600 "$T_TMP/fetchmailrc"
+		rm -f "$T_TMP"/fm.*
+		HOME=$T_TMP timeout 60 fetchmail -f "$T_TMP/fetchmailrc" --pidfile "$T_TMP/fm.pid" --nosyslog > "$T_TMP/fm.out" 2>&1
+		r=$?
+		[ $r = 0 ] || sed 's/^/# /' "$T_TMP/fm.out" | tail -n 5
+		ok "$([ $r = 0 ] && ls "$T_TMP"/fm.* > /dev/null 2>&1; echo $?)" "fetchmail POP3 with ${t#*:} (port ${t%%:*}): messages fetched"
+	done
+else
+	skip "fetchmail not installed"
 fi
 
 # --- python3 smtplib, imaplib, poplib, raw sockets ---------------------------
