@@ -1,4 +1,4 @@
-"""TLS and SMTP AUTH end to end (t/84-e2e-tls.t): python3 smtplib, imaplib,
+"""TLS and SMTP AUTH end to end (t/85-e2e-tls.t): python3 smtplib, imaplib,
 poplib and raw sockets against facteur under xinetd.  Prints TAP lines
 numbered from argv[3].  Ports come as NAME=PORT arguments after it."""
 import imaplib, os, poplib, re, smtplib, socket, ssl, sys, time
