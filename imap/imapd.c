@@ -103,11 +103,7 @@ int main(int argc, char **argv)
 									    : IMAP_PREAUTH_IDLE_SEC;
 	io_init(&io, 0, 1, (int)idle);
 	s.io = &io;
-	/* not over a pipe (tests, the demo): nothing to put TLS on */
-	err[0] = '\0';
-	s.tls_offer = s.peer.is_socket && !s.peer.local && tls_usable(&conf, err, sizeof err);
-	if (!s.tls_offer && err[0])
-		log_msg(LOG_WARNING, "TLS not offered: %s", err);
+	s.tls_offer = tls_offer(&conf, &s.peer);
 	/* -T: the xinetd drop-in for port 993 (implicit TLS, RFC 8314) */
 	if (tls_argv_implicit(argc, argv)) {
 		if (!s.tls_offer || tls_begin(&conf, tls_handshake_sec(idle)) < 0)

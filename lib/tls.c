@@ -45,25 +45,33 @@ unsigned tls_handshake_sec(unsigned idle_sec)
 	return idle_sec && idle_sec < TLS_HANDSHAKE_SEC ? idle_sec : TLS_HANDSHAKE_SEC;
 }
 
+/* One byte carrying room for one descriptor. */
+union fdmsg {
+	struct cmsghdr h;
+	char buf[CMSG_SPACE(sizeof(int))];
+};
+
+static void fdmsg_init(struct msghdr *m, struct iovec *iov, char *one, union fdmsg *u)
+{
+	memset(m, 0, sizeof *m);
+	memset(u, 0, sizeof *u);
+	iov->iov_base = one;
+	iov->iov_len = 1;
+	m->msg_iov = iov;
+	m->msg_iovlen = 1;
+	m->msg_control = u->buf;
+	m->msg_controllen = sizeof u->buf;
+}
+
 int tls_send_fd(int sock, int fd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
+	union fdmsg u;
 	struct msghdr m;
 	struct iovec iov;
 	char one = 'F';
 	ssize_t r;
 
-	memset(&m, 0, sizeof m);
-	memset(&u, 0, sizeof u);
-	iov.iov_base = &one;
-	iov.iov_len = 1;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = u.buf;
-	m.msg_controllen = sizeof u.buf;
+	fdmsg_init(&m, &iov, &one, &u);
 	u.h.cmsg_level = SOL_SOCKET;
 	u.h.cmsg_type = SCM_RIGHTS;
 	u.h.cmsg_len = CMSG_LEN(sizeof(int));
@@ -76,10 +84,7 @@ int tls_send_fd(int sock, int fd)
 
 int tls_recv_fd(int sock)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
+	union fdmsg u;
 	struct msghdr m;
 	struct iovec iov;
 	struct cmsghdr *h;
@@ -88,20 +93,12 @@ int tls_recv_fd(int sock)
 	socklen_t tl = sizeof type;
 	ssize_t r;
 
-	memset(&m, 0, sizeof m);
-	iov.iov_base = &one;
-	iov.iov_len = 1;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = u.buf;
-	m.msg_controllen = sizeof u.buf;
+	fdmsg_init(&m, &iov, &one, &u);
 	do
 		r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
 	while (r < 0 && errno == EINTR);
-	if (r != 1)
-		return -1;
 	h = CMSG_FIRSTHDR(&m);
-	if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
+	if (r != 1 || !h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
 	    h->cmsg_len != CMSG_LEN(sizeof(int)) || (m.msg_flags & MSG_CTRUNC))
 		return -1;
 	memcpy(&fd, CMSG_DATA(h), sizeof fd);
@@ -135,6 +132,21 @@ int tls_usable(const struct conf *c, char *why, size_t whylen)
 		snprintf(why, whylen, "tls_key_file %s: %s", c->tls_key_file, strerror(errno));
 	else
 		return 1;
+	return 0;
+}
+
+int tls_offer(const struct conf *c, const struct peer *p)
+{
+	char why[PATH_MAX + 128];
+
+	/* over a pipe (tests, the demo, sendmail -bs) there is nothing to
+	 * put TLS on */
+	if (!p->is_socket || p->local)
+		return 0;
+	if (tls_usable(c, why, sizeof why))
+		return 1;
+	if (why[0])
+		log_msg(LOG_WARNING, "TLS not offered: %s", why);
 	return 0;
 }
 

@@ -24,6 +24,10 @@
  * tls_security_level is none): stunnel missing, certificate or key not
  * readable.  Opens the files to be sure, so call it as root. */
 int tls_usable(const struct conf *c, char *why, size_t whylen);
+/* tls_usable for a session with peer p: 0 when p is not a network
+ * socket; logs the reason when TLS cannot be offered. */
+struct peer;
+int tls_offer(const struct conf *c, const struct peer *p);
 /* Puts stunnel between the client (fd 0) and us, as above.  Before that it
  * pins the peer (net_pin_peer), so net_get_peer keeps answering the real
  * client address.  timeout_sec bounds the handshake.  0, or -1 (logged; the
@@ -33,7 +37,6 @@ int tls_begin(const struct conf *c, unsigned timeout_sec);
  * PLAIN)?  Over TLS always; else never at tls_security_level encrypt
  * (local sessions excepted), and from login_trusted_networks at may or
  * none (Dovecot's disable_plaintext_auth). */
-struct peer;
 int tls_plaintext_ok(const struct conf *c, const struct peer *p, int tls);
 /* The handshake deadline for a protocol idle timeout. */
 unsigned tls_handshake_sec(unsigned idle_sec);

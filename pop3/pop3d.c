@@ -89,11 +89,7 @@ int main(int argc, char **argv)
 	s.io = &pop3_io;
 	s.peer = &peer;
 	s.state = POP3_AUTH;
-	/* not over a pipe (tests, the demo): nothing to put TLS on */
-	err[0] = '\0';
-	s.tls_offer = peer.is_socket && !peer.local && tls_usable(&c, err, sizeof err);
-	if (!s.tls_offer && err[0])
-		log_msg(LOG_WARNING, "TLS not offered: %s", err);
+	s.tls_offer = tls_offer(&c, &peer);
 	/* -T: the xinetd drop-in for port 995 (implicit TLS, RFC 8314) */
 	if (tls_argv_implicit(argc, argv)) {
 		if (!s.tls_offer || tls_begin(&c, tls_handshake_sec(idle)) < 0)

@@ -136,11 +136,7 @@ int main(int argc, char **argv)
 	net_get_peer(&peer);
 	/* fds 0/1 will be /dev/null or stunnel's: keep the client's address */
 	net_pin_peer(&peer);
-	if (peer.is_socket && !peer.local && !local_submit) {
-		tls_ok = tls_usable(&conf, errbuf, sizeof errbuf);
-		if (!tls_ok && errbuf[0])
-			log_msg(LOG_WARNING, "TLS not offered: %s", errbuf);
-	}
+	tls_ok = !local_submit && tls_offer(&conf, &peer);
 	memset(&so, 0, sizeof so);
 	so.c = &conf;
 	so.peer = &peer;
