@@ -44,8 +44,29 @@ static enum imap_res verdict(struct imap_sess *s, struct imap_cmd *c, const char
 static enum imap_res no_plaintext(struct imap_sess *s, struct imap_cmd *c)
 {
 	imap_tagged(s, c, "NO", "[PRIVACYREQUIRED] Plaintext authentication disallowed "
-		    "from this network.");
+		    "on non-secure connections%s.", s->tls_offer ? ": use STARTTLS" : "");
 	return IMAP_DONE;
+}
+
+/* RFC 3501 6.2.1: the parent starts TLS, then a fresh child carries on
+ * in not-authenticated state with nothing learnt before (no greeting; the
+ * client asks for CAPABILITY again, RFC 3501 6.2.1 and 2595 3.1) */
+enum imap_res cmd_starttls(struct imap_sess *s, struct imap_cmd *c)
+{
+	if (!imap_eol(&c->ps))
+		return IMAP_BAD;
+	if (s->tls) {
+		imap_tagged(s, c, "BAD", "TLS is already active.");
+		return IMAP_DONE;
+	}
+	if (!s->tls_offer) {
+		imap_tagged(s, c, "BAD", "TLS support isn't enabled.");
+		return IMAP_DONE;
+	}
+	imap_tagged(s, c, "OK", "Begin TLS negotiation now.");
+	if (priv_starttls(s->io) < 0)
+		return IMAP_FATAL;
+	return IMAP_LOGIN;
 }
 
 enum imap_res cmd_login(struct imap_sess *s, struct imap_cmd *c)

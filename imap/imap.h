@@ -64,6 +64,9 @@ struct imap_sess {
 	struct peer peer;
 	int state;
 	int login_ok;        /* plaintext login allowed (LOGINDISABLED otherwise) */
+	int tls;             /* the session runs under TLS (lib/tls.h) */
+	int tls_offer;       /* STARTTLS may be offered (before TLS) */
+	int resumed;         /* after STARTTLS: no second greeting */
 	int enabled_utf8;
 	unsigned errors;
 	unsigned auth_fails;
@@ -186,6 +189,7 @@ void imap_put_datetime(struct imap_sess *s, int64_t t);
 /* cmd handler signature */
 typedef enum imap_res (*imap_handler)(struct imap_sess *s, struct imap_cmd *c);
 enum imap_res cmd_capability(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_starttls(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_noop(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_logout(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_id(struct imap_sess *, struct imap_cmd *);

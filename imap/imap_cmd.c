@@ -24,6 +24,7 @@ static const struct imap_command commands[] = {
 	{ "NOOP", cmd_noop, IMAP_S_ANY, 0 },
 	{ "LOGOUT", cmd_logout, IMAP_S_ANY, F_NOSYNC },
 	{ "ID", cmd_id, IMAP_S_ANY, 0 },
+	{ "STARTTLS", cmd_starttls, IMAP_S_NOTAUTH, 0 },
 	{ "LOGIN", cmd_login, IMAP_S_NOTAUTH, 0 },
 	{ "AUTHENTICATE", cmd_authenticate, IMAP_S_NOTAUTH, 0 },
 	{ "ENABLE", cmd_enable, IMAP_S_LOGGED, 0 },
@@ -55,6 +56,8 @@ void imap_capabilities(struct imap_sess *s, struct buf *b)
 {
 	buf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT "
 		 "MOVE CHILDREN SPECIAL-USE ESEARCH");
+	if (s->state == IMAP_S_NOTAUTH && s->tls_offer && !s->tls)
+		buf_adds(b, " STARTTLS");
 	if (s->state == IMAP_S_NOTAUTH)
 		buf_adds(b, s->login_ok ? " AUTH=PLAIN" : " LOGINDISABLED");
 }

@@ -14,6 +14,7 @@
 #include "bounds.h"
 #include "log.h"
 #include "priv.h"
+#include "tls.h"
 
 static void greet(struct imap_sess *s)
 {
@@ -31,7 +32,8 @@ static void preauth(struct io *io, void *arg)
 	struct imap_sess *s = arg;
 
 	s->io = io;
-	greet(s);
+	if (!s->resumed)
+		greet(s);
 	imap_loop(s);
 	io_flush(io);
 }
@@ -76,6 +78,7 @@ int main(int argc, char **argv)
 	char ctx[PRIV_CTX_MAX], err[512];
 	size_t ctxlen = 0;
 	struct buf caps;
+	unsigned idle;
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -93,16 +96,31 @@ int main(int argc, char **argv)
 	s.conf = &conf;
 	s.mb.fd = -1;
 	net_get_peer(&s.peer);
-	s.login_ok = net_login_trusted(&conf.login_trusted_networks, &s.peer);
 	s.state = IMAP_S_NOTAUTH;
 	buf_init(&s.cmd);
 	/* a silent client is dropped sooner before login */
-	io_init(&io, 0, 1, conf.imap_timeout && conf.imap_timeout < IMAP_PREAUTH_IDLE_SEC ?
-		(int)conf.imap_timeout : IMAP_PREAUTH_IDLE_SEC);
+	idle = conf.imap_timeout && conf.imap_timeout < IMAP_PREAUTH_IDLE_SEC ? conf.imap_timeout
+									    : IMAP_PREAUTH_IDLE_SEC;
+	io_init(&io, 0, 1, (int)idle);
 	s.io = &io;
-	log_msg(LOG_INFO, "connect from %s", s.peer.addr);
+	s.tls_offer = tls_offer(&conf, &s.peer);
+	/* -T: the xinetd drop-in for port 993 (implicit TLS, RFC 8314) */
+	if (tls_argv_implicit(argc, argv)) {
+		if (!s.tls_offer || tls_begin(&conf, tls_handshake_sec(idle)) < 0)
+			return 1;
+		s.tls = 1;
+	}
+	s.login_ok = tls_plaintext_ok(&conf, &s.peer, s.tls);
+	log_msg(LOG_INFO, "connect from %s%s", s.peer.addr, s.tls ? " (TLS)" : "");
 
-	if (priv_preauth(&conf, &io, preauth, &s, &u, ctx, sizeof ctx, &ctxlen) < 0)
+	while ((r = priv_preauth(&conf, &io, preauth, &s, &u, ctx, sizeof ctx, &ctxlen)) == PRIV_PREAUTH_TLS) {
+		/* STARTTLS: the child answered and ended; a new one goes on */
+		if (s.tls || !s.tls_offer || tls_begin(&conf, tls_handshake_sec(idle)) < 0)
+			return 1;
+		s.tls = s.resumed = 1;
+		s.login_ok = 1;
+	}
+	if (r < 0)
 		return 0;
 	/* now the user; the child's unread input is back in io */
 	s.state = IMAP_S_AUTH;

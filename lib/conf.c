@@ -13,7 +13,8 @@
 #include "bounds.h"
 #include "str.h"
 
-enum kind { K_STR, K_NETS, K_BARELF, K_BARELF_EXCL, K_SIZE, K_SECS, K_MSECS, K_AUTH, K_LOG, K_PATH, K_MAPS };
+enum kind { K_STR, K_NETS, K_BARELF, K_BARELF_EXCL, K_SIZE, K_SECS, K_MSECS, K_AUTH, K_LOG, K_PATH, K_MAPS,
+	    K_TLSLEVEL, K_BOOL };
 
 struct key {
 	const char *name;
@@ -50,6 +51,11 @@ static const struct key keys[] = {
 	{"imap_timeout", K_SECS, N(imap_timeout)},
 	{"lock_timeout", K_SECS, N(lock_timeout)},
 	{"auth_failure_delay", K_MSECS, N(auth_failure_delay)},
+	{"tls_cert_file", K_PATH, S(tls_cert_file)},
+	{"tls_key_file", K_PATH, S(tls_key_file)},
+	{"tls_security_level", K_TLSLEVEL, N(tls_security_level)},
+	{"stunnel_path", K_PATH, S(stunnel_path)},
+	{"smtpd_sasl_auth_enable", K_BOOL, N(smtpd_sasl_auth_enable)},
 };
 #undef S
 #undef N
@@ -96,6 +102,11 @@ void conf_defaults(struct conf *c)
 	c->imap_timeout = IMAP_IDLE_SEC;
 	c->lock_timeout = 0;
 	c->auth_failure_delay = AUTH_FAIL_DELAY_MS;
+	set_str(c->tls_cert_file, sizeof c->tls_cert_file, "/etc/ssl/certs/ssl-cert-snakeoil.pem");
+	set_str(c->tls_key_file, sizeof c->tls_key_file, "/etc/ssl/private/ssl-cert-snakeoil.key");
+	c->tls_security_level = CONF_TLS_MAY;
+	set_str(c->stunnel_path, sizeof c->stunnel_path, "/usr/bin/stunnel4");
+	c->smtpd_sasl_auth_enable = 0;
 }
 
 /* "300", "300s", "5m", "1h", "2d", "500ms"; unit is what a bare number means
@@ -231,6 +242,28 @@ static int set_key(struct conf *c, const struct key *k, const char *v, char *err
 			return -1;
 		}
 		set_str(base + k->off, k->size, v);
+		return 0;
+	case K_TLSLEVEL:
+		if (!strcmp(v, "none"))
+			*(int *)(base + k->off) = CONF_TLS_NONE;
+		else if (!strcmp(v, "may"))
+			*(int *)(base + k->off) = CONF_TLS_MAY;
+		else if (!strcmp(v, "encrypt"))
+			*(int *)(base + k->off) = CONF_TLS_ENCRYPT;
+		else {
+			snprintf(err, errlen, "%s: use none, may or encrypt", k->name);
+			return -1;
+		}
+		return 0;
+	case K_BOOL:
+		if (!strcmp(v, "yes"))
+			*(int *)(base + k->off) = 1;
+		else if (!strcmp(v, "no"))
+			*(int *)(base + k->off) = 0;
+		else {
+			snprintf(err, errlen, "%s: use yes or no", k->name);
+			return -1;
+		}
 		return 0;
 	case K_MAPS: {
 		/* Postfix lists maps as type:path; we read the text source of the

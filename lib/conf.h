@@ -18,6 +18,11 @@
 #define CONF_BARELF_NORMAL 1   /* ... but DATA ends only on CRLF.CRLF */
 #define CONF_BARELF_STRICT 2   /* a bare LF ends the session (521) */
 
+/* tls_security_level (Postfix's names) */
+#define CONF_TLS_NONE 0     /* no STARTTLS offered, no implicit TLS */
+#define CONF_TLS_MAY 1      /* offered; plaintext login only from trusted networks */
+#define CONF_TLS_ENCRYPT 2  /* login and mail only after TLS (local sessions excepted) */
+
 struct conf {
 	char myhostname[CONF_NAME_MAX];     /* default: gethostname(), FQDN if known */
 	char mydomain[CONF_NAME_MAX];       /* default: myhostname minus first label */
@@ -53,6 +58,12 @@ struct conf {
 	unsigned imap_timeout;              /* seconds, default 1800 */
 	unsigned lock_timeout;              /* seconds; 0 = per-protocol default of bounds.h */
 	unsigned auth_failure_delay;        /* milliseconds, default 2000 (Dovecot: 2 s) */
+	/* TLS by stunnel (lib/tls.h); Postfix smtpd_tls_*, Dovecot ssl_* */
+	char tls_cert_file[PATH_MAX];       /* default Debian's snakeoil certificate */
+	char tls_key_file[PATH_MAX];        /* default Debian's snakeoil key */
+	int tls_security_level;             /* CONF_TLS_*, default may */
+	char stunnel_path[PATH_MAX];        /* default /usr/bin/stunnel4 */
+	int smtpd_sasl_auth_enable;         /* SMTP AUTH on port 25; default no (Postfix) */
 	char path[PATH_MAX];                /* the file read, "" when none */
 };
 

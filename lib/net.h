@@ -46,5 +46,9 @@ int net_login_trusted(const struct netlist *trusted, const struct peer *p);
  * IPv4/IPv6 peer (UNIX, or getpeername failing) is "unknown", not local.
  * Sets TCP_NODELAY on a TCP socket.  Never fails. */
 void net_get_peer(struct peer *p);
+/* From now on net_get_peer returns a copy of p: for a session whose fds
+ * 0/1 became the plaintext side of stunnel (lib/tls.h), a unix socket that
+ * must not make the client look local. */
+void net_pin_peer(const struct peer *p);
 
 #endif

@@ -33,6 +33,7 @@
 #define PREC_CTX 'C'
 #define PREC_ASK 'A'  /* check the user and password sent before it */
 #define PREC_LEFT 'D' /* after an accepted login: the unread client input */
+#define PREC_TLS 'S'  /* STARTTLS/STLS answered: start TLS, then a new child */
 /* no record is longer; a longer one means a broken or hostile child */
 #define PREC_MAX IO_INBUF
 /* answers, parent to child: one byte */
@@ -42,7 +43,7 @@
 #define ANS_LAST 'Q' /* refused, and that was the last attempt */
 
 static int child_fd = -1;  /* in the child: its end of the socketpair */
-static int child_state;    /* 0 may ask, 1 logged in, -1 no more asking */
+static int child_state;    /* 0 may ask, 1 logged in, -1 no more asking, 2 TLS asked */
 
 static int verify(uid_t uid, gid_t gid, gid_t sgid, int one_group)
 {
@@ -215,7 +216,7 @@ int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, s
 {
 	unsigned char a;
 
-	if (child_fd < 0 || child_state == 1 || ctxlen > PRIV_CTX_MAX) {
+	if (child_fd < 0 || child_state > 0 || ctxlen > PRIV_CTX_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -251,6 +252,26 @@ int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, s
 		errno = EPIPE;
 		return -1;
 	}
+}
+
+int priv_starttls(struct io *io)
+{
+	static unsigned char junk[IO_INBUF];
+	size_t n;
+
+	if (child_fd < 0 || child_state != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	io_flush(io);
+	/* RFC 3207 section 6, CVE-2011-0411: nothing the client sent in
+	 * plaintext after the command may be taken as sent under TLS */
+	n = io_take_pending(io, junk, sizeof junk);
+	str_wipe(junk, n);
+	if (n)
+		log_msg(LOG_NOTICE, "%zu bytes pipelined after STARTTLS discarded", n);
+	child_state = 2;
+	return rec_put(child_fd, PREC_TLS, NULL, 0);
 }
 
 /* Log files and the syslog socket: log.h does not name its descriptor, so
@@ -482,7 +503,8 @@ static int judge(const struct conf *c, const struct peer *peer, struct auth_user
 }
 
 /* Serves the child: 1 logged in (u_r, the ctx in at and the leftover
- * filled), 0 the child ended without a login, -1 protocol violation. */
+ * filled), 2 TLS asked, 0 the child ended without a login, -1 protocol
+ * violation. */
 static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, size_t ctxmax,
 			unsigned char *left, size_t *leftlen_r)
 {
@@ -515,6 +537,11 @@ static int parent_serve(const struct conf *c, int fd, struct auth_user *u_r, siz
 				return -1;
 			at.ctxlen = len;
 			break;
+		case PREC_TLS:
+			/* the child has ended its part: the parent starts TLS */
+			if (len != 0)
+				return -1;
+			return rec_get_hdr(fd, &type, &len, PREC_MAX) == 0 ? 2 : -1;
 		case PREC_ASK:
 			if (len != 0 || !at.have_user || !at.have_pass)
 				return -1;
@@ -596,6 +623,8 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
 			r = -1;
 		}
 	}
+	if (r == 2)
+		return status == 0 ? PRIV_PREAUTH_TLS : -1;
 	if (r != 1)
 		return -1;
 	if (io_unread(io, left, leftlen) < 0 || priv_become_user(c, u_r) < 0) {

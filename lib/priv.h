@@ -76,6 +76,10 @@ int priv_become_delivery(const struct conf *c, uid_t uid, gid_t gid);
  * ignores SIGPIPE, applies auth_failure_delay after every failure and logs
  * failures with the peer address (never the password); PAM gets PAM_RHOST. */
 typedef void (*priv_child_fn)(struct io *io, void *arg);
+/* priv_preauth's third outcome: the child answered STARTTLS/STLS and
+ * called priv_starttls.  Nothing changed in the parent (still root, io
+ * empty): it starts TLS (lib/tls.h) and calls priv_preauth again. */
+#define PRIV_PREAUTH_TLS 1
 #define PRIV_CTX_MAX 1024
 int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *arg,
 		 struct auth_user *u_r, char *ctx_r, size_t ctxmax, size_t *ctxlen_r);
@@ -88,6 +92,10 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
  * answers (end the session).  user and pass may hold any bytes; the parent
  * refuses NULs and overlong values. */
 #define PRIV_LOGIN_LAST (-2)
+/* In the child, after the go-ahead reply was queued in io: flushes it,
+ * throws away the client's unread input (pipelined after the command) and
+ * asks the parent for TLS; fn must then return at once.  0 or -1. */
+int priv_starttls(struct io *io);
 int priv_login(struct io *io, const char *user, size_t ulen, const char *pass, size_t plen,
 	       const void *ctx, size_t ctxlen);
 

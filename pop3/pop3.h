@@ -50,6 +50,9 @@ struct pop3 {
 	const struct peer *peer;
 	int state;
 	int trusted;            /* plaintext login allowed from this peer */
+	int tls;                /* the session runs under TLS (lib/tls.h) */
+	int tls_offer;          /* STLS may be offered (before TLS) */
+	int resumed;            /* after STLS: no second greeting */
 	unsigned errors;        /* bad commands, bounded by POP3_ERRORS_MAX */
 	unsigned auth_fails;
 	int have_user;          /* USER given */
@@ -95,6 +98,7 @@ int pop3_cmd_user(struct pop3 *s, const struct pop3_args *a);
 int pop3_cmd_pass(struct pop3 *s, const struct pop3_args *a);
 int pop3_cmd_auth(struct pop3 *s, const struct pop3_args *a);
 int pop3_cmd_capa(struct pop3 *s, const struct pop3_args *a);
+int pop3_cmd_stls(struct pop3 *s, const struct pop3_args *a);
 int pop3_cmd_quit_auth(struct pop3 *s, const struct pop3_args *a);
 
 /* pop3_trans.c: TRANSACTION handlers (the parent, as the user) */

@@ -153,9 +153,29 @@ int pop3_cmd_capa(struct pop3 *s, const struct pop3_args *a)
 	 * only offered where plaintext login is allowed */
 	if (s->state == POP3_AUTH && s->trusted)
 		io_puts(io, "USER\r\nSASL PLAIN\r\n");
+	if (s->state == POP3_AUTH && s->tls_offer && !s->tls)
+		io_puts(io, "STLS\r\n");
 	io_puts(io, "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\n"
 		    "IMPLEMENTATION facteur\r\n.\r\n");
 	return POP3_CONT;
+}
+
+/* RFC 2595 section 4: the parent starts TLS, then a fresh child carries
+ * on in AUTHORIZATION with nothing learnt before (no second greeting) */
+int pop3_cmd_stls(struct pop3 *s, const struct pop3_args *a)
+{
+	if (s->tls) {
+		s->errors++;
+		return pop3_err(s, "[IN-USE] TLS is already active.");
+	}
+	if (!s->tls_offer) {
+		s->errors++;
+		return pop3_err(s, "TLS support isn't enabled.");
+	}
+	pop3_ok(s, "Begin TLS negotiation now.");
+	if (priv_starttls(s->io) < 0)
+		return POP3_LEAVE;
+	return POP3_LOGIN;
 }
 
 int pop3_cmd_quit_auth(struct pop3 *s, const struct pop3_args *a)

@@ -14,6 +14,7 @@ static const struct pop3_cmd pop3_cmds[] = {
 	{ "USER", pop3_cmd_user, POP3_AUTH, 1, 1, "USER name" },
 	{ "PASS", pop3_cmd_pass, POP3_AUTH, 0, -1, "PASS password" },
 	{ "AUTH", pop3_cmd_auth, POP3_AUTH, 0, -1, "AUTH [mechanism [initial-response]]" },
+	{ "STLS", pop3_cmd_stls, POP3_AUTH, 0, 0, "STLS" },
 	{ "CAPA", pop3_cmd_capa, POP3_AUTH | POP3_TRANS, 0, 0, "CAPA" },
 	{ "QUIT", pop3_cmd_quit_auth, POP3_AUTH, 0, 0, "QUIT" },
 	{ "QUIT", pop3_cmd_quit, POP3_TRANS, 0, 0, "QUIT" },

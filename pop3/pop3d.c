@@ -18,6 +18,7 @@
 #include "pop3.h"
 #include "priv.h"
 #include "str.h"
+#include "tls.h"
 
 static struct io pop3_io;
 
@@ -26,7 +27,8 @@ static void pop3_preauth_child(struct io *io, void *arg)
 {
 	struct pop3 *s = arg;
 
-	pop3_ok(s, "facteur ready.");
+	if (!s->resumed)
+		pop3_ok(s, "facteur ready.");
 	if (pop3_loop(s) != POP3_LOGIN)
 		io_flush(io);
 }
@@ -67,6 +69,8 @@ int main(int argc, char **argv)
 	struct pop3 s;
 	char err[512], ctx[PRIV_CTX_MAX];
 	size_t ctxlen = 0;
+	unsigned idle;
+	int r;
 
 	signal(SIGPIPE, SIG_IGN);
 	conf_defaults(&c);
@@ -77,18 +81,35 @@ int main(int argc, char **argv)
 	}
 	log_open("pop3d", c.log);
 	net_get_peer(&peer);
-	io_init(&pop3_io, 0, 1, c.pop3_timeout ? (int)c.pop3_timeout : POP3_IDLE_SEC);
+	idle = c.pop3_timeout ? c.pop3_timeout : POP3_IDLE_SEC;
+	io_init(&pop3_io, 0, 1, (int)idle);
 
 	memset(&s, 0, sizeof s);
 	s.c = &c;
 	s.io = &pop3_io;
 	s.peer = &peer;
 	s.state = POP3_AUTH;
-	s.trusted = net_login_trusted(&c.login_trusted_networks, &peer);
-	log_msg(LOG_INFO, "connect from %s%s", peer.addr, s.trusted ? "" : " (plaintext login refused)");
+	s.tls_offer = tls_offer(&c, &peer);
+	/* -T: the xinetd drop-in for port 995 (implicit TLS, RFC 8314) */
+	if (tls_argv_implicit(argc, argv)) {
+		if (!s.tls_offer || tls_begin(&c, tls_handshake_sec(idle)) < 0)
+			return 1;
+		s.tls = 1;
+	}
+	s.trusted = tls_plaintext_ok(&c, &peer, s.tls);
+	log_msg(LOG_INFO, "connect from %s%s%s", peer.addr, s.tls ? " (TLS)" : "",
+		s.trusted ? "" : " (plaintext login refused)");
 
 	memset(&u, 0, sizeof u);
-	if (priv_preauth(&c, &pop3_io, pop3_preauth_child, &s, &u, ctx, sizeof ctx, &ctxlen) < 0)
+	while ((r = priv_preauth(&c, &pop3_io, pop3_preauth_child, &s, &u, ctx, sizeof ctx, &ctxlen)) ==
+	       PRIV_PREAUTH_TLS) {
+		/* STLS: the child answered and ended; a new one goes on under TLS */
+		if (s.tls || !s.tls_offer || tls_begin(&c, tls_handshake_sec(idle)) < 0)
+			return 1;
+		s.tls = s.resumed = 1;
+		s.trusted = 1;
+	}
+	if (r < 0)
 		return 0;
 
 	/* the parent, now running as the user */

@@ -429,6 +429,10 @@ int addr_parse_mail(const char *arg, size_t len, struct smtp_mail *m)
 		} else if (KEY(k, kl, "ENVID") && v && !m->envid[0]) {
 			if (vl == 0 || vl > 100 || xtext_canon(v, vl, m->envid, sizeof m->envid) < 0)
 				return ADDR_PARAM;
+		} else if (KEY(k, kl, "AUTH") && v && vl <= 500 && !m->auth) {
+			/* RFC 4954 section 5: taken and ignored (nothing is
+			 * relayed with it); refused where AUTH is not offered */
+			m->auth = 1;
 		} else
 			return ADDR_PARAM;
 	}

@@ -1,7 +1,7 @@
 # smtp/: smtpd (ESMTP server under xinetd) and sendmail (the injector).
 SMTP_COMMON := smtp/addr.c smtp/alias.c smtp/bounce.c smtp/data.c smtp/deliver.c \
 	smtp/pickup.c smtp/queue.c smtp/rcpt.c smtp/receive.c smtp/reply.c \
-	smtp/runner.c smtp/session.c smtp/worker.c
+	smtp/runner.c smtp/sasl.c smtp/session.c smtp/worker.c
 PROGS += $(B)/smtpd $(B)/sendmail
 
 $(B)/smtpd: $(call obj,smtp/smtpd.c $(SMTP_COMMON)) $(LIBS)

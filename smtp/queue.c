@@ -492,6 +492,10 @@ int queue_received(const struct conf *c, const struct q_env *e, struct buf *b)
 		if (buf_adds(b, "\n\t") < 0)
 			return -1;
 	}
+	/* Postfix's smtpd_sasl_authenticated_header */
+	if (e->auth[0] && (buf_adds(b, "(Authenticated sender: ") < 0 || add_safe(b, e->auth) < 0 ||
+			   buf_adds(b, ")\n\t") < 0))
+		return -1;
 	if (buf_printf(b, "by %s (facteur", c->myhostname) < 0)
 		return -1;
 	if (e->uid >= 0 && buf_printf(b, ", from userid %lld", e->uid) < 0)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "smtp.h"
+#include "tls.h"
 
 struct txn {
 	int open;               /* MAIL seen */
@@ -39,6 +40,21 @@ static void txn_reset(struct txn *t, int keep_helo)
 	}
 }
 
+/* RFC 3848: ESMTPS, ESMTPA, ESMTPSA (and UTF8SMTP's, RFC 6531) */
+static void with_suffix(const struct recv_ctx *x, struct q_env *e)
+{
+	size_t n = strlen(e->with);
+
+	str_copyz(e->auth, sizeof e->auth, x->authname);
+	if (!n || strstr(e->with, "SMTP") != e->with + n - 4)
+		return;
+	if (x->tls && n + 1 < sizeof e->with)
+		e->with[n++] = 'S';
+	if (x->authname[0] && n + 1 < sizeof e->with)
+		e->with[n++] = 'A';
+	e->with[n] = '\0';
+}
+
 static int start_file(struct recv_ctx *x, struct txn *t)
 {
 	struct buf b;
@@ -52,6 +68,7 @@ static int start_file(struct recv_ctx *x, struct txn *t)
 	t->e.uid = x->local_uid;
 	if (t->e.utf8 && !strcmp(t->e.with, "ESMTP"))
 		str_copyz(t->e.with, sizeof t->e.with, "UTF8SMTP");
+	with_suffix(x, &t->e);
 	buf_init(&b);
 	r = queue_write_env(&t->w, &t->e) < 0 || queue_received(x->c, &t->e, &b) < 0 ||
 	    queue_write(&t->w, b.s, b.len) < 0 ? -1 : 0;
@@ -117,8 +134,9 @@ static int on_end(struct recv_ctx *x, struct txn *t)
 		log_msg(LOG_INFO, "%s: uid=%lld from=<%s>, size=%llu, nrcpt=%zu, client=%s", id, x->local_uid,
 			t->e.sender, (unsigned long long)t->w.bytes, t->nrcpt, x->peer->addr);
 	else
-		log_msg(LOG_INFO, "%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s", id, t->e.sender,
-			(unsigned long long)t->w.bytes, t->nrcpt, x->peer->addr);
+		log_msg(LOG_INFO, "%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s%s%s%s", id, t->e.sender,
+			(unsigned long long)t->w.bytes, t->nrcpt, x->peer->addr, x->tls ? ", tls" : "",
+			x->authname[0] ? ", sasl_username=" : "", x->authname);
 	for (i = 0; i < t->e.r.n; i++)
 		log_msg(LOG_DEBUG, "%s: to=<%s> orig_to=<%s>", id, t->e.r.v[i].addr, t->e.r.v[i].orig);
 	txn_reset(t, 1);
@@ -269,6 +287,16 @@ int receive_loop(struct recv_ctx *x, int fd)
 			continue;
 		case REC_ABORT:
 			txn_reset(&t, 1);
+			continue;
+		case REC_AUTH:
+			if (x->outfd < 0 || sasl_check(x, p, n) < 0)
+				goto bad;
+			continue;
+		case REC_STARTTLS:
+			/* the client socket follows; then the child ends */
+			if (n != 0 || x->tls || x->tls_fd >= 0 || x->outfd < 0 ||
+			    (x->tls_fd = tls_recv_fd(fd)) < 0)
+				goto bad;
 			continue;
 		case REC_ETRN:
 			on_etrn(x);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "reply.h"
 #include "smtp.h"
+#include "tls.h"
 
 #define S_INIT 1      /* before HELO/EHLO */
 #define S_HELO 2      /* no transaction */
@@ -28,6 +29,8 @@ struct sess {
 	uint64_t limit;
 	int barelf;           /* conf_bare_newline() for this client */
 	struct bdat_state bdat;
+	int authed;           /* SMTP AUTH succeeded */
+	char authname[256];
 };
 
 typedef int (*cmd_fn)(struct sess *s, const char *arg, size_t len);
@@ -51,6 +54,8 @@ static int cmd_etrn(struct sess *s, const char *arg, size_t len);
 static int cmd_help(struct sess *s, const char *arg, size_t len);
 static int cmd_quit(struct sess *s, const char *arg, size_t len);
 static int cmd_unimpl(struct sess *s, const char *arg, size_t len);
+static int cmd_starttls(struct sess *s, const char *arg, size_t len);
+static int cmd_auth(struct sess *s, const char *arg, size_t len);
 
 static const struct cmd cmds[] = {
 	{ "HELO", cmd_helo, S_ANY, 0 },
@@ -65,6 +70,8 @@ static const struct cmd cmds[] = {
 	{ "ETRN", cmd_etrn, S_HELO, SR_IN_TXN },
 	{ "HELP", cmd_help, S_ANY, 0 },
 	{ "QUIT", cmd_quit, S_ANY, 0 },
+	{ "STARTTLS", cmd_starttls, S_HELO, SR_IN_TXN },
+	{ "AUTH", cmd_auth, S_HELO, SR_IN_TXN },
 	/* known to RFC 5321 (or 821) but not offered: 502, not 500 (4.2.4) */
 	{ "EXPN", cmd_unimpl, S_ANY, 0 },
 	{ "TURN", cmd_unimpl, S_ANY, 0 },
@@ -117,10 +124,92 @@ static int cmd_ehlo(struct sess *s, const char *arg, size_t len)
 {
 	if (hello(s, arg, len, 1) != 0 || s->state != S_HELO)
 		return 0;
-	/* exactly what is implemented (the lab's list minus STARTTLS) */
-	return io_printf(s->io, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-VRFY\r\n250-ETRN\r\n"
-			 "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n",
-			 s->o->c->myhostname, (unsigned long long)s->limit);
+	/* exactly what is implemented, in Postfix's order (the lab's list);
+	 * STARTTLS only before TLS, AUTH only where a password may be sent */
+	if (io_printf(s->io, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-VRFY\r\n250-ETRN\r\n",
+		      s->o->c->myhostname, (unsigned long long)s->limit) < 0 ||
+	    (s->o->tls_offer && !s->o->tls && io_puts(s->io, "250-STARTTLS\r\n") < 0) ||
+	    (s->o->auth_enable && s->o->plain_ok && !s->authed && io_puts(s->io, "250-AUTH PLAIN LOGIN\r\n") < 0))
+		return -1;
+	return io_puts(s->io, "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
+}
+
+/* RFC 3207: the go-ahead, then the child ends and hands the client socket
+ * to the parent, which starts TLS and a new child (no greeting, nothing
+ * known: the client must EHLO again).  Input pipelined after the command
+ * is dropped here (RFC 3207 section 6, CVE-2011-0411). */
+static int cmd_starttls(struct sess *s, const char *arg, size_t len)
+{
+	static char junk[IO_INBUF];
+	size_t n;
+
+	if (len) {
+		s->errors++;
+		return replyf(s->io, 501, "5.5.4", "Syntax: STARTTLS");
+	}
+	if (s->o->tls) {
+		s->errors++;
+		return replyf(s->io, 554, "5.5.1", "Error: TLS already active");
+	}
+	if (!s->o->tls_offer)
+		return err(s, SR_NOT_IMPL);
+	if (s->authed) {
+		s->errors++;
+		return replyf(s->io, 503, "5.5.1", "Error: already authenticated");
+	}
+	if (replyf(s->io, 220, "2.0.0", "Ready to start TLS") < 0 || io_flush(s->io) < 0)
+		return -1;
+	n = io_take_pending(s->io, junk, sizeof junk);
+	if (n)
+		log_msg(LOG_NOTICE, "%zu bytes pipelined after STARTTLS discarded", n);
+	if (rec_put(s->o->recfd, REC_STARTTLS, NULL, 0) < 0 || tls_send_fd(s->o->recfd, s->io->fd_in) < 0)
+		return -1;
+	s->quit = 1;
+	return 0;
+}
+
+static int cmd_auth(struct sess *s, const char *arg, size_t len)
+{
+	int r;
+
+	if (!s->o->auth_enable) {
+		s->errors++;
+		return replyf(s->io, 503, "5.5.1", "Error: authentication not enabled");
+	}
+	if (s->authed) {
+		s->errors++;
+		return replyf(s->io, 503, "5.5.1", "Error: already authenticated");
+	}
+	if (!s->o->plain_ok) {
+		s->errors++;
+		return replyf(s->io, 538, "5.7.11", "Encryption required for requested authentication mechanism");
+	}
+	if (len == 0) {
+		s->errors++;
+		return replyf(s->io, 501, "5.5.4", "Syntax: AUTH mechanism");
+	}
+	r = sasl_session(s->io, s->o->recfd, arg, len, s->authname, sizeof s->authname);
+	if (r < 0) {
+		s->quit = 1;  /* the client or the parent is gone */
+		return 0;
+	}
+	if (r == SASL_OK)
+		s->authed = 1;
+	else if (r == SASL_QUIT)
+		s->quit = 1;
+	return 0;
+}
+
+/* tls_security_level encrypt: before TLS only these (Postfix's 530). */
+static int allowed_before_tls(const char *verb, size_t vlen)
+{
+	static const char *const ok[] = { "EHLO", "HELO", "STARTTLS", "NOOP", "RSET", "QUIT" };
+	size_t i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++)
+		if (str_ieq(verb, vlen, ok[i], strlen(ok[i])))
+			return 1;
+	return 0;
 }
 
 static int addr_error(struct sess *s, int e, int sender)
@@ -141,9 +230,15 @@ static int cmd_mail(struct sess *s, const char *arg, size_t len)
 	char p[3 + SMTP_XTEXT_MAX];
 	int e;
 
+	if (s->o->submission && !s->authed) {
+		s->errors++;
+		return replyf(s->io, 530, "5.7.0", "Authentication required");
+	}
 	if (len == 0)
 		return err(s, SR_SYN_MAIL);
 	e = addr_parse_mail(arg, len, &m);
+	if (!e && m.auth && !s->o->auth_enable)
+		e = ADDR_PARAM;
 	if (e)
 		return addr_error(s, e, 1);
 	if (m.size > s->limit)
@@ -385,9 +480,13 @@ static int dispatch(struct sess *s, char *line, size_t len)
 	while (i < len && line[i] == ' ')
 		i++;
 	arg = line + i;
+	if (s->o->tls_required && !s->o->tls && !allowed_before_tls(line, vlen)) {
+		s->errors++;
+		return replyf(s->io, 530, "5.7.0", "Must issue a STARTTLS command first");
+	}
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		const struct cmd *c = &cmds[i];
-		if (!str_ieq(line, vlen, c->verb, 4))
+		if (!str_ieq(line, vlen, c->verb, strlen(c->verb)))
 			continue;
 		if (!(c->states & s->state))
 			return err(s, s->state == S_INIT ? SR_NEED_HELO : s->state == S_BDAT ? SR_IN_BDAT : c->wrong);
@@ -408,7 +507,8 @@ void session_run(struct io *io, const struct session_opts *o)
 	s.state = S_INIT;
 	s.limit = o->c->message_size_limit;
 	s.barelf = conf_bare_newline(o->c, o->peer);
-	io_printf(io, "220 %s ESMTP facteur\r\n", o->c->myhostname);
+	if (!o->resumed)
+		io_printf(io, "220 %s ESMTP facteur\r\n", o->c->myhostname);
 	while (!s.quit) {
 		size_t len = 0;
 		int r = io_getline(io, line, SMTP_CMD_MAX, &len);

@@ -47,10 +47,14 @@
 #define REC_END 'E'      /* message complete: commit; answered */
 #define REC_ABORT 'A'    /* drop the transaction */
 #define REC_ETRN 'Q'     /* request a queue run; answered */
+#define REC_AUTH 'U'     /* SMTP AUTH: user NUL password; answered REC_AUTHED */
+#define REC_STARTTLS 'S' /* 220 sent: the client socket follows (SCM_RIGHTS),
+			    then the child ends (lib/tls.h) */
 /* parent -> child */
 #define REC_VERDICT 'v'  /* payload[0] a RCPT_* code, then text */
 #define REC_QUEUED 'K'   /* payload: queue id */
 #define REC_FAIL 'X'     /* payload[0] '4' or '5', then a reason */
+#define REC_AUTHED 'a'   /* 'Y' + login name, 'N', 'T' temporary, 'Q' last failure */
 
 /* ---- addr.c: RFC 5321 paths and ESMTP parameters ---- */
 struct smtp_mail {
@@ -59,6 +63,7 @@ struct smtp_mail {
 	char body;                    /* '7', '8', 0 */
 	int utf8;                     /* SMTPUTF8 asked */
 	uint64_t size;                /* SIZE= declared, 0 none */
+	int auth;                     /* AUTH= given (RFC 4954 section 5) */
 	char envid[SMTP_XTEXT_MAX];
 };
 struct smtp_rcpt {
@@ -148,7 +153,8 @@ struct q_env {
 	char envid[SMTP_XTEXT_MAX];
 	char peer[64];
 	char helo[256];
-	char with[16];                  /* SMTP, ESMTP, UTF8SMTP, "" (local) */
+	char with[16];                  /* SMTP, ESMTP, UTF8SMTP (+S, A: RFC 3848), "" (local) */
+	char auth[256];                 /* SMTP AUTH login, for Received; not stored */
 	struct rcpt_list r;
 	off_t data_off;
 	off_t size;
@@ -282,6 +288,10 @@ struct recv_ctx {
 	void (*on_wait)(struct recv_ctx *x, int fd);
 	void (*on_record)(struct recv_ctx *x);
 	struct session_ids *ids;        /* smtpd's, for the worker_on_* hooks */
+	int tls;                        /* the session runs under TLS */
+	int tls_fd;                     /* STARTTLS: the client socket from the child, else -1 */
+	char authname[256];             /* SMTP AUTH login, "" none */
+	unsigned auth_fails;
 };
 int receive_loop(struct recv_ctx *x, int fd);
 
@@ -291,8 +301,25 @@ struct session_opts {
 	const struct peer *peer;
 	int recfd;                      /* to the parent */
 	int relay_ok;
+	int tls;                        /* under TLS */
+	int tls_offer;                  /* STARTTLS may be offered */
+	int tls_required;               /* tls_security_level encrypt: STARTTLS first */
+	int auth_enable;                /* AUTH offered (smtpd_sasl_auth_enable, -S) */
+	int plain_ok;                   /* plaintext passwords acceptable (TLS, trusted) */
+	int submission;                 /* -S: AUTH before MAIL (RFC 6409) */
+	int resumed;                    /* after STARTTLS: no greeting */
 };
 void session_run(struct io *io, const struct session_opts *o);
+
+/* ---- sasl.c: SMTP AUTH PLAIN and LOGIN (RFC 4954) ---- */
+#define SASL_OK 1       /* 235 sent: authenticated as name_r */
+#define SASL_NO 0       /* refused or cancelled, reply sent */
+#define SASL_QUIT 2     /* the last failure: 535 and 421 sent, end the session */
+/* Child: the exchange for "MECH [initial-response]"; -1 when the session
+ * must end (client gone, parent gone). */
+int sasl_session(struct io *io, int recfd, const char *arg, size_t len, char *name_r, size_t namemax);
+/* Parent: checks a REC_AUTH payload p (n bytes; p[n] writable) and answers. */
+int sasl_check(struct recv_ctx *x, char *p, size_t n);
 
 /* ---- data.c: DATA and BDAT bodies ---- */
 /* Reads a DATA body up to the final dot, sending it to the parent in

@@ -8,6 +8,7 @@
 #include "net.h"
 #include "str.h"
 #include "tap.h"
+#include "tls.h"
 
 static char dir[] = "/tmp/facteur-conf.XXXXXX";
 
@@ -193,6 +194,43 @@ static void test_numbers_and_b64(void)
 	ok(str_icase_find("Subject: Hello", 14, "HELLO", 5) != NULL, "str_icase_find");
 }
 
+/* the TLS keys (lib/tls.h) and the plaintext-login rule */
+static void test_tls_keys(void)
+{
+	struct conf c;
+	struct peer p;
+	char err[256];
+
+	conf_defaults(&c);
+	ok(c.tls_security_level == CONF_TLS_MAY && !c.smtpd_sasl_auth_enable &&
+	   !strcmp(c.tls_cert_file, "/etc/ssl/certs/ssl-cert-snakeoil.pem") &&
+	   !strcmp(c.tls_key_file, "/etc/ssl/private/ssl-cert-snakeoil.key") &&
+	   !strcmp(c.stunnel_path, "/usr/bin/stunnel4"), "TLS defaults: may, snakeoil, stunnel4, no AUTH on 25");
+	ok(conf_set(&c, "tls_security_level", "encrypt", err, sizeof err) == 0 &&
+	   c.tls_security_level == CONF_TLS_ENCRYPT, "tls_security_level encrypt");
+	ok(conf_set(&c, "tls_security_level", "none", err, sizeof err) == 0 && c.tls_security_level == CONF_TLS_NONE,
+	   "tls_security_level none");
+	ok(conf_set(&c, "tls_security_level", "dane", err, sizeof err) < 0 && strstr(err, "none, may or encrypt"),
+	   "tls_security_level: other values refused");
+	ok(conf_set(&c, "smtpd_sasl_auth_enable", "yes", err, sizeof err) == 0 && c.smtpd_sasl_auth_enable,
+	   "smtpd_sasl_auth_enable yes");
+	ok(conf_set(&c, "smtpd_sasl_auth_enable", "1", err, sizeof err) < 0, "smtpd_sasl_auth_enable: yes or no only");
+	ok(conf_set(&c, "tls_cert_file", "cert.pem", err, sizeof err) < 0, "tls_cert_file: absolute path only");
+	ok(conf_set(&c, "stunnel_path", "/usr/local/bin/stunnel", err, sizeof err) == 0 &&
+	   !strcmp(c.stunnel_path, "/usr/local/bin/stunnel"), "stunnel_path");
+
+	/* plaintext passwords: TLS always; encrypt never without TLS */
+	conf_defaults(&c);
+	setenv("FACTEUR_TEST_PEER", "10.1.2.3", 1);
+	net_get_peer(&p);
+	unsetenv("FACTEUR_TEST_PEER");
+	ok(!tls_plaintext_ok(&c, &p, 0) && tls_plaintext_ok(&c, &p, 1), "untrusted peer: plaintext login only over TLS");
+	net_parse_list(&c.login_trusted_networks, "10.0.0.0/8", err, sizeof err);
+	ok(tls_plaintext_ok(&c, &p, 0), "login_trusted_networks: plaintext login without TLS (may)");
+	c.tls_security_level = CONF_TLS_ENCRYPT;
+	ok(!tls_plaintext_ok(&c, &p, 0) && tls_plaintext_ok(&c, &p, 1), "encrypt: not even from trusted networks");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -201,6 +239,7 @@ int main(void)
 	test_keys();
 	test_errors();
 	test_numbers_and_b64();
+	test_tls_keys();
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -150,6 +150,14 @@ static void toy(struct io *io, void *arg)
 			if (fd >= 0 && write(fd, "U\0\0", 3) != 3)
 				return;
 			_exit(3);
+		} else if (len == 4 && memcmp(line, "STLS", 4) == 0) {
+			io_puts(io, "+OK go\r\n");
+			r = priv_starttls(io);
+			/* once asked, no more logins nor a second STARTTLS */
+			if (r == 0 && priv_starttls(io) == -1 && priv_login(io, "alice", 5, "alice-pw", 8, "", 0) == -1)
+				return;
+			io_puts(io, "-ERR stls\r\n");
+			return;
 		} else if (len == 4 && memcmp(line, "QUIT", 4) == 0) {
 			io_puts(io, "+OK bye\r\n");
 			return;
@@ -311,6 +319,21 @@ static int log_has(const char *needle)
 
 #define RUN(s) run(s, sizeof(s) - 1, NULL)
 #define RUNT(s, t) run(s, sizeof(s) - 1, t)
+
+/* STARTTLS/STLS: the child answers, drops what was pipelined after the
+ * command and ends; priv_preauth returns PRIV_PREAUTH_TLS, still root,
+ * with nothing of the client's input in io (CVE-2011-0411 class). */
+static void test_starttls(void)
+{
+	uid_t me = geteuid();
+
+	RUN("STLS\r\nUSER alice\r\nPASS alice-pw\r\nQUIT\r\n");
+	ok(strcmp(val("rc"), "1") == 0, "STLS: priv_preauth returned PRIV_PREAUTH_TLS (rc=%s)", val("rc"));
+	ok(strstr(client, "+OK go\r\n") != NULL && count("+OK\r\n") == 0 && count("-ERR") == 0 &&
+	   strstr(client, "bye") == NULL, "STLS: the go-ahead, and nothing pipelined after it was run");
+	ok(uval("lines") == 0, "STLS: the parent's io holds none of the pipelined input (lines=%lu)", uval("lines"));
+	ok(strcmp(val("name"), "-") == 0 && uval("euid") == me, "STLS: nobody logged in, the parent keeps its uid");
+}
 
 static void test_login(int root)
 {
@@ -628,6 +651,7 @@ int main(int argc, char **argv)
 	ok(priv_login(&io, "a", 1, "b", 1, "", 0) == -1 && errno == EINVAL, "priv_login outside a child: -1 EINVAL");
 
 	test_login(root);
+	test_starttls();
 	if (root)
 		test_root_only();
 	else

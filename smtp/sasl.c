@@ -1,0 +1,237 @@
+/* SMTP AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN, both sides.
+ * The unprivileged session child runs the exchange and sends the
+ * credentials to the root parent in one REC_AUTH record (user NUL
+ * password); the parent checks them with the code pop3d and imapd use
+ * (lib/auth.h: PAM or the passwd-file), applies auth_failure_delay after a
+ * failure, counts failures (AUTH_FAILS_MAX per session) and answers with a
+ * REC_AUTHED record: 'Y' + the canonical name, 'N', 'T' (temporary), 'Q'
+ * (refused, and the session must end).  The password is wiped on both
+ * sides after use and never logged. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include "auth.h"
+#include "log.h"
+#include "reply.h"
+#include "smtp.h"
+
+/* a base64 line: PLAIN's authzid NUL authcid NUL password, encoded */
+#define SASL_LINE_MAX (((AUTH_USER_MAX * 2 + AUTH_PASS_MAX + 2) / 3 + 1) * 4 + 8)
+
+/* ---- the child ---- */
+
+/* Reads one continuation response.  1 a line, 0 cancelled ("*": 501
+ * sent), -1 the session must end. */
+static int response(struct io *io, char *buf, size_t max, size_t *len_r)
+{
+	int r = io_getline(io, buf, max, len_r);
+
+	if (r == IO_LONG) {
+		reply(io, SR_LINE_LONG);
+		return 0;
+	}
+	if (r != IO_OK || io->eol == IO_EOL_NONE)
+		return -1;
+	if (*len_r == 1 && buf[0] == '*') {
+		replyf(io, 501, "5.7.0", "Authentication aborted");
+		return 0;
+	}
+	return 1;
+}
+
+static int decode(struct io *io, const char *b64, size_t len, unsigned char *out, size_t max, size_t *n_r)
+{
+	if (len == 1 && b64[0] == '=')
+		len = 0; /* RFC 4954 section 4: "=" is an empty initial response */
+	if (b64_decode(b64, len, out, max, n_r) < 0) {
+		replyf(io, 501, "5.5.2", "Error: cannot decode response");
+		return -1;
+	}
+	return 0;
+}
+
+/* Asks the parent; writes the reply. */
+static int ask(struct io *io, int recfd, const unsigned char *user, size_t ulen, const unsigned char *pass,
+	       size_t plen, char *name_r, size_t namemax)
+{
+	static char rec[AUTH_USER_MAX + AUTH_PASS_MAX + 4];
+	char ans[AUTH_USER_MAX + 2];
+	size_t n;
+	int type, r;
+
+	/* one byte over a bound is enough for the parent to refuse */
+	if (ulen > AUTH_USER_MAX + 1)
+		ulen = AUTH_USER_MAX + 1;
+	if (plen > AUTH_PASS_MAX + 1)
+		plen = AUTH_PASS_MAX + 1;
+	memcpy(rec, user, ulen);
+	rec[ulen] = '\0';
+	memcpy(rec + ulen + 1, pass, plen);
+	io_flush(io);
+	r = rec_put(recfd, REC_AUTH, rec, ulen + 1 + plen);
+	str_wipe(rec, sizeof rec);
+	if (r < 0 || rec_get(recfd, &type, ans, sizeof ans - 1, &n) != 1 || type != REC_AUTHED || n < 1)
+		return -1;
+	switch (ans[0]) {
+	case 'Y':
+		ans[n] = '\0';
+		str_copyz(name_r, namemax, ans + 1);
+		replyf(io, 235, "2.7.0", "Authentication successful");
+		return SASL_OK;
+	case 'T':
+		replyf(io, 454, "4.7.0", "Temporary authentication failure");
+		return SASL_NO;
+	case 'Q':
+		replyf(io, 535, "5.7.8", "Error: authentication failed");
+		io_printf(io, "421 4.7.0 Error: too many authentication failures\r\n");
+		return SASL_QUIT;
+	default:
+		replyf(io, 535, "5.7.8", "Error: authentication failed");
+		return SASL_NO;
+	}
+}
+
+static int plain(struct io *io, int recfd, const char *b64, size_t len, char *name_r, size_t namemax)
+{
+	static unsigned char raw[AUTH_USER_MAX * 2 + AUTH_PASS_MAX + 3];
+	const unsigned char *z1, *z2;
+	size_t n = 0, zl, ul;
+	int r;
+
+	if (decode(io, b64, len, raw, sizeof raw, &n) < 0)
+		return SASL_NO;
+	z1 = memchr(raw, '\0', n);
+	z2 = z1 ? memchr(z1 + 1, '\0', n - (size_t)(z1 + 1 - raw)) : NULL;
+	if (!z2 || memchr(z2 + 1, '\0', n - (size_t)(z2 + 1 - raw))) {
+		str_wipe(raw, sizeof raw);
+		replyf(io, 501, "5.5.2", "Error: malformed PLAIN response");
+		return SASL_NO;
+	}
+	zl = (size_t)(z1 - raw);
+	ul = (size_t)(z2 - z1 - 1);
+	if (zl && !str_ieq((const char *)raw, zl, (const char *)z1 + 1, ul)) {
+		str_wipe(raw, sizeof raw);
+		replyf(io, 535, "5.7.8", "Error: authorization identity refused");
+		return SASL_NO;
+	}
+	r = ask(io, recfd, z1 + 1, ul, z2 + 1, n - (size_t)(z2 + 1 - raw), name_r, namemax);
+	str_wipe(raw, sizeof raw);
+	return r;
+}
+
+static int login(struct io *io, int recfd, const char *ir, size_t irlen, char *name_r, size_t namemax)
+{
+	static char line[SASL_LINE_MAX];
+	static unsigned char user[AUTH_USER_MAX + 2], pass[AUTH_PASS_MAX + 2];
+	size_t len = 0, ul = 0, pl = 0;
+	int r;
+
+	if (irlen) {
+		/* a non-standard initial response: the user name (Postfix takes it) */
+		if (decode(io, ir, irlen, user, sizeof user, &ul) < 0)
+			return SASL_NO;
+	} else {
+		io_puts(io, "334 VXNlcm5hbWU6\r\n"); /* "Username:" */
+		if ((r = response(io, line, sizeof line, &len)) <= 0)
+			return r < 0 ? -1 : SASL_NO;
+		if (decode(io, line, len, user, sizeof user, &ul) < 0)
+			return SASL_NO;
+	}
+	io_puts(io, "334 UGFzc3dvcmQ6\r\n"); /* "Password:" */
+	r = response(io, line, sizeof line, &len);
+	if (r <= 0)
+		return r < 0 ? -1 : SASL_NO;
+	r = decode(io, line, len, pass, sizeof pass, &pl);
+	str_wipe(line, len);
+	if (r < 0)
+		return SASL_NO;
+	r = ask(io, recfd, user, ul, pass, pl, name_r, namemax);
+	str_wipe(pass, sizeof pass);
+	return r;
+}
+
+int sasl_session(struct io *io, int recfd, const char *arg, size_t len, char *name_r, size_t namemax)
+{
+	static char line[SASL_LINE_MAX];
+	const char *sp = memchr(arg, ' ', len);
+	size_t mlen = sp ? (size_t)(sp - arg) : len, irlen = sp ? len - mlen - 1 : 0, n = 0;
+	int r;
+
+	if (str_ieq(arg, mlen, "LOGIN", 5))
+		return login(io, recfd, sp ? sp + 1 : "", irlen, name_r, namemax);
+	if (!str_ieq(arg, mlen, "PLAIN", 5)) {
+		replyf(io, 504, "5.5.4", "Unsupported authentication mechanism");
+		return SASL_NO;
+	}
+	if (sp)
+		return plain(io, recfd, sp + 1, irlen, name_r, namemax);
+	io_puts(io, "334 \r\n");
+	r = response(io, line, sizeof line, &n);
+	if (r <= 0)
+		return r < 0 ? -1 : SASL_NO;
+	r = plain(io, recfd, line, n, name_r, namemax);
+	str_wipe(line, n);
+	return r;
+}
+
+/* ---- the root parent ---- */
+
+static void delay_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* A client-chosen name made safe for one log line. */
+static void shown(char *out, size_t outmax, const char *p, size_t n)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < n && i < 64 && o + 1 < outmax; i++)
+		out[o++] = (p[i] > 0x20 && p[i] < 0x7f && p[i] != '\\') ? p[i] : '?';
+	out[o] = '\0';
+}
+
+int sasl_check(struct recv_ctx *x, char *p, size_t n)
+{
+	struct auth_user u;
+	char ans[AUTH_USER_MAX + 2], who[72];
+	const char *z = memchr(p, '\0', n), *why = NULL;
+	size_t ul = z ? (size_t)(z - p) : 0, pl = z ? n - ul - 1 : 0;
+	int r = -1, temp = 0;
+
+	if (!z)
+		return -1;
+	if (x->authname[0] || x->auth_fails >= AUTH_FAILS_MAX) {
+		str_wipe(p, n);
+		return -1;     /* the child knows better than to ask */
+	}
+	shown(who, sizeof who, p, ul);
+	if (ul == 0 || ul > AUTH_USER_MAX || pl > AUTH_PASS_MAX || memchr(z + 1, '\0', pl))
+		why = "empty or overlong user name or password, or a NUL byte";
+	else {
+		char *pass = p + ul + 1;
+		pass[pl] = '\0';   /* the record buffer has room for it */
+		auth_set_rhost(x->peer->local ? NULL : x->peer->addr);
+		r = auth_check(x->c, p, pass, &u);
+		temp = r < 0 && errno == EAGAIN;
+	}
+	str_wipe(p, n + 1);
+	if (r == 0) {
+		str_copyz(x->authname, sizeof x->authname, u.name);
+		x->relay_ok = 1; /* Postfix permit_sasl_authenticated */
+		log_msg(LOG_INFO, "login: user=%s rhost=%s (SMTP AUTH)", u.name, x->peer->addr);
+		ans[0] = 'Y';
+		memcpy(ans + 1, u.name, strlen(u.name));
+		return rec_put(x->outfd, REC_AUTHED, ans, 1 + strlen(u.name));
+	}
+	x->auth_fails++;
+	log_msg(LOG_NOTICE, "login failed: user=%s rhost=%s: %s (%u/%d, SMTP AUTH)", who, x->peer->addr,
+		why ? why : temp ? "temporary failure" : "unknown user or wrong password", x->auth_fails,
+		AUTH_FAILS_MAX);
+	delay_ms(x->c->auth_failure_delay);
+	ans[0] = x->auth_fails >= AUTH_FAILS_MAX ? 'Q' : temp ? 'T' : 'N';
+	return rec_put(x->outfd, REC_AUTHED, ans, 1);
+}
