@@ -166,6 +166,8 @@ void imap_view_read_begin(struct imap_sess *s);
 void imap_view_read_release(struct imap_sess *s, size_t upcoming);
 void imap_view_read_tick(struct imap_sess *s);
 void imap_view_read_end(struct imap_sess *s);
+/* mbox_msg_load of scan entry k, only under the read lock taken above */
+int imap_view_load(struct imap_sess *s, long k, int parts, char **p_r, size_t *len_r);
 
 /* imap_name.c: mailbox names */
 /* Resolves a client mailbox name: INBOX -> spool, else a path under the

@@ -489,11 +489,25 @@ int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg)
 
 static unsigned read_count;
 
+/* Takes the read lock for serving messages.  Another session may have
+ * rewritten the file since the scan (between the sync and now, or while
+ * the lock was let go): the offsets are then stale, and a From_ line at an
+ * old offset may well start another message of the same size.  So the
+ * scan is brought up to date under the lock first (a fstat when nothing
+ * changed); view entries find their message again by UID. */
+static void read_lock(struct imap_sess *s)
+{
+	if (mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s)) < 0)
+		return;
+	if (mbox_scan_update(&s->mb, &s->sc) < 0)
+		log_msg(LOG_NOTICE, "%s: rescan: %s", s->sel_name, strerror(errno));
+}
+
 void imap_view_read_begin(struct imap_sess *s)
 {
 	read_count = 0;
 	if (s->mb.fd >= 0)
-		mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s));
+		read_lock(s);
 }
 
 /* Called before writing a response that may fill the output buffer: a
@@ -513,13 +527,23 @@ void imap_view_read_tick(struct imap_sess *s)
 	if (s->mb.lock == MBOX_LOCK_NONE) {
 		if (s->io->out_len > IO_OUTBUF / 2)
 			io_flush(s->io);
-		mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s));
+		read_lock(s);
 		return;
 	}
 	if (++read_count % READ_CHUNK)
 		return;
 	mbox_unlock(&s->mb);
-	mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s));
+	read_lock(s);
+}
+
+int imap_view_load(struct imap_sess *s, long k, int parts, char **p_r, size_t *len_r)
+{
+	/* without our lock (it could not be had) the offsets may be stale */
+	if (s->mb.lock == MBOX_LOCK_NONE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return mbox_msg_load(&s->mb, &s->sc.msgs[k], parts, p_r, len_r);
 }
 
 void imap_view_read_end(struct imap_sess *s)
