@@ -288,6 +288,8 @@ def client(idx, q):
             with open('/proc/%d/status' % s.p.pid) as f:
                 for l in f:
                     if l.startswith('VmHWM:'):
+                        res['hwm'] = int(l.split()[1])
+                    if l.startswith('VmRSS:'):
                         res['rss'] = int(l.split()[1])
         except OSError:
             pass
@@ -404,11 +406,12 @@ def main():
     ferr, final_n = final_check(appended, deleted)
     errors += ferr
     rss = max([r['rss'] for r in results] + [0])
+    hwm = max([r.get('hwm', 0) for r in results] + [0])
     for e in errors[:20]:
         print('# error: %s' % e)
     delivered = sum(1 for m in appended if m.startswith('<d'))
-    print('ops=%d seconds=%.1f ops_per_s=%.0f errors=%d peak_rss_kib=%d final_messages=%d appended=%d '
-          'delivered=%d deleted=%d' % (ops, wall, ops / wall, len(errors), rss, final_n,
+    print('ops=%d seconds=%.1f ops_per_s=%.0f errors=%d rss_kib=%d peak_rss_kib=%d final_messages=%d appended=%d '
+          'delivered=%d deleted=%d' % (ops, wall, ops / wall, len(errors), rss, hwm, final_n,
                                        len(appended) - delivered, delivered, len(deleted)))
     return 1 if errors else 0
 
