@@ -70,6 +70,7 @@ int imap_append_to(struct imap_sess *s, const char *path, int create, const stru
 				m->new_keywords = mask;
 			}
 		}
+	imap_uv_prepare(s, &sc);
 	if (mbox_rewrite(&mb, &sc, MBOX_RW_UIDS) < 0)
 		goto out;
 	*uidvalidity_r = sc.uidvalidity;

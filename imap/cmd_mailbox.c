@@ -233,8 +233,10 @@ static int status_scan(struct imap_sess *s, const char *path, int inbox, struct 
 		r = mbox_lock(&mb, MBOX_LOCK_WRITE, lock_ms(s));
 		if (r == 0)
 			r = mbox_scan_update(&mb, sc);
-		if (r >= 0)
+		if (r >= 0) {
+			imap_uv_prepare(s, sc);
 			r = mbox_rewrite(&mb, sc, MBOX_RW_UIDS);
+		}
 	}
 	e = errno;
 	mbox_close(&mb);

@@ -158,6 +158,10 @@ long imap_scan_find_uid(const struct mbox_scan *sc, uint32_t uid);
  * released before it returns.  -1 with errno (EAGAIN: busy). */
 typedef int (*imap_mark_fn)(struct imap_sess *s, void *arg);
 int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg);
+/* Before a rewrite that gives UIDs: a mailbox without UIDVALIDITY gets
+ * the next value of the user's state (~/mail/.imap/dovecot-uidvalidity,
+ * shared with Dovecot), never one a deleted namesake had. */
+void imap_uv_prepare(struct imap_sess *s, struct mbox_scan *sc);
 /* "* FLAGS" and "* OK [PERMANENTFLAGS" lines */
 void imap_view_flags_lines(struct imap_sess *s);
 uint32_t imap_view_max_uid(const struct imap_sess *s);

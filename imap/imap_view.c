@@ -12,6 +12,7 @@
  * FLAGS, new UIDs EXISTS/RECENT.  A changed UIDVALIDITY ends the session with
  * BYE: the client reconnects and resynchronises rather than see wrong data. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,6 +68,23 @@ uint32_t imap_view_max_uid(const struct imap_sess *s)
 	return s->view.count ? s->view.v[s->view.count - 1].uid : 0;
 }
 
+void imap_uv_prepare(struct imap_sess *s, struct mbox_scan *sc)
+{
+	char dir[PATH_MAX];
+	uint32_t uv;
+	int n;
+
+	if (sc->uidvalidity || sc->count == 0)
+		return;
+	n = snprintf(dir, sizeof dir, "%s/.imap", s->root);
+	if (n < 0 || (size_t)n >= sizeof dir || mbox_uidvalidity_next(dir, &uv) < 0) {
+		log_msg(LOG_NOTICE, "uidvalidity state in %s/.imap: %s", s->root, strerror(errno));
+		return;   /* libmbox picks the time, as before */
+	}
+	sc->uidvalidity = uv;
+	sc->base_dirty = 1;
+}
+
 static int needs_write(const struct imap_sess *s)
 {
 	size_t i;
@@ -112,6 +130,7 @@ static int claim(struct imap_sess *s, uint32_t **recent_r, size_t *nrecent_r)
 			idx[n++] = i;
 		}
 	}
+	imap_uv_prepare(s, &s->sc);
 	if (mbox_rewrite(&s->mb, &s->sc, MBOX_RW_UIDS) < 0) {
 		int e = errno;
 		clear_requests(&s->sc);
@@ -471,8 +490,10 @@ int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg)
 		r = mbox_scan_update(&s->mb, &s->sc);
 		if (r >= 0)
 			r = mark(s, arg);
-		if (r >= 0)
+		if (r >= 0) {
+			imap_uv_prepare(s, &s->sc);
 			r = mbox_rewrite(&s->mb, &s->sc, MBOX_RW_UIDS);
+		}
 		e = errno;
 		if (r < 0)
 			clear_requests(&s->sc);
