@@ -223,6 +223,11 @@ enum imap_res cmd_move(struct imap_sess *, struct imap_cmd *);
 
 /* cmd_select.c: shared by EXPUNGE/CLOSE/MOVE */
 int imap_do_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report);
+/* cmd_mailbox.c: STATUS, shared with LIST ... RETURN (STATUS (..)) */
+int imap_status_items(struct imap_parser *ps);   /* "(MESSAGES ..)": item bits, -1 bad */
+/* "* STATUS" of one mailbox: 0; 1 not selectable; -1 errno (nothing written) */
+int imap_status_put(struct imap_sess *s, const char *canon, const char *path, int inbox,
+		    int items);
 /* cmd_copy.c: shared with APPEND */
 int imap_append_to(struct imap_sess *s, const char *path, int create, const struct mbox_append *a,
 		   size_t n, uint32_t *uidvalidity_r, uint32_t *uids_r);

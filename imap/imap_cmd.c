@@ -54,7 +54,7 @@ static const struct imap_command commands[] = {
 void imap_capabilities(struct imap_sess *s, struct buf *b)
 {
 	buf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT "
-		 "MOVE CHILDREN SPECIAL-USE ESEARCH");
+		 "MOVE CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS");
 	if (s->state == IMAP_S_NOTAUTH)
 		buf_adds(b, s->login_ok ? " AUTH=PLAIN" : " LOGINDISABLED");
 }
