@@ -4,24 +4,6 @@
 . "${FACTEUR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}/t/lib/tap.sh"
 tmpdir
 
-# sub_tap LABEL CMD...: runs a TAP producer and re-emits its results here
-sub_tap() {
-	label=$1; shift
-	"$@" > "$T_TMP/sub.out" 2>&1; rc=$?
-	plan=
-	while IFS= read -r line; do
-		case $line in
-		"ok "*"# SKIP"*) skip "$label: ${line#ok }" ;;
-		"ok "*) ok 0 "$label: ${line#ok [0-9]* - }" ;;
-		"not ok "*) ok 1 "$label: ${line#not ok [0-9]* - }" ;;
-		1..*) plan=${line#1..} ;;
-		"#"*) echo "$line" ;;
-		*) echo "# $line" ;;
-		esac
-	done < "$T_TMP/sub.out"
-	[ "$rc" -eq 0 ] && [ -n "$plan" ]; ok $? "$label: exit status 0 and a plan"
-}
-
 [ -x "$B/t/unit/priv" ] || { echo "Bail out! build first"; exit 1; }
 if [ "$(id -u)" = 0 ]; then
 	sub_tap root "$B/t/unit/priv"

@@ -22,24 +22,6 @@ flock -w 120 9 || { echo "Bail out! test users lock busy"; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-# sub_tap LABEL CMD...: runs a TAP producer and re-emits its results here
-sub_tap() {
-	label=$1; shift
-	"$@" > "$T_TMP/sub.out" 2>&1; rc=$?
-	plan=
-	while IFS= read -r line; do
-		case $line in
-		"ok "*"# SKIP"*) skip "$label: ${line#ok }" ;;
-		"ok "*) ok 0 "$label: ${line#ok [0-9]* - }" ;;
-		"not ok "*) ok 1 "$label: ${line#not ok [0-9]* - }" ;;
-		1..*) plan=${line#1..} ;;
-		"#"*) echo "$line" ;;
-		*) echo "# $line" ;;
-		esac
-	done < "$T_TMP/sub.out"
-	[ "$rc" -eq 0 ] && [ -n "$plan" ]; ok $? "$label: exit status 0 and a plan"
-}
-
 for u in fct1 fct2; do userdel -r "$u" >/dev/null 2>&1; done
 install -m 644 "$FACTEUR_SRC/etc/pam.d/facteur" "/etc/pam.d/$SVC"
 useradd -m -s /bin/sh -G users fct1 && echo 'fct1:fct1-pw' | chpasswd
@@ -52,7 +34,7 @@ usermod -U fct2
 sub_tap unlocked "$B/t/unit/auth" pamuser "$SVC" "$T_TMP/log" fct2 fct2-pw ok
 chage -E 0 fct2
 sub_tap expired "$B/t/unit/auth" pamuser "$SVC" "$T_TMP/log" fct2 fct2-pw refused
-grep -q 'fct1-pw\|fct2-pw' "$T_TMP/log"; ok $((! $?)) "no password in the log"
+lacks "$T_TMP/log" 'fct1-pw|fct2-pw' "no password in the log"
 
 # the whole split: a chrooted nobody child, the root parent asks PAM and
 # becomes fct1 with its supplementary groups

@@ -37,12 +37,13 @@ same_file "$T_TMP/fuzz/committed" "$T_TMP/fuzz/said" "queue files committed = 'q
 is "$(find "$T_TMP/queue/tmp" -type f 2>/dev/null | wc -l)" 0 "no half-written queue file left in tmp/"
 # give detached delivery runners a moment to finish before reading reports
 sleep 0.5
-if ls "$T_TMP/san"/report* >/dev/null 2>&1; then
+if ! sanitized; then
+	skip "no sanitizer report: not a SANITIZE=1 build"
+elif ls "$T_TMP/san"/report* >/dev/null 2>&1; then
 	head -40 "$T_TMP"/san/report* | sed 's/^/# /'
 	ok 1 "no sanitizer report"
 else
 	ok 0 "no sanitizer report"
 fi
-grep -q 'protocol error from the session child' "$T_TMP/log"
-ok $((!$?)) "the root parent never saw a bad record from the child"
+lacks "$T_TMP/log" 'protocol error from the session child' "the root parent never saw a bad record from the child"
 done_testing

@@ -72,7 +72,7 @@ d9 LOGOUT
 IN
 sed -n '/^d3 OK/,/^d4 /p' "$O" | grep -q '^\* LSUB (\\Noselect) "/" "work"$'; ok $? "LSUB %: an unsubscribed parent of subscriptions, \\Noselect (6.3.9)"
 is "$(sed -n '/^d3 OK/,/^d4 /p' "$O" | grep -c '^\* LSUB')" 1 "LSUB %: the parent once, not its children"
-sed -n '/^d4 OK/,/^d5 /p' "$O" | grep -q '"work"'; ok $((!$?)) "LSUB *: no unsubscribed parent"
+lacks_in '"work"' "LSUB *: no unsubscribed parent" "$(sed -n '/^d4 OK/,/^d5 /p' "$O")"
 is "$(sed -n '/^d4 OK/,/^d5 /p' "$O" | grep -c '^\* LSUB () "/" "work/[ab]"$')" 2 "LSUB *: both subscriptions"
 sed -n '/^d5 OK/,/^d6 /p' "$O" | grep -q '^\* LIST (\\HasNoChildren) "/" "INBOX"$'; ok $? "LIST in%: INBOX is case-insensitive in patterns"
 sed -n '/^d6 OK/,/^d7 /p' "$O" | grep -q '"INBOX"$'; ok $? "LIST Inbox: INBOX"

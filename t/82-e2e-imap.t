@@ -137,7 +137,7 @@ RC
 	tmux -L "fct$$" kill-server 2>/dev/null
 	state alice INBOX > "$T_TMP/alice.mutt"
 	grep -q '^[0-9]* 1 \\Seen' "$T_TMP/alice.mutt"; ok $? "mutt: the message read is \\Seen on the server"
-	grep -q '^[0-9]* 2 ' "$T_TMP/alice.mutt"; ok $((!$?)) "mutt: the deleted message is expunged"
+	lacks "$T_TMP/alice.mutt" '^[0-9]* 2 ' "mutt: the deleted message is expunged"
 	is "$(wc -l < "$T_TMP/alice.mutt" | tr -d ' ')" 2 "mutt: two messages left"
 else
 	skip "mutt or tmux not installed"

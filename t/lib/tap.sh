@@ -26,10 +26,41 @@ same_file() {
 	fi
 }
 diag() { echo "# $*"; }
+# lacks FILE PATTERN NAME: FILE exists and no line matches PATTERN (grep
+# -E); a missing file fails, unlike `grep ...; ok $((!$?))`
+lacks() {
+	if [ -e "$1" ] && ! grep -Eq -- "$2" "$1"; then ok 0 "$3"; else ok 1 "$3"; fi
+}
+# lacks_in PATTERN NAME TEXT: the same for TEXT, which must not be empty
+# (not at the end of a pipeline: the count would stay in the subshell)
+lacks_in() {
+	if [ -n "$3" ] && ! printf '%s\n' "$3" | grep -Eq -- "$1"; then ok 0 "$2"; else ok 1 "$2"; fi
+}
 skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $*"; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+# sanitized: is $B an ASan+UBSan build (make SANITIZE=1)?
+sanitized() { case $B in *build-san*) return 0 ;; esac; return 1; }
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root ($1)"; }
 need_cmd() { command -v "$1" >/dev/null 2>&1 || skip_all "$1 not installed"; }
 done_testing() { echo "1..$T_N"; [ "$T_FAIL" -eq 0 ]; }
+# sub_tap LABEL CMD...: runs a TAP producer (a C unit test) and folds its
+# results into ours, each name prefixed by LABEL; its exit status and plan
+# are one more test.
+sub_tap() {
+	label=$1; shift
+	"$@" > "$T_TMP/sub.out" 2>&1; rc=$?
+	plan=
+	while IFS= read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) skip "$label: ${line#ok }" ;;
+		"ok "*) ok 0 "$label: ${line#ok [0-9]* - }" ;;
+		"not ok "*) ok 1 "$label: ${line#not ok [0-9]* - }" ;;
+		1..*) plan=${line#1..} ;;
+		"#"*) echo "$line" ;;
+		*) echo "# $line" ;;
+		esac
+	done < "$T_TMP/sub.out"
+	[ "$rc" -eq 0 ] && [ -n "$plan" ]; ok $? "$label: exit status 0 and a plan"
+}
 # A private temporary directory removed at exit.
 tmpdir() { T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/facteur-t.XXXXXX"); trap 'rm -rf "$T_TMP"' EXIT; }
