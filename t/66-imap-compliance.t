@@ -14,7 +14,7 @@ H=$T_TMP/home/alice
 DOVECOT=/usr/lib/dovecot/imap
 have_dovecot() { [ -x "$DOVECOT" ] && { [ "$(id -u)" = 0 ] || [ "$(id -u)" -ge 500 ]; }; }
 dovecot() {
-	as_user env -i USER=alice HOME="$H" PATH=/usr/bin:/bin "$DOVECOT" \
+	as_user alice env -i USER=alice HOME="$H" PATH=/usr/bin:/bin "$DOVECOT" \
 		-o "mail_location=mbox:$H/mail:INBOX=$SPOOL/alice" 2>> "$T_TMP/dovecot.err" | nocr
 }
 uv() { sed -n "s/^\* STATUS \"\{0,1\}$1\"\{0,1\} (.*UIDVALIDITY \([0-9]*\).*/\1/p" "$2"; }
@@ -23,21 +23,21 @@ uv() { sed -n "s/^\* STATUS \"\{0,1\}$1\"\{0,1\} (.*UIDVALIDITY \([0-9]*\).*/\1/
 imap > "$T_TMP/uv.out" <<'IN'
 a1 LOGIN alice alice-pw
 a2 CREATE Foo
-a3 APPEND Foo {20+}
+a3 APPEND Foo {19+}
 Subject: first
 
 x
 a4 STATUS Foo (UIDVALIDITY UIDNEXT)
 a5 DELETE Foo
 a6 CREATE Foo
-a7 APPEND Foo {21+}
+a7 APPEND Foo {20+}
 Subject: second
 
 y
 a8 STATUS Foo (UIDVALIDITY UIDNEXT)
 a9 DELETE Foo
 b1 CREATE Foo
-b2 APPEND Foo {20+}
+b2 APPEND Foo {19+}
 Subject: third
 
 z
