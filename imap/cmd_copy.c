@@ -3,7 +3,8 @@
  * appends messages to a mailbox under its write lock, then gives them UIDs
  * (MBOX_RW_UIDS) so that COPYUID/APPENDUID can name them.
  * Results: OK [COPYUID ..]; NO [TRYCREATE] (no such target); NO [CANNOT];
- * NO [INUSE]; NO [OVERQUOTA]; NO [EXPUNGEISSUED]. */
+ * NO [INUSE]; NO [OVERQUOTA]; messages expunged by another session are
+ * skipped: OK [EXPUNGEISSUED] (untagged when COPYUID takes the tagged one). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ int imap_append_to(struct imap_sess *s, const char *path, int create, const stru
 				m->new_keywords = mask;
 			}
 		}
+	imap_uv_prepare(s, &sc);
 	if (mbox_rewrite(&mb, &sc, MBOX_RW_UIDS) < 0)
 		goto out;
 	*uidvalidity_r = sc.uidvalidity;
@@ -185,7 +187,7 @@ static void copy_messages(struct imap_sess *s, const unsigned char *sel, struct 
 		if (!sel[i])
 			continue;
 		k = imap_view_index(s, i);
-		if (k < 0 || mbox_msg_load_locked(&s->mb, &s->sc.msgs[k], MBOX_PART_ALL, &b.data[b.n], &len) < 0) {
+		if (k < 0 || imap_view_load(s, k, MBOX_PART_ALL, &b.data[b.n], &len) < 0) {
 			cp->gone++;
 			continue;
 		}
@@ -252,11 +254,16 @@ static void copy_reply(struct imap_sess *s, struct imap_cmd *c, int move, struct
 			imap_no_errno(s, c, cp->err);
 		log_msg(LOG_NOTICE, "copy to %s: %s", canon, strerror(cp->err));
 	} else if (cp->gone && !cp->nmoved) {
-		imap_tagged(s, c, "NO", "[EXPUNGEISSUED] Some messages were expunged.");
+		imap_tagged(s, c, "OK", "[EXPUNGEISSUED] Some messages were already expunged.");
 	} else if (move && cp->nmoved) {
+		if (cp->gone)
+			imap_put(s, "* OK [EXPUNGEISSUED] Some messages were already expunged.\r\n");
 		move_expunge(s, cp);
 		imap_tagged(s, c, "OK", "%sMOVE completed.", uid);
 	} else if (cp->nmoved) {
+		/* the tagged reply carries COPYUID: the hint goes untagged */
+		if (cp->gone)
+			imap_put(s, "* OK [EXPUNGEISSUED] Some messages were already expunged.\r\n");
 		imap_tagged(s, c, "OK", "[COPYUID %u %s %s] %sCOPY completed.", cp->uv, cp->srcs.s,
 			    cp->dsts.s, uid);
 	} else {

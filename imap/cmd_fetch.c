@@ -6,8 +6,10 @@
  * (imap/mime/mime.h); top-level sections straight from libmbox.
  * Bodies are served as libmbox shows them: metadata headers hidden, CRLF.
  * Implicit \Seen is written (one rewrite) before the responses, which then
- * carry the new FLAGS.  Result: OK, or NO [EXPUNGEISSUED] when some
- * messages vanished under us. */
+ * carry the new FLAGS.  Messages another session expunged (the client
+ * has not been told yet) are answered with empty data (put_response) and
+ * the result is OK [EXPUNGEISSUED] (RFC 5530), as Dovecot does: the client
+ * gets everything that still exists.  NO only for a real error. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,7 +307,7 @@ static int load_mime(struct imap_sess *s, long k, struct fetch *f, struct buf *p
 	size_t len = 0, j;
 	int r = 0;
 
-	if (mbox_msg_load_locked(&s->mb, &s->sc.msgs[k], MBOX_PART_ALL, &p, &len) < 0)
+	if (imap_view_load(s, k, MBOX_PART_ALL, &p, &len) < 0)
 		return -1;
 	root = mime_parse(p, len);
 	if (!root) {
@@ -340,14 +342,13 @@ static int load_mime(struct imap_sess *s, long k, struct fetch *f, struct buf *p
 /* The bytes of one body attribute, before anything is written. */
 static int load_part(struct imap_sess *s, long k, const struct fatt *a, struct buf *out)
 {
-	struct mbox_msg *m = &s->sc.msgs[k];
 	int parts = a->section == S_ALL ? MBOX_PART_ALL : a->section == S_TEXT ? MBOX_PART_BODY :
 		MBOX_PART_HEADER;
 	char *p = NULL;
 	size_t len = 0;
 	int r;
 
-	if (mbox_msg_load_locked(&s->mb, m, parts, &p, &len) < 0)
+	if (imap_view_load(s, k, parts, &p, &len) < 0)
 		return -1;
 	if (a->section == S_FIELDS || a->section == S_FIELDS_NOT)
 		r = filter_header(a, p, len, out);
@@ -394,20 +395,106 @@ void imap_fetch_flags(struct imap_sess *s, size_t i, int with_uid)
 	imap_putn(s, ")\r\n", 3);
 }
 
-/* one message: load every body part first, then write the response */
+/* The response for view message i.  m is its scan entry, or NULL when the
+ * message is gone from the file (expunged by another session, EXPUNGE not
+ * sent yet): then, as Dovecot does, every item is answered with what the
+ * grammar allows for data that no longer exists (RFC 2180 4.1.3): the
+ * UID and flags the client knows, the epoch, size 0, an empty ENVELOPE and
+ * BODYSTRUCTURE, NIL for every body section. */
+static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, int show_flags,
+			 const struct mbox_msg *m, const struct buf *parts)
+{
+	const struct imap_vmsg *v = &s->view.v[i];
+	const char *sep = "";
+	size_t j;
+
+	imap_put(s, "* %zu FETCH (", i + 1);
+	if (f->want_uid) {
+		imap_put(s, "UID %u", v->uid);
+		sep = " ";
+	}
+	if (show_flags && !f->want_flags) {
+		imap_put(s, "%sFLAGS ", sep);
+		imap_put_flags(s, v);
+		sep = " ";
+	}
+	for (j = 0; j < f->n; j++) {
+		const struct fatt *a = &f->a[j];
+		switch (a->kind) {
+		case A_UID:
+			if (f->want_uid)
+				continue;
+			imap_put(s, "%sUID %u", sep, v->uid);
+			break;
+		case A_FLAGS:
+			imap_put(s, "%sFLAGS ", sep);
+			imap_put_flags(s, v);
+			break;
+		case A_IDATE:
+			imap_put(s, "%sINTERNALDATE ", sep);
+			if (m)
+				imap_put_datetime(s, m->internaldate);
+			else
+				imap_put(s, "\"01-Jan-1970 00:00:00 +0000\"");
+			break;
+		case A_SIZE:
+			imap_put(s, "%sRFC822.SIZE %llu", sep,
+				 m ? (unsigned long long)(m->hdr_size + m->body_size) : 0ULL);
+			break;
+		case A_BODY: {
+			uint64_t off = a->partial ? a->off : 0, len = parts[j].len;
+			imap_putn(s, sep, strlen(sep));
+			put_section_name(s, a);
+			imap_putn(s, " ", 1);
+			if (!m) {
+				imap_putn(s, "NIL", 3);
+				break;
+			}
+			off = off < len ? off : len;
+			len -= off;
+			if (a->partial && len > a->len)
+				len = a->len;
+			imap_put_literal(s, parts[j].s + off, (size_t)len);
+			break;
+		}
+		case A_ENVELOPE:
+		case A_STRUCT:
+		case A_BODYPLAIN:
+			imap_put(s, "%s%s ", sep, a->kind == A_ENVELOPE ? "ENVELOPE" :
+				 a->kind == A_STRUCT ? "BODYSTRUCTURE" : "BODY");
+			if (!m)
+				imap_put(s, "%s", a->kind == A_ENVELOPE ?
+					 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)" :
+					 a->kind == A_STRUCT ?
+					 "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)" :
+					 "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0)");
+			else
+				imap_putn(s, parts[j].s ? parts[j].s : "NIL", parts[j].s ? parts[j].len : 3);
+			break;
+		default:
+			continue;
+		}
+		sep = " ";
+	}
+	imap_putn(s, ")\r\n", 3);
+}
+
+/* One message: load every body part first, then write the response.
+ * 0 = answered, 1 = answered as gone, -1 = error (errno; nothing written). */
 static int fetch_one(struct imap_sess *s, struct fetch *f, size_t i, int show_flags,
 		     struct buf *parts)
 {
-	struct imap_vmsg *v = &s->view.v[i];
 	long k = imap_view_index(s, i);
-	const char *sep = "";
 	size_t j;
 	int tries;
 
 	for (tries = 0; ; tries++) {
 		int bad = 0;
-		if (k < 0)
-			return -1;
+		if (k < 0) {
+			imap_view_read_release(s, 512);
+			put_response(s, f, i, 0, NULL, parts);
+			return 1;
+		}
 		for (j = 0; j < f->n; j++)
 			buf_reset(&parts[j]);
 		for (j = 0; j < f->n && !bad; j++)
@@ -433,62 +520,7 @@ static int fetch_one(struct imap_sess *s, struct fetch *f, size_t i, int show_fl
 			total += parts[j].len;
 		imap_view_read_release(s, total);
 	}
-	imap_put(s, "* %zu FETCH (", i + 1);
-	if (f->want_uid) {
-		imap_put(s, "UID %u", v->uid);
-		sep = " ";
-	}
-	if (show_flags && !f->want_flags) {
-		imap_put(s, "%sFLAGS ", sep);
-		imap_put_flags(s, v);
-		sep = " ";
-	}
-	for (j = 0; j < f->n; j++) {
-		const struct fatt *a = &f->a[j];
-		const struct mbox_msg *m = &s->sc.msgs[k];
-		switch (a->kind) {
-		case A_UID:
-			if (f->want_uid)
-				continue;
-			imap_put(s, "%sUID %u", sep, v->uid);
-			break;
-		case A_FLAGS:
-			imap_put(s, "%sFLAGS ", sep);
-			imap_put_flags(s, v);
-			break;
-		case A_IDATE:
-			imap_put(s, "%sINTERNALDATE ", sep);
-			imap_put_datetime(s, m->internaldate);
-			break;
-		case A_SIZE:
-			imap_put(s, "%sRFC822.SIZE %llu", sep,
-				 (unsigned long long)(m->hdr_size + m->body_size));
-			break;
-		case A_BODY: {
-			uint64_t off = a->partial ? a->off : 0, len = parts[j].len;
-			imap_putn(s, sep, strlen(sep));
-			put_section_name(s, a);
-			off = off < len ? off : len;
-			len -= off;
-			if (a->partial && len > a->len)
-				len = a->len;
-			imap_putn(s, " ", 1);
-			imap_put_literal(s, parts[j].s + off, (size_t)len);
-			break;
-		}
-		case A_ENVELOPE:
-		case A_STRUCT:
-		case A_BODYPLAIN:
-			imap_put(s, "%s%s ", sep, a->kind == A_ENVELOPE ? "ENVELOPE" :
-				 a->kind == A_STRUCT ? "BODYSTRUCTURE" : "BODY");
-			imap_putn(s, parts[j].s ? parts[j].s : "NIL", parts[j].s ? parts[j].len : 3);
-			break;
-		default:
-			continue;
-		}
-		sep = " ";
-	}
-	imap_putn(s, ")\r\n", 3);
+	put_response(s, f, i, show_flags, &s->sc.msgs[k], parts);
 	return 0;
 }
 
@@ -540,6 +572,7 @@ enum imap_res cmd_fetch(struct imap_sess *s, struct imap_cmd *c)
 	unsigned char *sel;
 	size_t i, j, gone = 0, seen_new = 0;
 	unsigned char *flagged = NULL;
+	int err = 0;
 
 	memset(&f, 0, sizeof f);
 	if (imap_seq_parse(&c->ps, &set) < 0)
@@ -595,16 +628,26 @@ enum imap_res cmd_fetch(struct imap_sess *s, struct imap_cmd *c)
 	for (i = 0; i < s->view.count; i++) {
 		if (!sel[i])
 			continue;
-		if (fetch_one(s, &f, i, flagged[i], parts) < 0)
+		switch (fetch_one(s, &f, i, flagged[i], parts)) {
+		case 1:
 			gone++;
+			break;
+		case -1:
+			err = errno;
+			break;
+		}
 		imap_view_read_tick(s);
 	}
 	imap_view_read_end(s);
 	for (j = 0; j < f.n; j++)
 		buf_free(&parts[j]);
 	free(sel);
+	if (err) {
+		imap_no_errno(s, c, err);
+		return IMAP_DONE;
+	}
 	if (gone) {
-		imap_tagged(s, c, "NO", "[EXPUNGEISSUED] Some messages were expunged.");
+		imap_tagged(s, c, "OK", "[EXPUNGEISSUED] Some messages were already expunged.");
 		return IMAP_DONE;
 	}
 	return IMAP_OK;

@@ -1,5 +1,7 @@
-/* LIST and LSUB (RFC 3501 6.3.8-9; CHILDREN RFC 3348; SPECIAL-USE RFC 6154,
- * whose selection and RETURN options of RFC 5258 are also understood),
+/* LIST and LSUB (RFC 3501 6.3.8-9; LIST-EXTENDED RFC 5258: selection
+ * options SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE, several patterns,
+ * RETURN (SUBSCRIBED CHILDREN SPECIAL-USE STATUS), CHILDINFO; LIST-STATUS
+ * RFC 5819; SPECIAL-USE RFC 6154),
  * SUBSCRIBE and UNSUBSCRIBE (6.3.6-7).  Hierarchy separator "/"; "*"
  * matches anything, "%" anything but "/".  INBOX is the spool and is listed
  * first; folders come from libmbox's folder walk. */
@@ -60,6 +62,8 @@ static int match_name(const char *pat, const char *name)
 
 struct listopt {
 	int lsub, sel_subscribed, sel_special, ret_subscribed, ret_special;
+	int recursive;        /* RECURSIVEMATCH */
+	int status;           /* RETURN (STATUS (..)): item bits (RFC 5819) */
 	const char *pat[PATTERNS_MAX];
 	size_t npat;
 	struct mbox_folder_list subs;
@@ -73,6 +77,17 @@ static int subscribed(const struct listopt *o, const char *name)
 		if (!strcmp(o->subs.f[i].name, name))
 			return 1;
 	return 0;
+}
+
+/* LIST-STATUS: the STATUS of a selectable mailbox right after its LIST
+ * line; one that cannot be read (locked, gone) is left out (RFC 5819) */
+static void put_status(struct imap_sess *s, const struct listopt *o, const char *name)
+{
+	char path[PATH_MAX], canon[1024];
+	int r = imap_name_resolve(s, name, strlen(name), path, sizeof path, canon, sizeof canon);
+
+	if (r >= 0)
+		imap_status_put(s, canon, path, r == 1, o->status);
 }
 
 static void put_entry(struct imap_sess *s, const struct listopt *o, const char *name,
@@ -112,6 +127,8 @@ static void put_entry(struct imap_sess *s, const struct listopt *o, const char *
 	imap_put(s, ") \"/\" ");
 	imap_put_mailbox(s, name);
 	imap_put(s, "\r\n");
+	if (o->status && exists && !is_dir && !o->lsub)
+		put_status(s, o, name);
 }
 
 static int any_match(const struct listopt *o, const char *name)
@@ -156,7 +173,37 @@ static void lsub_parents(struct imap_sess *s, const struct listopt *o)
 	}
 }
 
-static int parse_opts(struct imap_parser *ps, int *a, int *b)
+/* selection options (RFC 5258 3.1, RFC 6154): unknown ones are BAD, as
+ * RECURSIVEMATCH without an option it could apply to */
+static int parse_select(struct imap_parser *ps, struct listopt *o)
+{
+	const char *p;
+	size_t n;
+	int other = 0;
+
+	ps->p++;   /* '(' */
+	if (imap_peek(ps) != ')') {
+		do {
+			if (imap_atom(ps, &p, &n) < 0)
+				return -1;
+			if (str_ieq(p, n, "SUBSCRIBED", 10))
+				o->sel_subscribed = other = 1;
+			else if (str_ieq(p, n, "SPECIAL-USE", 11))
+				o->sel_special = other = 1;
+			else if (str_ieq(p, n, "RECURSIVEMATCH", 14))
+				o->recursive = 1;
+			else if (!str_ieq(p, n, "REMOTE", 6))
+				return -1;   /* REMOTE: no remote mailboxes here */
+		} while (imap_sp(ps) == 0);
+	}
+	if (imap_peek(ps) != ')' || (o->recursive && !other))
+		return -1;
+	ps->p++;
+	return 0;
+}
+
+/* return options (RFC 5258 3.2, RFC 5819, RFC 6154) */
+static int parse_return(struct imap_parser *ps, struct listopt *o)
 {
 	const char *p;
 	size_t n;
@@ -164,23 +211,64 @@ static int parse_opts(struct imap_parser *ps, int *a, int *b)
 	if (imap_peek(ps) != '(')
 		return -1;
 	ps->p++;
-	if (imap_peek(ps) == ')') {
-		ps->p++;
-		return 0;
+	if (imap_peek(ps) != ')') {
+		do {
+			if (imap_atom(ps, &p, &n) < 0)
+				return -1;
+			if (str_ieq(p, n, "SUBSCRIBED", 10))
+				o->ret_subscribed = 1;
+			else if (str_ieq(p, n, "SPECIAL-USE", 11))
+				o->ret_special = 1;
+			else if (str_ieq(p, n, "STATUS", 6)) {
+				if (imap_sp(ps) < 0 || (o->status = imap_status_items(ps)) <= 0)
+					return -1;
+			} else if (!str_ieq(p, n, "CHILDREN", 8))
+				return -1;   /* CHILDREN: always given */
+		} while (imap_sp(ps) == 0);
 	}
-	do {
-		if (imap_atom(ps, &p, &n) < 0)
-			return -1;
-		if (str_ieq(p, n, "SUBSCRIBED", 10))
-			*a = 1;
-		else if (str_ieq(p, n, "SPECIAL-USE", 11))
-			*b = 1;
-		/* RECURSIVEMATCH, REMOTE, CHILDREN: nothing to change */
-	} while (imap_sp(ps) == 0);
 	if (imap_peek(ps) != ')')
 		return -1;
 	ps->p++;
 	return 0;
+}
+
+/* RECURSIVEMATCH with SUBSCRIBED: a name that matches a pattern, is not
+ * subscribed itself but has subscribed names below it is listed with
+ * CHILDINFO ("SUBSCRIBED") (RFC 5258 3.5), each once, unless those names
+ * match a pattern and are listed themselves. */
+static void childinfo(struct imap_sess *s, const struct listopt *o, const struct mbox_folder_list *l)
+{
+	char pre[1100];
+	size_t i, j, k;
+
+	for (i = 0; i < o->subs.count; i++) {
+		const char *nm = o->subs.f[i].name;
+		if (any_match(o, nm))
+			continue;   /* listed itself: no need for CHILDINFO (as Dovecot) */
+		for (k = 1; nm[k] && k < sizeof pre; k++) {
+			int dup = 0, is_dir = 0, exists = 0;
+			if (nm[k] != '/')
+				continue;
+			memcpy(pre, nm, k);
+			pre[k] = '\0';
+			if (subscribed(o, pre) || !any_match(o, pre) || !imap_utf7_valid(pre, k))
+				continue;
+			for (j = 0; j < i && !dup; j++)
+				dup = !any_match(o, o->subs.f[j].name) &&
+				      !strncmp(o->subs.f[j].name, pre, k) && o->subs.f[j].name[k] == '/';
+			if (dup)
+				continue;
+			for (j = 0; j < l->count && !exists; j++)
+				if (!strcmp(l->f[j].name, pre)) {
+					exists = 1;
+					is_dir = l->f[j].is_dir;
+				}
+			imap_put(s, "* LIST (%s) \"/\" ", !exists ? "\\NonExistent" :
+				 is_dir ? "\\Noselect \\HasChildren" : "\\HasChildren");
+			imap_put_mailbox(s, pre);
+			imap_put(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n");
+		}
+	}
 }
 
 static enum imap_res do_list(struct imap_sess *s, struct imap_cmd *c, int lsub)
@@ -193,8 +281,7 @@ static enum imap_res do_list(struct imap_sess *s, struct imap_cmd *c, int lsub)
 
 	memset(&o, 0, sizeof o);
 	o.lsub = lsub;
-	if (!lsub && imap_peek(&c->ps) == '(' &&
-	    (parse_opts(&c->ps, &o.sel_subscribed, &o.sel_special) < 0 || imap_sp(&c->ps) < 0))
+	if (!lsub && imap_peek(&c->ps) == '(' && (parse_select(&c->ps, &o) < 0 || imap_sp(&c->ps) < 0))
 		return IMAP_BAD;
 	if (imap_astring(&c->ps, &ref, &rl) < 0 || imap_sp(&c->ps) < 0)
 		return IMAP_BAD;
@@ -217,7 +304,7 @@ static enum imap_res do_list(struct imap_sess *s, struct imap_cmd *c, int lsub)
 		const char *kw;
 		size_t kl;
 		if (imap_atom(&c->ps, &kw, &kl) < 0 || !str_ieq(kw, kl, "RETURN", 6) ||
-		    imap_sp(&c->ps) < 0 || parse_opts(&c->ps, &o.ret_subscribed, &o.ret_special) < 0)
+		    imap_sp(&c->ps) < 0 || parse_return(&c->ps, &o) < 0)
 			return IMAP_BAD;
 	}
 	if (!imap_eol(&c->ps) || memchr(ref, '\0', rl))
@@ -266,6 +353,8 @@ static enum imap_res do_list(struct imap_sess *s, struct imap_cmd *c, int lsub)
 		}
 	if (lsub)
 		lsub_parents(s, &o);
+	if (o.sel_subscribed && o.recursive)
+		childinfo(s, &o, &l);
 	mbox_folder_list_free(&l);
 	mbox_folder_list_free(&o.subs);
 	return IMAP_OK;

@@ -233,8 +233,10 @@ static int status_scan(struct imap_sess *s, const char *path, int inbox, struct 
 		r = mbox_lock(&mb, MBOX_LOCK_WRITE, lock_ms(s));
 		if (r == 0)
 			r = mbox_scan_update(&mb, sc);
-		if (r >= 0)
+		if (r >= 0) {
+			imap_uv_prepare(s, sc);
 			r = mbox_rewrite(&mb, sc, MBOX_RW_UIDS);
+		}
 	}
 	e = errno;
 	mbox_close(&mb);
@@ -244,40 +246,38 @@ static int status_scan(struct imap_sess *s, const char *path, int inbox, struct 
 	return r < 0 ? -1 : 0;
 }
 
-enum imap_res cmd_status(struct imap_sess *s, struct imap_cmd *c)
+int imap_status_items(struct imap_parser *ps)
 {
-	const char *n, *it;
-	size_t nl, il, i, recent = 0, unseen = 0;
-	char path[PATH_MAX], canon[1024];
-	struct mbox_scan sc;
-	const char *sep = "";
-	int items = 0, r;
+	const char *it;
+	size_t il;
+	int items = 0;
 
-	if (imap_astring(&c->ps, &n, &nl) < 0 || imap_sp(&c->ps) < 0 || imap_peek(&c->ps) != '(')
-		return IMAP_BAD;
-	c->ps.p++;
+	if (imap_peek(ps) != '(')
+		return -1;
+	ps->p++;
 	do {
 		int f;
-		if (imap_atom(&c->ps, &it, &il) < 0 || !(f = status_item(it, il)))
-			return IMAP_BAD;
+		if (imap_atom(ps, &it, &il) < 0 || !(f = status_item(it, il)))
+			return -1;
 		items |= f;
-	} while (imap_sp(&c->ps) == 0);
-	if (imap_peek(&c->ps) != ')')
-		return IMAP_BAD;
-	c->ps.p++;
-	if (!imap_eol(&c->ps))
-		return IMAP_BAD;
-	r = name_arg(s, c, n, nl, path, canon);
-	if (r < 0)
-		return IMAP_DONE;
-	r = status_scan(s, path, r == 1, &sc);
-	if (r != 0) {
-		if (r > 0)
-			imap_tagged(s, c, "NO", "[CANNOT] Mailbox isn't selectable.");
-		else
-			imap_no_errno(s, c, errno);
-		return IMAP_DONE;
-	}
+	} while (imap_sp(ps) == 0);
+	if (imap_peek(ps) != ')')
+		return -1;
+	ps->p++;
+	return items;
+}
+
+int imap_status_put(struct imap_sess *s, const char *canon, const char *path, int inbox,
+		    int items)
+{
+	size_t i, recent = 0, unseen = 0;
+	struct mbox_scan sc;
+	const char *sep = "";
+	int r;
+
+	r = status_scan(s, path, inbox, &sc);
+	if (r != 0)
+		return r;
 	for (i = 0; i < sc.count; i++) {
 		recent += !(sc.msgs[i].flags & MBOX_F_OLD);
 		unseen += !(sc.msgs[i].flags & MBOX_F_SEEN);
@@ -304,5 +304,29 @@ enum imap_res cmd_status(struct imap_sess *s, struct imap_cmd *c)
 		imap_put(s, "%sUNSEEN %zu", sep, unseen);
 	imap_put(s, ")\r\n");
 	mbox_scan_free(&sc);
+	return 0;
+}
+
+enum imap_res cmd_status(struct imap_sess *s, struct imap_cmd *c)
+{
+	const char *n;
+	size_t nl;
+	char path[PATH_MAX], canon[1024];
+	int items, r;
+
+	if (imap_astring(&c->ps, &n, &nl) < 0 || imap_sp(&c->ps) < 0 ||
+	    (items = imap_status_items(&c->ps)) < 0 || !imap_eol(&c->ps))
+		return IMAP_BAD;
+	r = name_arg(s, c, n, nl, path, canon);
+	if (r < 0)
+		return IMAP_DONE;
+	r = imap_status_put(s, canon, path, r == 1, items);
+	if (r != 0) {
+		if (r > 0)
+			imap_tagged(s, c, "NO", "[CANNOT] Mailbox isn't selectable.");
+		else
+			imap_no_errno(s, c, errno);
+		return IMAP_DONE;
+	}
 	return IMAP_OK;
 }

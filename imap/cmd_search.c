@@ -214,13 +214,13 @@ static int load(struct search *q, int body)
 	struct imap_sess *s = q->s;
 
 	if (body && !q->body_ok) {
-		if (mbox_msg_load_locked(&s->mb, &s->sc.msgs[q->k], MBOX_PART_ALL, &q->body, &q->blen) < 0 ||
+		if (imap_view_load(s, q->k, MBOX_PART_ALL, &q->body, &q->blen) < 0 ||
 		    !(q->broot = mime_parse(q->body, q->blen)))
 			return -1;
 		q->body_ok = 1;
 	}
 	if (!body && !q->hdr_ok) {
-		if (mbox_msg_load_locked(&s->mb, &s->sc.msgs[q->k], MBOX_PART_HEADER, &q->hdr, &q->hlen) < 0 ||
+		if (imap_view_load(s, q->k, MBOX_PART_HEADER, &q->hdr, &q->hlen) < 0 ||
 		    !(q->hroot = mime_parse(q->hdr, q->hlen)))
 			return -1;
 		q->hdr_ok = 1;

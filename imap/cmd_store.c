@@ -1,6 +1,7 @@
 /* STORE and UID STORE (RFC 3501 6.4.6): FLAGS, +FLAGS, -FLAGS and .SILENT.
  * Flags and keywords are written to the mailbox at once (Status, X-Status,
  * X-Keywords) under the write lock, then the new flags are reported.
+ * Messages expunged by another session are skipped: OK [EXPUNGEISSUED].
  * Results: OK; NO [READ-ONLY]; NO [LIMIT] (keywords); NO [INUSE]; BAD for a
  * bad sequence set or flag. */
 #include <errno.h>
@@ -69,6 +70,7 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 	size_t il, i;
 	unsigned char *sel;
 	int silent = 0;
+	size_t gone = 0;
 
 	memset(&st, 0, sizeof st);
 	if (imap_seq_parse(&c->ps, &set) < 0)
@@ -119,14 +121,23 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 		imap_view_flags_lines(s);
 	for (i = 0; i < s->view.count; i++) {
 		long k;
-		if (!sel[i] || (k = imap_view_index(s, i)) < 0)
+		if (!sel[i])
 			continue;
+		if ((k = imap_view_index(s, i)) < 0) {
+			gone++;
+			continue;
+		}
 		s->view.v[i].flags = s->sc.msgs[k].flags;
 		s->view.v[i].keywords = s->sc.msgs[k].keywords;
 		if (!silent)
 			imap_fetch_flags(s, i, c->uid);
 	}
 	free(sel);
+	if (gone) {
+		/* the others were stored: OK, with a hint to sync (RFC 5530) */
+		imap_tagged(s, c, "OK", "[EXPUNGEISSUED] Some messages were already expunged.");
+		return IMAP_DONE;
+	}
 	return IMAP_OK;
 bad:
 	imap_seq_free(&set);

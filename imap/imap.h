@@ -161,6 +161,10 @@ long imap_scan_find_uid(const struct mbox_scan *sc, uint32_t uid);
  * released before it returns.  -1 with errno (EAGAIN: busy). */
 typedef int (*imap_mark_fn)(struct imap_sess *s, void *arg);
 int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg);
+/* Before a rewrite that gives UIDs: a mailbox without UIDVALIDITY gets
+ * the next value of the user's state (~/mail/.imap/dovecot-uidvalidity,
+ * shared with Dovecot), never one a deleted namesake had. */
+void imap_uv_prepare(struct imap_sess *s, struct mbox_scan *sc);
 /* "* FLAGS" and "* OK [PERMANENTFLAGS" lines */
 void imap_view_flags_lines(struct imap_sess *s);
 uint32_t imap_view_max_uid(const struct imap_sess *s);
@@ -169,6 +173,8 @@ void imap_view_read_begin(struct imap_sess *s);
 void imap_view_read_release(struct imap_sess *s, size_t upcoming);
 void imap_view_read_tick(struct imap_sess *s);
 void imap_view_read_end(struct imap_sess *s);
+/* mbox_msg_load of scan entry k, only under the read lock taken above */
+int imap_view_load(struct imap_sess *s, long k, int parts, char **p_r, size_t *len_r);
 
 /* imap_name.c: mailbox names */
 /* Resolves a client mailbox name: INBOX -> spool, else a path under the
@@ -221,6 +227,11 @@ enum imap_res cmd_move(struct imap_sess *, struct imap_cmd *);
 
 /* cmd_select.c: shared by EXPUNGE/CLOSE/MOVE */
 int imap_do_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report);
+/* cmd_mailbox.c: STATUS, shared with LIST ... RETURN (STATUS (..)) */
+int imap_status_items(struct imap_parser *ps);   /* "(MESSAGES ..)": item bits, -1 bad */
+/* "* STATUS" of one mailbox: 0; 1 not selectable; -1 errno (nothing written) */
+int imap_status_put(struct imap_sess *s, const char *canon, const char *path, int inbox,
+		    int items);
 /* cmd_copy.c: shared with APPEND */
 int imap_append_to(struct imap_sess *s, const char *path, int create, const struct mbox_append *a,
 		   size_t n, uint32_t *uidvalidity_r, uint32_t *uids_r);

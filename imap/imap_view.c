@@ -12,6 +12,7 @@
  * FLAGS, new UIDs EXISTS/RECENT.  A changed UIDVALIDITY ends the session with
  * BYE: the client reconnects and resynchronises rather than see wrong data. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,6 +68,23 @@ uint32_t imap_view_max_uid(const struct imap_sess *s)
 	return s->view.count ? s->view.v[s->view.count - 1].uid : 0;
 }
 
+void imap_uv_prepare(struct imap_sess *s, struct mbox_scan *sc)
+{
+	char dir[PATH_MAX];
+	uint32_t uv;
+	int n;
+
+	if (sc->uidvalidity || sc->count == 0)
+		return;
+	n = snprintf(dir, sizeof dir, "%s/.imap", s->root);
+	if (n < 0 || (size_t)n >= sizeof dir || mbox_uidvalidity_next(dir, &uv) < 0) {
+		log_msg(LOG_NOTICE, "uidvalidity state in %s/.imap: %s", s->root, strerror(errno));
+		return;   /* libmbox picks the time, as before */
+	}
+	sc->uidvalidity = uv;
+	sc->base_dirty = 1;
+}
+
 static int needs_write(const struct imap_sess *s)
 {
 	size_t i;
@@ -112,6 +130,7 @@ static int claim(struct imap_sess *s, uint32_t **recent_r, size_t *nrecent_r)
 			idx[n++] = i;
 		}
 	}
+	imap_uv_prepare(s, &s->sc);
 	if (mbox_rewrite(&s->mb, &s->sc, MBOX_RW_UIDS) < 0) {
 		int e = errno;
 		clear_requests(&s->sc);
@@ -471,8 +490,10 @@ int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg)
 		r = mbox_scan_update(&s->mb, &s->sc);
 		if (r >= 0)
 			r = mark(s, arg);
-		if (r >= 0)
+		if (r >= 0) {
+			imap_uv_prepare(s, &s->sc);
 			r = mbox_rewrite(&s->mb, &s->sc, MBOX_RW_UIDS);
+		}
 		e = errno;
 		if (r < 0)
 			clear_requests(&s->sc);
@@ -489,11 +510,25 @@ int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg)
 
 static unsigned read_count;
 
+/* Takes the read lock for serving messages.  Another session may have
+ * rewritten the file since the scan (between the sync and now, or while
+ * the lock was let go): the offsets are then stale, and a From_ line at an
+ * old offset may well start another message of the same size.  So the
+ * scan is brought up to date under the lock first (a fstat when nothing
+ * changed); view entries find their message again by UID. */
+static void read_lock(struct imap_sess *s)
+{
+	if (mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s)) < 0)
+		return;
+	if (mbox_scan_update(&s->mb, &s->sc) < 0)
+		log_msg(LOG_NOTICE, "%s: rescan: %s", s->sel_name, strerror(errno));
+}
+
 void imap_view_read_begin(struct imap_sess *s)
 {
 	read_count = 0;
 	if (s->mb.fd >= 0)
-		mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s));
+		read_lock(s);
 }
 
 /* Called before writing a response that may fill the output buffer: a
@@ -513,13 +548,23 @@ void imap_view_read_tick(struct imap_sess *s)
 	if (s->mb.lock == MBOX_LOCK_NONE) {
 		if (s->io->out_len > IO_OUTBUF / 2)
 			io_flush(s->io);
-		mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s));
+		read_lock(s);
 		return;
 	}
 	if (++read_count % READ_CHUNK)
 		return;
 	mbox_unlock(&s->mb);
-	mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s));
+	read_lock(s);
+}
+
+int imap_view_load(struct imap_sess *s, long k, int parts, char **p_r, size_t *len_r)
+{
+	/* without our lock (it could not be had) the offsets may be stale */
+	if (s->mb.lock == MBOX_LOCK_NONE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return mbox_msg_load_locked(&s->mb, &s->sc.msgs[k], parts, p_r, len_r);
 }
 
 void imap_view_read_end(struct imap_sess *s)

@@ -266,4 +266,11 @@ int mbox_subs_read(const char *root, struct mbox_folder_list *l);
  * ROOT/.subscriptions.lock dotlock. */
 int mbox_subs_set(const char *root, const char *name, int on);
 
+/* ---- uidvalidity.c: UIDVALIDITY never given twice ----------------------- */
+/* The next UIDVALIDITY for a new mailbox of this user: above every value
+ * given before from the state in dir (created 0700 if missing), and not
+ * below the current time.  Dovecot's format and location (~/mail/.imap for
+ * an mbox home), so the two servers never repeat each other's values. */
+int mbox_uidvalidity_next(const char *dir, uint32_t *uv_r);
+
 #endif

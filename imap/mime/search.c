@@ -79,6 +79,7 @@ struct srch {
 	const char *needle; /* folded unless ascii */
 	size_t nlen;
 	int ascii;
+	int found;       /* addr_cb: an address matched */
 	struct buf a, b; /* scratch */
 };
 
@@ -139,6 +140,41 @@ static int has(struct srch *s, const char *t, size_t n)
 	return s->b.len >= s->nlen && memmem(s->b.s, s->b.len, s->needle, s->nlen) != NULL;
 }
 
+/* Address fields also match on the parsed addresses, as ENVELOPE shows
+ * them ("Name <local@domain>"): comments and folding inside the local part
+ * or the domain are gone there (Dovecot matches this form). */
+static int is_addr_field(const char *n, size_t l)
+{
+	static const char *const f[] = { "From", "To", "Cc", "Bcc", "Sender", "Reply-To" };
+	size_t i;
+
+	for (i = 0; i < sizeof f / sizeof f[0]; i++)
+		if (str_ieq(n, l, f[i], strlen(f[i])))
+			return 1;
+	return 0;
+}
+
+static int addr_cb(void *ctx, const struct rfc822_addr *a)
+{
+	struct srch *s = ctx;
+	struct buf *t = &s->a;
+	int r;
+
+	if (!a->mailbox || !a->host)
+		return 0;   /* group start or end */
+	buf_reset(t);
+	if (a->name && (mime_decode_header(a->name, a->namelen, t) < 0 || buf_add(t, " <", 2) < 0))
+		return -1;
+	if (buf_add(t, a->mailbox, a->mailboxlen) < 0 || buf_add(t, "@", 1) < 0 ||
+	    buf_add(t, a->host, a->hostlen) < 0 || (a->name && buf_add(t, ">", 1) < 0))
+		return -1;
+	r = has(s, t->s, t->len);
+	if (r < 0)
+		return -1;
+	s->found |= r;
+	return 0;
+}
+
 /* fields of a header block; name NULL = all fields */
 static int headers(struct srch *s, const struct mime_part *m, const char *name)
 {
@@ -159,6 +195,13 @@ static int headers(struct srch *s, const struct mime_part *m, const char *name)
 		r = has(s, s->a.s ? s->a.s : "", s->a.len);
 		if (r != 0)
 			return r;
+		if (name && is_addr_field(f.name, f.namelen)) {
+			s->found = 0;
+			if (rfc822_addr_list(f.value, f.valuelen, addr_cb, s) < 0)
+				return -1;
+			if (s->found)
+				return 1;
+		}
 	}
 	return 0;
 }

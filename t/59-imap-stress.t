@@ -1,0 +1,45 @@
+#!/bin/sh
+# Issue 18: ten sessions logged in once on one mailbox doing a random mix
+# of FETCH (flags, headers, bodies), STORE, APPEND, UID EXPUNGE, SEARCH,
+# NOOP and SELECT, each checking what it sees (t/imap/stress.py: sequence
+# numbers, UID -> message, its own keyword, its appended messages); then
+# the same with a delivery through smtpd every 100 ms and one more session
+# expunging half of the mailbox at random moments.  Bounded: 4 s each.
+# Zero errors, nothing lost, nothing duplicated.  (bench/imap-stress runs
+# it longer, side by side with Dovecot and imap4d.)
+. "${FACTEUR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}/t/lib/tap.sh"
+. "$FACTEUR_SRC/t/lib/env.sh"
+. "$FACTEUR_SRC/t/imap/lib.sh"
+imap_env
+command -v python3 > /dev/null || skip_all "python3 not installed"
+[ -x "$B/smtpd" ] || skip_all "smtpd not built"
+
+: | mkbox alice
+i=1
+while [ $i -le 150 ]; do msg $i | deliver alice; i=$((i + 1)); done
+
+stress() {
+	timeout 300 python3 "$IMAP_SRC/stress.py" --server "exec $B/imapd -c $FCONF" \
+		--user alice --password alice-pw --clients 10 --seconds 4 "$@" > "$T_TMP/stress.out" 2>&1
+	echo "rc=$?" >> "$T_TMP/stress.out"
+	sed 's/^/# /' "$T_TMP/stress.out"
+}
+stress --seed 1
+grep -q '^ops=[0-9]* .* errors=0 ' "$T_TMP/stress.out"; ok $? "10 sessions, random mix: 0 errors"
+grep -q '^rc=0$' "$T_TMP/stress.out"; ok $? "stress client exit status 0"
+ops=$(sed -n 's/^ops=\([0-9]*\) .*/\1/p' "$T_TMP/stress.out")
+[ "${ops:-0}" -gt 100 ]; ok $? "the sessions did work ($ops commands)"
+
+stress --seed 2 --expunger --deliver "FACTEUR_TEST_PEER=127.0.0.1 exec $B/smtpd -c $FCONF" \
+	--rcpt alice@example.test --interval 0.1
+grep -q '^ops=[0-9]* .* errors=0 ' "$T_TMP/stress.out"; ok $? "with deliveries and a session expunging half the mailbox: 0 errors"
+d=$(sed -n 's/.* delivered=\([0-9]*\) .*/\1/p' "$T_TMP/stress.out")
+[ "${d:-0}" -ge 10 ]; ok $? "deliveries through smtpd during the run ($d)"
+x=$(sed -n 's/.* deleted=\([0-9]*\).*/\1/p' "$T_TMP/stress.out")
+[ "${x:-0}" -ge 10 ]; ok $? "messages expunged during the run ($x)"
+
+# the mailbox still parses, and every UID is there once
+"$B/t/bin/mboxtool" scan "$SPOOL/alice" > "$T_TMP/scan.out" 2>&1; ok $? "mailbox scans cleanly"
+dup=$(grep -a '^X-UID:' "$SPOOL/alice" | sort | uniq -d | wc -l)
+is "$dup" 0 "no X-UID twice in the file"
+done_testing
