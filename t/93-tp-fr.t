@@ -16,7 +16,6 @@ S=$FACTEUR_SRC
 DOC=$S/docs/tp-fr.md
 [ -f "$DOC" ] || skip_all "no docs/tp-fr.md"
 facteur_env
-chmod 755 "$T_TMP"
 
 # block KIND [ARG]: the fenced blocks after each <!-- replay: KIND ARG -->,
 # written to $T_TMP/blk.N, their number printed
@@ -40,14 +39,13 @@ ok "$(grep -qx 'mydestination = mail7.com, localhost.localdomain, localhost' "$F
 	"the document's config has the lab's mydestination"
 # users foo and bar (passwords foo, bar) with their own uids, as adduser
 : > "$T_TMP/passwd"
+# (the uids env.sh chose for alice and bob: its per-process range)
 i=0
 for u in foo bar; do
-	i=$((i + 1)); id=$((59340 + i))
-	mkdir -p "$T_TMP/home/$u/mail"; chown -R "$id:$id" "$T_TMP/home/$u"
+	id=$((T_UID_BASE + i)); i=$((i + 1))
+	mkdir -p "$T_TMP/home/$u/mail"; chown -R "$id:$id" "$T_TMP/home/$u"; chmod 700 "$T_TMP/home/$u"
 	echo "$u:$("$B/t/bin/mkhash" "$u"):$id:$id::$T_TMP/home/$u" >> "$T_TMP/passwd"
 done
-# the mailbox journal (MBOX_JOURNAL_DIR, passed on by xinetd) is the reader's
-chown 59341:59341 "$T_TMP/journal"
 PS=$(free_port) PP=$(free_port) PI=$(free_port)
 xinetd_start smtp="$PS" pop3="$PP" imap="$PI"
 
