@@ -2,12 +2,15 @@
 #   make                 build everything into build/
 #   make check           install missing test dependencies (as root), run t/ with prove
 #   make check SANITIZE=1  the same, built with ASan+UBSan into build-san/
-#   make install         PREFIX=/usr/local DESTDIR= honoured
+#   make install         PREFIX=/usr/local DESTDIR= honoured (MANDIR, UNITDIR too)
 #   make demo            xinetd in the foreground on 127.0.0.1 with a private spool
 
 PREFIX ?= /usr/local
 LIBEXEC ?= $(PREFIX)/libexec/facteur
 SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+# systemd looks in /usr/local/lib/systemd/system too; Debian 12 uses /lib/...
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 ifeq ($(origin CC),default)
 CC := gcc
@@ -59,6 +62,8 @@ $(LIBMBOX): $(call obj,$(wildcard libmbox/*.c))
 -include bench/build.mk
 
 build-all: $(LIBS) $(PROGS) $(TESTPROGS)
+# only what is installed (the Debian package builds this)
+progs: $(LIBS) $(PROGS)
 
 # dependencies first: on a fresh machine they include the compiler
 check:
@@ -70,10 +75,14 @@ check:
 lint:
 	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' lib/*.[ch] libmbox/*.[ch] smtp/*.[ch] pop3/*.[ch] imap/*.[ch] imap/mime/*.[ch] t/bin/*.c t/unit/*.c 2>/dev/null
 
-# xinetd files and the example config carry @LIBEXEC@ / @SYSCONFDIR@.  The
-# admin's files are never overwritten: an existing xinetd file (maybe enabled)
-# gets its new version beside it as NAME.new, which xinetd ignores (a dot).
-install: build-all
+# xinetd files, systemd units, the cron file and the example config carry
+# @LIBEXEC@ / @SYSCONFDIR@.  The admin's files are never overwritten: an
+# existing xinetd file (maybe enabled) gets its new version beside it as
+# NAME.new, which xinetd ignores (a dot).  Units are the package's, not the
+# admin's (who overrides them in /etc/systemd/system): always replaced.
+# debian/rules runs this same recipe into debian/facteur.
+SUBST = sed -e 's|@LIBEXEC@|$(LIBEXEC)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+install: progs
 	install -d $(DESTDIR)$(LIBEXEC)
 	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(LIBEXEC)/ || exit 1; done
 	install -d $(DESTDIR)$(SYSCONFDIR)/xinetd.d $(DESTDIR)$(SYSCONFDIR)/pam.d
@@ -88,6 +97,18 @@ install: build-all
 		> $(DESTDIR)$(SYSCONFDIR)/facteur.conf && chmod 644 $(DESTDIR)$(SYSCONFDIR)/facteur.conf; }
 	install -d -m 755 $(DESTDIR)/var/empty
 	install -d -m 700 $(DESTDIR)/var/spool/facteur
+	install -d $(DESTDIR)$(SYSCONFDIR)/cron.d
+	test -e $(DESTDIR)$(SYSCONFDIR)/cron.d/facteur || { \
+		$(SUBST) etc/cron.d/facteur > $(DESTDIR)$(SYSCONFDIR)/cron.d/facteur && \
+		chmod 644 $(DESTDIR)$(SYSCONFDIR)/cron.d/facteur; }
+	install -d $(DESTDIR)$(UNITDIR)
+	for f in systemd/facteur-*; do \
+		$(SUBST) $$f > $(DESTDIR)$(UNITDIR)/$$(basename $$f) && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$f) || exit 1; done
+	for f in man/*.[1-8]; do [ -e "$$f" ] || continue; s=$${f##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$f $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	install -d $(DESTDIR)$(MANDIR)/man1
+	for n in mailq newaliases; do ln -sf ../man8/sendmail.8 $(DESTDIR)$(MANDIR)/man1/$$n.1 || exit 1; done
 
 demo:
 	@sh t/deps.sh
@@ -97,5 +118,5 @@ demo:
 clean:
 	rm -rf build build-san
 
-.PHONY: all build-all check lint install demo clean
+.PHONY: all build-all progs check lint install demo clean
 -include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -39,7 +39,12 @@ ok $r "programs in \$PREFIX/libexec/facteur:$progs"
 	echo ./usr ./usr/libexec ./usr/libexec/facteur
 	for p in $progs; do echo "./usr/libexec/facteur/$p"; done
 	echo ./var ./var/empty ./var/spool ./var/spool/facteur
-} | tr ' ' '\n' | sort > "$T_TMP/want"
+	echo ./etc/cron.d ./etc/cron.d/facteur ./usr/lib ./usr/lib/systemd ./usr/lib/systemd/system
+	for f in "$S"/systemd/facteur-*; do echo "./usr/lib/systemd/system/${f##*/}"; done
+	echo ./usr/share ./usr/share/man ./usr/share/man/man1 ./usr/share/man/man1/mailq.1 \
+		./usr/share/man/man1/newaliases.1
+	for f in "$S"/man/*.[1-8]; do echo "./usr/share/man/man${f##*.} ./usr/share/man/man${f##*.}/${f##*/}"; done
+} | tr ' ' '\n' | sort -u > "$T_TMP/want"
 (cd "$D" && find . -mindepth 1 | sort) > "$T_TMP/got"
 same_file "$T_TMP/got" "$T_TMP/want" "installed file list"
 
@@ -66,6 +71,13 @@ for f in "$D"/etc/xinetd.d/facteur-*; do
 	is "$(mode "$f")" 644 "$name: mode 644"
 done
 [ $n -gt 0 ] || skip "no xinetd.d/facteur-* file yet"
+
+# systemd units and the cron file: substituted, pointing at the programs
+ok "$(! grep -rq '@[A-Z]*@' "$D/usr/lib/systemd/system" "$D/etc/cron.d" &&
+	grep -qx 'ExecStart=/usr/libexec/facteur/smtpd -c /etc/facteur.conf' \
+		"$D/usr/lib/systemd/system/facteur-smtp@.service" &&
+	grep -q ' /usr/libexec/facteur/sendmail -c /etc/facteur.conf -q$' "$D/etc/cron.d/facteur"; echo $?)" \
+	"systemd units and cron.d/facteur substituted (PREFIX=/usr)"
 
 # the config: substituted copy of etc/facteur.conf, every key documented
 sed 's|@LIBEXEC@|/usr/libexec/facteur|g' "$S/etc/facteur.conf" > "$T_TMP/conf.want"
