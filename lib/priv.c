@@ -337,8 +337,9 @@ static void child_close_fds(int fd_in, int fd_out, int keep)
  * (PDEATHSIG: nothing outlives the session holding the client), cannot
  * fork (RLIMIT_NPROC 0 for default_privs, shared by every session's
  * children, so neither can it signal them from a new process) and has a
- * bounded address space (PREAUTH_MEM_MAX; not under ASan, whose shadow
- * memory needs terabytes of it). */
+ * bounded address space (PREAUTH_MEM_MAX).  Neither limit under ASan: its
+ * shadow memory needs terabytes of address space and LeakSanitizer a
+ * thread at exit. */
 static int confine(const struct conf *c, pid_t parent)
 {
 	struct rlimit rl;
@@ -348,10 +349,10 @@ static int confine(const struct conf *c, pid_t parent)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
 	    getppid() != parent)
 		return -1;
+#ifndef __SANITIZE_ADDRESS__
 	rl.rlim_cur = rl.rlim_max = 0;
 	if (setrlimit(RLIMIT_NPROC, &rl) < 0)
 		return -1;
-#ifndef __SANITIZE_ADDRESS__
 	rl.rlim_cur = rl.rlim_max = PREAUTH_MEM_MAX;
 	if (setrlimit(RLIMIT_AS, &rl) < 0)
 		return -1;
