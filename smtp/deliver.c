@@ -249,6 +249,7 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
 	}
 	if (left == 0) {
 		unlink(f->path);
+		retry_remove(c, e->id);         /* issue 12: its retry schedule */
 		*unlinked_r = 1;
 		log_msg(LOG_INFO, "%s: removed", e->id);
 	}
@@ -257,9 +258,11 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
 	f->fd = -1;
 }
 
-/* *deferred_r (if given) counts recipients left deferred by this run. */
+/* *deferred_r (if given) counts recipients left deferred by this run.
+ * remote: also run the remote recipients (issue 12, relay.c); else their
+ * pending ones count in *deferred_r so the caller hands the file on. */
 static int run_file(const struct conf *c, const char *id, int retry, unsigned lms,
-		    size_t *deferred_r)
+		    size_t *deferred_r, int remote)
 {
 	char dir[PATH_MAX];
 	struct qfile f;
@@ -281,6 +284,11 @@ static int run_file(const struct conf *c, const char *id, int retry, unsigned lm
 		deliver_one(c, lms, f.fd, &f.e, rc, n > 0);
 		f.unsynced = n == 0 && rc->state == Q_DONE;
 	}
+	/* issue 12: remote recipients */
+	if (remote)
+		relay_file(c, f.fd, f.path, &f.e, retry);
+	else if (deferred_r)
+		*deferred_r += relay_pending(&f.e);
 	qf_finish(c, &f, &unlinked, deferred_r);
 	if (unlinked)
 		fsync_dir(dir);
@@ -398,7 +406,7 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 	struct job *jv = NULL, **g = NULL;
 	size_t i, k, nf = 0, nj = 0, cap = 0, ng, nrun = 0, deferred, nlater = 0;
 	unsigned lms = lock_ms(c);
-	int unlinked = 0;
+	int unlinked = 0, remote = 0;
 
 	/* as after a session: a short lock budget, so one mailbox held for
 	 * long does not stall the others; what it defers gets the full
@@ -478,7 +486,9 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 	free(jv);
 	free(g);
 	for (k = 0; k < nf; k++) {
-		deferred = 0;
+		/* issue 12: remote recipients go to a runner */
+		deferred = relay_pending(&fv[k].e);
+		remote |= deferred > 0;
 		str_copyz(ids[nlater], sizeof ids[0], fv[k].e.id);
 		qf_finish(c, &fv[k], &unlinked, &deferred);
 		nlater += deferred ? 1 : 0;
@@ -486,14 +496,14 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 	free(fv);
 	if (unlinked)
 		fsync_dir(dir);
-	if (nlater && lms < lock_ms(c))
+	if (nlater && (lms < lock_ms(c) || remote))
 		spawn(c, ids, nlater, 1);
 	return 0;
 }
 
 int deliver_file(const struct conf *c, const char *id, int retry)
 {
-	return run_file(c, id, retry, lock_ms(c), NULL);
+	return run_file(c, id, retry, lock_ms(c), NULL, 1);
 }
 
 
@@ -616,6 +626,7 @@ int deliver_queue(const struct conf *c)
 	for (i = 0; i < n; i++)
 		deliver_file(c, v[i].id, 1);
 	free(v);
+	relay_end();                    /* issue 12 */
 	return 0;
 }
 
@@ -664,6 +675,7 @@ static void spawn(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int ret
 		deliver_queue(c);
 	for (i = 0; ids && i < n; i++)
 		deliver_file(c, ids[i], retry);
+	relay_end();                    /* issue 12 */
 	_exit(0);
 }
 
@@ -685,7 +697,7 @@ void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n
 		lms = SMTP_QUICK_LOCK_MS;
 	for (i = 0; i < n; i++) {
 		deferred = 0;
-		run_file(c, ids[i], 0, lms, &deferred);
+		run_file(c, ids[i], 0, lms, &deferred, 0);
 		if (deferred && later + nlater != ids + i)
 			memmove(later[nlater], ids[i], Q_ID_MAX);
 		nlater += deferred ? 1 : 0;

@@ -274,6 +274,12 @@ int receive_loop(struct recv_ctx *x, int fd)
 			txn_reset(&t, 1);
 			continue;
 		case REC_ETRN:
+			/* issue 12: ETRN domain = that domain's deferred mail now */
+			if (n > 0 && n < 256 && addr_clean(p, n)) {
+				char d[256];
+				str_copy(d, sizeof d, p[0] == '@' || p[0] == '#' ? p + 1 : p, p[0] == '@' || p[0] == '#' ? n - 1 : n);
+				retry_force(0, d, NULL);
+			}
 			deliver_spawn(x->c, NULL);
 			if (x->outfd >= 0 && rec_put(x->outfd, REC_QUEUED, "", 0) < 0)
 				goto bad;

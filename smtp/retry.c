@@ -1,0 +1,151 @@
+/* When a deferred remote recipient is tried again.  The queue file keeps
+ * each recipient's state, attempt count and last reply (queue.c, updated
+ * in place); the next attempt time lives beside it in
+ * queue_directory/defer/ID, one "INDEX TIME" line per deferred recipient,
+ * replaced as a whole (temp file, fsync, rename, fsync of the directory)
+ * so a crash leaves the old schedule or the new one.  Losing it only makes
+ * a retry come early.  Backoff as Postfix: minimal_backoff_time, doubled
+ * per attempt, at most maximal_backoff_time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "io.h"
+#include "smtp.h"
+
+#define RETRY_FILE_MAX (RETRY_MAX * 32)
+
+static int defer_path(const struct conf *c, const char *id, char *out, size_t len)
+{
+	int n = id ? snprintf(out, len, "%s/defer/%s", c->queue_directory, id)
+		   : snprintf(out, len, "%s/defer", c->queue_directory);
+
+	if (n < 0 || (size_t)n >= len || (id && (strchr(id, '/') || id[0] == '.'))) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int retry_load(const struct conf *c, const char *id, long long *next, size_t n)
+{
+	static char b[RETRY_FILE_MAX + 1];
+	char path[PATH_MAX], *p, *e;
+	ssize_t got;
+	size_t have = 0;
+	int fd;
+
+	memset(next, 0, n * sizeof *next);
+	if (defer_path(c, id, path, sizeof path) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	while (have < RETRY_FILE_MAX && (got = read(fd, b + have, RETRY_FILE_MAX - have)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		have += (size_t)got;
+	}
+	close(fd);
+	b[have] = '\0';
+	for (p = b; *p; p = e + (*e ? 1 : 0)) {
+		unsigned long i = strtoul(p, &e, 10);
+		long long t;
+		if (*e != ' ')
+			break;
+		t = strtoll(e + 1, &e, 10);
+		if (*e && *e != '\n')
+			break;
+		if (i < n)
+			next[i] = t;
+	}
+	return 0;
+}
+
+int retry_save(const struct conf *c, const char *id, const long long *next, size_t n)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8], dir[PATH_MAX];
+	struct buf b;
+	size_t i;
+	int fd, r = -1, k;
+
+	if (defer_path(c, id, path, sizeof path) < 0 || defer_path(c, NULL, dir, sizeof dir) < 0)
+		return -1;
+	k = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if (k < 0 || (size_t)k >= sizeof tmp)
+		return -1;
+	buf_init(&b);
+	for (i = 0; i < n && i < RETRY_MAX; i++)
+		if (next[i] && buf_printf(&b, "%zu %lld\n", i, next[i]) < 0)
+			goto out;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto out;
+	if (io_write_all(fd, b.s, b.len) < 0 || fsync(fd) < 0) {
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		goto out;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	r = 0;
+out:
+	buf_free(&b);
+	return r;
+}
+
+void retry_remove(const struct conf *c, const char *id)
+{
+	char path[PATH_MAX];
+
+	if (defer_path(c, id, path, sizeof path) == 0)
+		unlink(path);
+}
+
+long long retry_backoff(const struct conf *c, unsigned attempts)
+{
+	long long d = c->minimal_backoff_time ? c->minimal_backoff_time : 1;
+	unsigned i;
+
+	for (i = 1; i < attempts && d < (long long)c->maximal_backoff_time; i++)
+		d *= 2;
+	if (d > (long long)c->maximal_backoff_time)
+		d = c->maximal_backoff_time;
+	return d > 0 ? d : 1;
+}
+
+static int force_all;
+static char force_domain[CONF_NAME_MAX];
+static char force_sender[SMTP_ADDR_MAX];
+
+void retry_force(int all, const char *domain, const char *sender)
+{
+	force_all = all;
+	str_copyz(force_domain, sizeof force_domain, domain ? domain : "");
+	str_copyz(force_sender, sizeof force_sender, sender ? sender : "");
+}
+
+int retry_forced(const char *domain, const char *sender)
+{
+	if (force_all)
+		return 1;
+	/* as sendmail's -qR and -qS: a substring, case-insensitive */
+	if (force_domain[0] && strcasestr(domain, force_domain))
+		return 1;
+	return force_sender[0] && strcasestr(sender, force_sender);
+}
