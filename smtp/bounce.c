@@ -83,6 +83,7 @@ static int report(const struct conf *c, const struct q_env *e, const char *id, s
 	for (i = 0; i < e->r.n; i++) {
 		const struct q_rcpt *r = &e->r.v[i];
 		char status[16];
+		const char *said;
 		size_t k = strcspn(r->reason, " ");
 		if (!due(r))
 			continue;
@@ -96,8 +97,14 @@ static int report(const struct conf *c, const struct q_env *e, const char *id, s
 		}
 		else if (r->orig[0])
 			buf_printf(b, "Original-Recipient: rfc822; %s\n", r->orig);
-		buf_printf(b, "Action: failed\nStatus: %s\nDiagnostic-Code: X-Facteur; %s\n", status,
-			   r->reason[k] ? r->reason + k + 1 : r->reason);
+		/* issue 12: a remote server's reply (relay.c: "host H[ip] said: R") */
+		said = r->kind == RCPT_REMOTE ? strstr(r->reason, " said: ") : NULL;
+		if (said && !strncmp(r->reason + k, " host ", 6))
+			buf_printf(b, "Action: failed\nStatus: %s\nRemote-MTA: dns; %.*s\nDiagnostic-Code: smtp; %s\n",
+				   status, (int)strcspn(r->reason + k + 6, "["), r->reason + k + 6, said + 7);
+		else
+			buf_printf(b, "Action: failed\nStatus: %s\nDiagnostic-Code: X-Facteur; %s\n", status,
+				   r->reason[k] ? r->reason + k + 1 : r->reason);
 	}
 	return buf_printf(b, "\n--%s/%s\nContent-Description: Undelivered Message%s\nContent-Type: %s\n"
 			  "Content-Transfer-Encoding: 8bit\n\n",
