@@ -86,6 +86,11 @@ install: build-all
 	test -e $(DESTDIR)$(SYSCONFDIR)/facteur.conf || { \
 		sed -e 's|@LIBEXEC@|$(LIBEXEC)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/facteur.conf \
 		> $(DESTDIR)$(SYSCONFDIR)/facteur.conf && chmod 644 $(DESTDIR)$(SYSCONFDIR)/facteur.conf; }
+	install -d $(DESTDIR)$(SYSCONFDIR)/cron.d $(DESTDIR)/lib/systemd/system
+	test -e $(DESTDIR)$(SYSCONFDIR)/cron.d/facteur || { sed 's|@LIBEXEC@|$(LIBEXEC)|g' etc/cron.d/facteur \
+		> $(DESTDIR)$(SYSCONFDIR)/cron.d/facteur && chmod 644 $(DESTDIR)$(SYSCONFDIR)/cron.d/facteur; }
+	for f in etc/systemd/facteur-queue.*; do sed 's|@LIBEXEC@|$(LIBEXEC)|g' $$f \
+		> $(DESTDIR)/lib/systemd/system/$$(basename $$f) || exit 1; done
 	install -d -m 755 $(DESTDIR)/var/empty
 	install -d -m 700 $(DESTDIR)/var/spool/facteur
 

@@ -235,8 +235,9 @@ int mx_route(const struct conf *c, const char *nexthop, struct mx_route *r, char
 		srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	br = parse_nexthop(nexthop, host, sizeof host, &port);
 	if (br < 0) {
-		why_set(why, whylen, "5.3.5 bad next hop %s%s", nexthop, "");
-		return MX_PERM;
+		/* a configuration error (relayhost): keep the mail */
+		why_set(why, whylen, "4.3.5 bad next hop %s (relayhost?)", nexthop);
+		return MX_TEMP;
 	}
 	r->port = port;
 	if (literal(host, port, r) > 0)
@@ -312,10 +313,10 @@ int mx_route(const struct conf *c, const char *nexthop, struct mx_route *r, char
 		return MX_PERM;
 	}
 	if (temp) {
-		why_set(why, whylen, "4.4.3 cannot find the address of the MX hosts of %s%s", host, "");
+		why_set(why, whylen, "4.4.3 cannot find the address of the MX hosts of %s", host);
 		return MX_TEMP;
 	}
-	why_set(why, whylen, "4.4.4 no address found for the MX hosts of %s%s", host, "");
+	why_set(why, whylen, "4.4.4 no address found for the MX hosts of %s", host);
 	return MX_TEMP;
 addrs:
 	if (k > 0)
@@ -330,6 +331,6 @@ addrs:
 			host, "Host not found, try again");
 		return MX_TEMP;
 	}
-	why_set(why, whylen, "5.1.2 no address for %s%s", host, "");
+	why_set(why, whylen, "5.1.2 no address for %s", host);
 	return MX_PERM;
 }

@@ -482,7 +482,7 @@ int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, 
 	long long *next, now = (long long)time(NULL);
 	size_t *idx, i, j, n = e->r.n < RETRY_MAX ? e->r.n : RETRY_MAX, cnt;
 	unsigned char *due;
-	int changed = 0, deferred = 0;
+	int changed = 0, deferred = 0, warned = 0;
 
 	for (i = 0; i < n && e->r.v[i].kind != RCPT_REMOTE; i++)
 		;
@@ -497,7 +497,7 @@ int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, 
 		free(due);
 		return -1;
 	}
-	retry_load(c, e->id, next, n);
+	retry_load(c, e->id, next, n, &warned);
 	for (i = 0; i < n; i++) {
 		struct q_rcpt *q = &e->r.v[i];
 		if (q->kind != RCPT_REMOTE)
@@ -542,8 +542,17 @@ int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, 
 	}
 	for (i = 0; i < n; i++)
 		deferred |= e->r.v[i].kind == RCPT_REMOTE && e->r.v[i].state == Q_DEFERRED;
+	if (deferred && !warned && c->delay_warning_time && now - e->time >= (long long)c->delay_warning_time) {
+		char bid[Q_ID_MAX];
+		/* once per message, as Postfix's delay_warning_time */
+		if (bounce_delay_queue(c, fd, e, bid, sizeof bid) == 0) {
+			warned = changed = 1;
+			if (bid[0])
+				deliver_file(c, bid, 0);
+		}
+	}
 	if (changed && deferred)
-		retry_save(c, e->id, next, n);
+		retry_save(c, e->id, next, n, warned);
 	else if (changed)
 		retry_remove(c, e->id);
 	free(next);

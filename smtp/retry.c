@@ -30,7 +30,7 @@ static int defer_path(const struct conf *c, const char *id, char *out, size_t le
 	return 0;
 }
 
-int retry_load(const struct conf *c, const char *id, long long *next, size_t n)
+int retry_load(const struct conf *c, const char *id, long long *next, size_t n, int *warned)
 {
 	static char b[RETRY_FILE_MAX + 1];
 	char path[PATH_MAX], *p, *e;
@@ -39,6 +39,7 @@ int retry_load(const struct conf *c, const char *id, long long *next, size_t n)
 	int fd;
 
 	memset(next, 0, n * sizeof *next);
+	*warned = 0;
 	if (defer_path(c, id, path, sizeof path) < 0)
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -54,7 +55,13 @@ int retry_load(const struct conf *c, const char *id, long long *next, size_t n)
 	close(fd);
 	b[have] = '\0';
 	for (p = b; *p; p = e + (*e ? 1 : 0)) {
-		unsigned long i = strtoul(p, &e, 10);
+		unsigned long i;
+		if (!strncmp(p, "warned\n", 7)) {
+			*warned = 1;
+			e = p + 6;
+			continue;
+		}
+		i = strtoul(p, &e, 10);
 		long long t;
 		if (*e != ' ')
 			break;
@@ -67,7 +74,7 @@ int retry_load(const struct conf *c, const char *id, long long *next, size_t n)
 	return 0;
 }
 
-int retry_save(const struct conf *c, const char *id, const long long *next, size_t n)
+int retry_save(const struct conf *c, const char *id, const long long *next, size_t n, int warned)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8], dir[PATH_MAX];
 	struct buf b;
@@ -80,6 +87,8 @@ int retry_save(const struct conf *c, const char *id, const long long *next, size
 	if (k < 0 || (size_t)k >= sizeof tmp)
 		return -1;
 	buf_init(&b);
+	if (warned && buf_adds(&b, "warned\n") < 0)
+		goto out;
 	for (i = 0; i < n && i < RETRY_MAX; i++)
 		if (next[i] && buf_printf(&b, "%zu %lld\n", i, next[i]) < 0)
 			goto out;

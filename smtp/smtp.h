@@ -231,6 +231,9 @@ void worker_close(struct worker *w);
 /* Queues one bounce for every Q_FAILED recipient of e (data read from fd)
  * and returns its id in id_r ("" when no bounce is due). */
 int bounce_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r, size_t idlen);
+/* The same as a "delayed" notice (Action: delayed, headers only) for the
+ * deferred remote recipients that did not refuse NOTIFY=DELAY (issue 12). */
+int bounce_delay_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r, size_t idlen);
 
 /* ---- receive.c: the root side of smtpd ---- */
 /* Reads the child's records from fd until EOF; writes queue files. */
@@ -366,8 +369,9 @@ void relay_end(void);
  * deferred remote recipients of q/ID, replaced atomically (write, fsync,
  * rename); the reason and attempt count stay in the queue file. */
 #define RETRY_MAX 4096
-int retry_load(const struct conf *c, const char *id, long long *next, size_t n);
-int retry_save(const struct conf *c, const char *id, const long long *next, size_t n);
+/* *warned: the delay_warning_time notice was sent (a "warned" line). */
+int retry_load(const struct conf *c, const char *id, long long *next, size_t n, int *warned);
+int retry_save(const struct conf *c, const char *id, const long long *next, size_t n, int warned);
 void retry_remove(const struct conf *c, const char *id);
 /* Seconds until the next attempt after attempts tries: minimal_backoff_time
  * doubled per attempt, at most maximal_backoff_time. */

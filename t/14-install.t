@@ -35,6 +35,8 @@ ok $r "programs in \$PREFIX/libexec/facteur:$progs"
 # the exact file list: nothing from t/ or bench/, nothing forgotten
 {
 	echo ./etc ./etc/facteur.conf ./etc/pam.d ./etc/pam.d/facteur ./etc/xinetd.d
+	echo ./etc/cron.d ./etc/cron.d/facteur ./lib ./lib/systemd ./lib/systemd/system
+	echo ./lib/systemd/system/facteur-queue.service ./lib/systemd/system/facteur-queue.timer
 	for f in "$S"/xinetd.d/facteur-*; do [ -e "$f" ] && echo "./etc/xinetd.d/${f##*/}"; done
 	echo ./usr ./usr/libexec ./usr/libexec/facteur
 	for p in $progs; do echo "./usr/libexec/facteur/$p"; done

@@ -305,7 +305,32 @@ i=0; while [ "$(nmsg r17)" = 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); do
 is "$(nmsg r17)" 1 "ETRN remote.test: delivered now"
 stop_remote r17
 
-# 15: queue lifetime: bounce with the last reason
+# 15: delay_warning_time: one "delayed" notice, the mail stays queued
+conf_set delay_warning_time 1s
+remote r19
+P19=$RPORT
+stop_remote r19
+rm -f "$M/alice"
+send late k@remote.test
+wait_log 'to=<k@remote.test>.*status=deferred'
+sleep 1.2
+"$B/sendmail" -c "$FCONF" -q
+i=0; while ! grep -q '^Action: delayed' "$M/alice" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+grep -q '^Subject: Delayed Mail (still being retried)' "$M/alice" && grep -q '^Final-Recipient: rfc822; k@remote.test' "$M/alice" &&
+	grep -q '^Status: 4.4.1' "$M/alice" && grep -q '^Content-Type: text/rfc822-headers' "$M/alice"
+ok $? "a delay notice (Action: delayed, 4.4.1, headers only)"
+"$B/sendmail" -c "$FCONF" -q
+sleep 0.5
+is "$(grep -c '^Action: delayed' "$M/alice")" 1 "sent once"
+"$B/sendmail" -c "$FCONF" -bp | grep -q 'k@remote.test'
+ok $? "the mail stays queued"
+conf_set delay_warning_time 0
+remote_on r19 "$P19"
+"$B/sendmail" -c "$FCONF" -qf
+is "$(nmsg r19)" 1 "and leaves when the remote is back"
+stop_remote r19
+
+# 16: queue lifetime: bounce with the last reason
 conf_set minimal_backoff_time 1s
 conf_set maximal_queue_lifetime 2s
 remote r18
