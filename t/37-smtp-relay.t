@@ -161,6 +161,16 @@ grep -q '^subject: rej' "$T_TMP/dsn" && grep -q '^to: <alice@example.test>' "$T_
 ok $? "to the envelope sender, with the message"
 stop_remote r5
 
+# 5b: a session with several messages (the delivery worker) hands remote
+# mail to a runner too
+remote r5b
+{ printf 'EHLO c\n'; for k in 1 2 3; do printf 'MAIL FROM:<alice@example.test>\nRCPT TO:<w%s@remote.test>\nRCPT TO:<bob@example.test>\nDATA\nSubject: s%s\n\nx\n.\n' $k $k; done; printf 'QUIT\n'; } | smtp_run > /dev/null
+i=0; while [ "$(nmsg r5b)" -lt 3 ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+is "$(nmsg r5b)" 3 "three messages of one session relayed"
+wait_queue; ok $? "queue empty (local copies delivered too)"
+is "$(grep -c '^Subject: s[123]$' "$M/bob")" 3 "the local recipient got the three"
+stop_remote r5b
+
 # 6: a null sender's failure bounces to nobody
 remote r6 --reject bad@remote.test
 printf 'Subject: nul\n\nx\n' | "$B/sendmail" -c "$FCONF" -f '<>' bad@remote.test
