@@ -40,7 +40,7 @@ free_uid() {
 	echo "$u"
 }
 
-mkdir -p "$D/spool" "$D/queue" "$D/empty" "$D/home" "$D/journal" || die "cannot create $D"
+mkdir -p "$D/spool" "$D/queue" "$D/empty" "$D/home" || die "cannot create $D"
 D=$(cd "$D" && pwd)
 # after login the servers run as alice or bob: every parent must be searchable
 dir=$D
@@ -52,10 +52,10 @@ while [ "$dir" != / ] && [ -n "$dir" ]; do
 	dir=$(dirname "$dir")
 done
 chmod 755 "$D/empty"
-# libmbox keeps rewrite journals in ~/.libmbox of the euid's passwd entry;
-# alice and bob have none (passwd-file users): one shared sticky directory
-chmod 1777 "$D/journal"
-chmod 1777 "$D/spool"    # each user's mailbox is created as that user
+# the spool as Debian ships /var/mail: root:mail 2775; the servers keep the
+# mail group to create mailboxes and dotlocks there.  libmbox's rewrite
+# journals live in each user's home (HOME, set at login).
+chown root:mail "$D/spool" && chmod 2775 "$D/spool"
 : > "$D/passwd.new"
 uid=60100
 for u in alice bob; do
@@ -63,8 +63,8 @@ for u in alice bob; do
 	h=$(hash "$u-pw") || die "cannot hash a password (build t/bin/mkhash: make)"
 	echo "$u:$h:$uid:$uid::$D/home/$u" >> "$D/passwd.new"
 	mkdir -p "$D/home/$u/mail"
-	chown -R "$uid:$uid" "$D/home/$u"
-	[ ! -e "$D/spool/$u" ] || chown "$uid:$uid" "$D/spool/$u"
+	chown -R "$uid:$uid" "$D/home/$u" && chmod 700 "$D/home/$u"
+	[ ! -e "$D/spool/$u" ] || chown "$uid:mail" "$D/spool/$u"
 	uid=$((uid + 1))
 done
 mv "$D/passwd.new" "$D/passwd"
@@ -113,7 +113,6 @@ service $1
 	instances = 50
 	per_source = 20
 	cps = 100 5
-	env = MBOX_JOURNAL_DIR=$D/journal
 }
 EOF
 }

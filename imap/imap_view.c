@@ -402,11 +402,11 @@ int imap_view_open(struct imap_sess *s, const char *name, const char *path, int 
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	/* a missing INBOX is shown empty, not created: the first delivery
+	 * creates it with the spool's owner and group (Dovecot does the same) */
 	if (!strcmp(name, "INBOX") && lstat(path, &st) < 0 && errno == ENOENT)
-		mode |= MBOX_CREATE;
+		return inbox_not_yet(s, readonly);
 	if (mbox_open(&s->mb, path, mode) < 0) {
-		if (mode & MBOX_CREATE)
-			return inbox_not_yet(s, readonly);
 		if (errno != EACCES || mbox_open(&s->mb, path, MBOX_RDONLY) < 0)
 			return -1;
 		readonly = 1;

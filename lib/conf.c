@@ -40,6 +40,7 @@ static const struct key keys[] = {
 	{"queue_directory", K_PATH, S(queue_directory)},
 	{"default_privs", K_STR, S(default_privs)},
 	{"empty_directory", K_PATH, S(empty_directory)},
+	{"mail_privileged_group", K_STR, S(mail_privileged_group)},
 	{"pam_service", K_STR, S(pam_service)},
 	{"sendmail_path", K_PATH, S(sendmail_path)},
 	{"smtpd_timeout", K_SECS, N(smtpd_timeout)},
@@ -100,6 +101,7 @@ void conf_defaults(struct conf *c)
 	set_str(c->queue_directory, sizeof c->queue_directory, "/var/spool/facteur");
 	set_str(c->default_privs, sizeof c->default_privs, "nobody");
 	set_str(c->empty_directory, sizeof c->empty_directory, "/var/empty");
+	set_str(c->mail_privileged_group, sizeof c->mail_privileged_group, "mail");
 	set_str(c->pam_service, sizeof c->pam_service, "facteur");
 	set_str(c->sendmail_path, sizeof c->sendmail_path, FACTEUR_LIBEXEC "/sendmail");
 	c->smtpd_timeout = SMTP_IDLE_SEC;

@@ -32,6 +32,10 @@ struct conf {
 	char queue_directory[PATH_MAX];     /* default /var/spool/facteur */
 	char default_privs[CONF_NAME_MAX];  /* unprivileged user for parsing; default nobody */
 	char empty_directory[PATH_MAX];     /* chroot for pre-auth children; default /var/empty */
+	/* group of the spool (Debian: /var/mail root:mail 2775), kept as the
+	 * saved gid after login and worn only around dotlock and mailbox
+	 * creation (Dovecot's key); default mail, "" = none */
+	char mail_privileged_group[CONF_NAME_MAX];
 	char pam_service[CONF_NAME_MAX];    /* default facteur */
 	char sendmail_path[PATH_MAX];       /* injector, for bounces and tests; default PREFIX/libexec/facteur/sendmail */
 	unsigned smtpd_timeout;             /* seconds, default 300 */

@@ -91,19 +91,55 @@ int priv_drop(uid_t uid, gid_t gid, const char *name)
 	return drop_to(uid, gid, gid, name);
 }
 
-int priv_become_delivery(uid_t uid, gid_t gid)
+int priv_mail_gid(const struct conf *c, gid_t *gid_r)
 {
 	struct group *g;
 
-	if (geteuid() != 0 || uid == 0)
-		return drop_to(uid, gid, gid, NULL);
-	g = getgrnam("mail");
+	*gid_r = (gid_t)-1;
+	if (!c->mail_privileged_group[0])
+		return 0;
+	errno = 0;
+	g = getgrnam(c->mail_privileged_group);
 	if (!g) {
-		log_msg(LOG_ERR, "priv: no group \"mail\" for spool dotlocks");
+		log_msg(LOG_ERR, "priv: mail_privileged_group %s: no such group (Debian has \"mail\"; "
+			"create it or set mail_privileged_group empty for a 1777 spool)",
+			c->mail_privileged_group);
 		errno = ENOENT;
 		return -1;
 	}
-	return drop_to(uid, gid, g->gr_gid, NULL);
+	*gid_r = g->gr_gid;
+	return 0;
+}
+
+/* The saved gid of a user's process: the mail group when there is one. */
+static int saved_gid(const struct conf *c, gid_t gid, gid_t *sgid_r)
+{
+	gid_t mg;
+
+	*sgid_r = gid;
+	if (geteuid() != 0)
+		return 0;
+	if (priv_mail_gid(c, &mg) < 0)
+		return -1;
+	if (mg != (gid_t)-1)
+		*sgid_r = mg;
+	return 0;
+}
+
+int priv_become_delivery(const struct conf *c, uid_t uid, gid_t gid)
+{
+	gid_t sgid;
+
+	if (uid != 0 && saved_gid(c, gid, &sgid) < 0)
+		return -1;
+	return drop_to(uid, gid, uid == 0 ? gid : sgid, NULL);
+}
+
+/* Refuses a writable chroot: it would be a place to build in. */
+static int check_empty_dir(const struct stat *st)
+{
+	return S_ISDIR(st->st_mode) && st->st_uid == 0 && !(st->st_mode & 002) &&
+	       (!(st->st_mode & 020) || st->st_gid == 0);
 }
 
 int priv_drop_unprivileged(const struct conf *c)
@@ -117,17 +153,29 @@ int priv_drop_unprivileged(const struct conf *c)
 		return 0;
 	pw = getpwnam(c->default_privs);
 	if (!pw) {
-		log_msg(LOG_ERR, "priv: default_privs user %s not found", c->default_privs);
+		log_msg(LOG_ERR, "priv: default_privs user %s not found (Debian has \"nobody\"; "
+			"create it or name another unprivileged user)", c->default_privs);
 		errno = ENOENT;
 		return -1;
 	}
 	uid = pw->pw_uid;
 	gid = pw->pw_gid;
-	/* created by make install; a writable chroot would be a place to build in */
-	if (stat(c->empty_directory, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & 002) || ((st.st_mode & 020) && st.st_gid != 0)) {
-		log_msg(LOG_ERR, "priv: empty_directory %s must be a directory owned by root, not writable by others",
-			c->empty_directory);
+	/* make install creates it; a host set up by hand may lack it */
+	if (stat(c->empty_directory, &st) < 0 && errno == ENOENT) {
+		if (mkdir(c->empty_directory, 0755) == 0 || errno == EEXIST) {
+			if (chmod(c->empty_directory, 0755) == 0)
+				log_msg(LOG_NOTICE, "priv: created empty_directory %s (root, 0755)",
+					c->empty_directory);
+		} else {
+			log_msg(LOG_ERR, "priv: empty_directory %s is missing and cannot be created: %m "
+				"(run: install -d -m 755 %s)", c->empty_directory, c->empty_directory);
+			return -1;
+		}
+	}
+	if (stat(c->empty_directory, &st) < 0 || !check_empty_dir(&st)) {
+		log_msg(LOG_ERR, "priv: empty_directory %s must be a directory owned by root, "
+			"not writable by others (run: install -d -o root -g root -m 755 %s)",
+			c->empty_directory, c->empty_directory);
 		errno = EPERM;
 		return -1;
 	}
@@ -138,10 +186,14 @@ int priv_drop_unprivileged(const struct conf *c)
 	return priv_drop(uid, gid, NULL);
 }
 
-int priv_become_user(const struct auth_user *u)
+int priv_become_user(const struct conf *c, const struct auth_user *u)
 {
-	/* passwd-file users have no entry in /etc/group */
-	if (priv_drop(u->uid, u->gid, u->virtual_user ? NULL : u->name) < 0)
+	gid_t sgid;
+
+	/* passwd-file users have no entry in /etc/group; the mail group
+	 * stays as the saved gid for dotlocks in the spool */
+	if (saved_gid(c, u->gid, &sgid) < 0 ||
+	    drop_to(u->uid, u->gid, sgid, u->virtual_user ? NULL : u->name) < 0)
 		return -1;
 	/* libmbox keeps its rewrite journal in $HOME when the uid has no
 	 * passwd entry (virtual users) */
@@ -557,7 +609,7 @@ int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *ar
 	}
 	if (r != 1)
 		return -1;
-	if (io_unread(io, left, leftlen) < 0 || priv_become_user(u_r) < 0) {
+	if (io_unread(io, left, leftlen) < 0 || priv_become_user(c, u_r) < 0) {
 		str_wipe(left, leftlen);
 		return -1;
 	}

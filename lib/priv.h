@@ -16,18 +16,24 @@
  * fails.  Refuses uid 0.  As non-root: succeeds only if uid is already ours
  * (nothing to drop).  -1 on any failure: callers must exit. */
 int priv_drop(uid_t uid, gid_t gid, const char *name);
-/* Drops to conf default_privs, chrooting to empty_directory when root.
- * As non-root it does nothing and succeeds. */
+/* Drops to conf default_privs, chrooting to empty_directory when root
+ * (created root 0755 when missing).  As non-root it does nothing and
+ * succeeds.  Every refusal is logged with the path and the fix. */
 int priv_drop_unprivileged(const struct conf *c);
-/* Becomes the logged-in user (initgroups + priv_drop) and chdir to home. */
-int priv_become_user(const struct auth_user *u);
-/* For one local delivery (smtpd, in a child per recipient): groups {gid},
- * real/effective/saved uid = uid, real/effective gid = gid and saved gid =
- * the "mail" group, so libmbox can switch egid to mail for a dotlock in a
- * spool directory the user cannot write (Dovecot's pattern).  Refuses uid 0
+/* The gid of conf mail_privileged_group, or (gid_t)-1 when the key is
+ * empty; -1 (logged) when the group does not exist. */
+int priv_mail_gid(const struct conf *c, gid_t *gid_r);
+/* Becomes the logged-in user (initgroups + setresgid/setresuid) and chdir
+ * to home.  Root: the saved gid is the mail_privileged_group, so libmbox can
+ * wear it around dotlock and mailbox creation in a root:mail 2775 spool
+ * (Dovecot's mail_privileged_group); it is never the effective gid while
+ * input is parsed. */
+int priv_become_user(const struct conf *c, const struct auth_user *u);
+/* For one local delivery (smtpd, in a child per recipient): the same
+ * credentials as priv_become_user, with groups {gid} only.  Refuses uid 0
  * (alias root's mail).  Irreversible.  As non-root: succeeds only if uid is
  * ours. */
-int priv_become_delivery(uid_t uid, gid_t gid);
+int priv_become_delivery(const struct conf *c, uid_t uid, gid_t gid);
 
 /* The pre-auth split shared by pop3d and imapd (popa3d's shape, with the
  * child kept alive across failed attempts):

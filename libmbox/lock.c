@@ -95,6 +95,31 @@ static int check_file(const struct stat *st)
 	return 0;
 }
 
+static int gid_raise(gid_t *old_r);
+static void gid_restore(gid_t old);
+
+/* A new mailbox as Postfix local(8) makes it: the user's, mode 0600, never
+ * through a symlink.  In a root:mail 2775 spool only the mail group may
+ * create it: wear the saved gid around the open alone (the file then takes
+ * the spool's setgid group). */
+static int create_file(const char *path, int acc)
+{
+	int flags = acc | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+	gid_t old;
+	int fd;
+
+	fd = open(path, flags, 0600);
+	if (fd >= 0 || errno != EACCES)
+		return fd;
+	if (gid_raise(&old) == -1) {
+		errno = EACCES;
+		return -1;
+	}
+	fd = open(path, flags, 0600);
+	gid_restore(old);
+	return fd;
+}
+
 /* Opens (or creates) path; returns the fd and its stat. */
 static int open_file(const char *path, int mode, struct stat *st)
 {
@@ -106,7 +131,7 @@ static int open_file(const char *path, int mode, struct stat *st)
 		fd = open(path, acc | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (fd >= 0 || errno != ENOENT || !(mode & MBOX_CREATE))
 			break;
-		fd = open(path, acc | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+		fd = create_file(path, acc);
 		if (fd < 0 && errno != EEXIST)
 			break;
 		/* EEXIST: someone created it meanwhile, open theirs */

@@ -46,13 +46,13 @@ static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct bu
 }
 
 /* The child: become the recipient, append, report errno through the pipe. */
-static void child(unsigned lms, int qfd, const struct q_env *e, const struct auth_user *u,
+static void child(const struct conf *c, unsigned lms, int qfd, const struct q_env *e, const struct auth_user *u,
 		  const char *path, const struct buf *prefix, int wfd)
 {
 	struct mbox_append a;
 	int code = 0;
 
-	if (priv_become_delivery(u->uid, u->gid) < 0) {
+	if (priv_become_delivery(c, u->uid, u->gid) < 0) {
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "%s: cannot become uid %ld: %m", e->id, (long)u->uid);
 	} else {
@@ -93,6 +93,14 @@ static int apply_result(int qfd, const struct q_env *e, struct q_rcpt *r, int co
 			reason[0] = '\0';
 		log_msg(LOG_INFO, "%s: to=<%s>, status=bounced (%s)", e->id, r->addr, reason);
 		return queue_set_state(qfd, r, Q_FAILED, reason);
+	}
+	if (code == EACCES || code == EPERM) {
+		const char *slash = strrchr(path, '/');
+		int dl = slash ? (int)(slash - path) : 1;
+		/* something the admin must fix: say what is expected */
+		log_msg(LOG_ERR, "%s: cannot create or lock mailbox %s: %s: the spool %.*s must be "
+			"root:mail 2775 (mail_privileged_group = mail) or 1777, and the mailbox owned by %s",
+			e->id, path, strerror(code), dl, slash ? path : ".", uname);
 	}
 	/* the reason field is fixed-width: truncation is fine */
 	if (snprintf(reason, sizeof reason, "4.2.0 cannot update mailbox of %.60s: %s", uname,
@@ -146,7 +154,7 @@ static int deliver_one(const struct conf *c, unsigned lms, int qfd, const struct
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child(lms, qfd, e, &u, path, &prefix, p[1]);
+		child(c, lms, qfd, e, &u, path, &prefix, p[1]);
 	}
 	close(p[1]);
 	buf_free(&prefix);
@@ -317,7 +325,8 @@ struct job {
 	int grouped;
 };
 
-static void group_child(unsigned lms, struct job **g, size_t n, struct qfile *fv, size_t nf, int wfd)
+static void group_child(const struct conf *c, unsigned lms, struct job **g, size_t n,
+			struct qfile *fv, size_t nf, int wfd)
 {
 	struct mbox mb;
 	struct mbox_append a;
@@ -331,7 +340,7 @@ static void group_child(unsigned lms, struct job **g, size_t n, struct qfile *fv
 		if (i == n && fv[k].fd >= 0)
 			close(fv[k].fd);
 	}
-	if (priv_become_delivery(g[0]->u.uid, g[0]->u.gid) < 0) {
+	if (priv_become_delivery(c, g[0]->u.uid, g[0]->u.gid) < 0) {
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "cannot become uid %ld: %m", (long)g[0]->u.uid);
 	} else if (mbox_open(&mb, g[0]->path, MBOX_RDWR | MBOX_CREATE) < 0) {
@@ -366,7 +375,8 @@ static void group_child(unsigned lms, struct job **g, size_t n, struct qfile *fv
 }
 
 /* Delivers one group (same mailbox); sets each job's code. */
-static void run_group(unsigned lms, struct job **g, size_t n, struct qfile *fv, size_t nf)
+static void run_group(const struct conf *c, unsigned lms, struct job **g, size_t n,
+		      struct qfile *fv, size_t nf)
 {
 	size_t i, got = 0;
 	int p[2], status, code;
@@ -379,7 +389,7 @@ static void run_group(unsigned lms, struct job **g, size_t n, struct qfile *fv, 
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		group_child(lms, g, n, fv, nf, p[1]);
+		group_child(c, lms, g, n, fv, nf, p[1]);
 	}
 	close(p[1]);
 	if (pid < 0) {
@@ -472,7 +482,7 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 			jv[k].grouped = 1;
 			g[ng++] = &jv[k];
 		}
-		run_group(lms, g, ng, fv, nf);
+		run_group(c, lms, g, ng, fv, nf);
 		for (k = 0; k < ng; k++) {
 			apply_result(g[k]->f->fd, &g[k]->f->e, g[k]->r, g[k]->code, g[k]->path,
 				     g[k]->u.name, 0);

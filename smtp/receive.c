@@ -103,7 +103,8 @@ static int on_end(struct recv_ctx *x, struct txn *t)
 		t->werr = errno ? errno : EIO;
 	if (t->werr || queue_commit(x->c, &t->w) < 0) {
 		errno = t->werr ? t->werr : errno;
-		log_msg(LOG_ERR, "queue file write error: %m");
+		log_msg(LOG_ERR, "queue file write error in %s: %m (queue_directory must be owned by root "
+			"with tmp/ and q/ mode 700, on a file system with room)", x->c->queue_directory);
 		t->writing = t->w.fd >= 0;
 		txn_reset(t, 1);
 		return x->outfd < 0 ? -1 : rec_put(x->outfd, REC_FAIL, "4queue file write error", 23);

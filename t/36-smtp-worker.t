@@ -107,7 +107,7 @@ rm -f "$M"/* "$T_TMP/log"
 # `sendmail -q` delivers them after the release, once, in order
 conf_set lock_timeout 1
 : > "$M/carol"
-[ "$(id -u)" = 0 ] && chown 64003:64003 "$M/carol"
+[ "$(id -u)" = 0 ] && chown "$(user_uid carol):mail" "$M/carol"
 "$B/t/bin/mboxtool" lock "$M/carol" write 4 > "$T_TMP/lk" 2>&1 &
 LKPID=$!
 i=0; while [ $i -lt 100 ] && ! grep -q locked "$T_TMP/lk"; do sleep 0.1; i=$((i+1)); done
@@ -136,7 +136,7 @@ rm -f "$M"/* "$T_TMP/log"
 # the runner that takes the deferred files delivers after the release
 conf_set lock_timeout 8
 : > "$M/carol"
-[ "$(id -u)" = 0 ] && chown 64003:64003 "$M/carol"
+[ "$(id -u)" = 0 ] && chown "$(user_uid carol):mail" "$M/carol"
 "$B/t/bin/mboxtool" lock "$M/carol" write 4 > "$T_TMP/lk" 2>&1 &
 LKPID=$!
 i=0; while [ $i -lt 100 ] && ! grep -q locked "$T_TMP/lk"; do sleep 0.1; i=$((i+1)); done
@@ -184,8 +184,8 @@ if [ "$(id -u)" = 0 ]; then
 	{ echo 'EHLO c'; msg alice@example.test r1; msg bob@example.test r2; msg alice@example.test r3; echo QUIT; } |
 		smtp_run > /dev/null
 	wait_queue
-	is "$(stat -c %u "$M/alice")" 64001 "root: alice's mailbox written by alice's uid"
-	is "$(stat -c %u "$M/bob")" 64002 "root: bob's mailbox written by bob's uid"
+	is "$(stat -c %u "$M/alice")" "$(user_uid alice)" "root: alice's mailbox written by alice's uid"
+	is "$(stat -c %u "$M/bob")" "$(user_uid bob)" "root: bob's mailbox written by bob's uid"
 	is "$(grep -c '^Subject: r' "$M/alice")" 2 "root: alice's two delivered"
 else
 	for i in 1 2 3; do skip "as root only: deliveries as each recipient"; done

@@ -34,7 +34,9 @@ say 'USER alice' 'PASS alice-pw'
 expect 'Logged in'
 diag "after login: parent $SESS_PID uid $(ids $SESS_PID Uid) gid $(ids $SESS_PID Gid)"
 is "$(ids "$SESS_PID" Uid)" "$POP3_UID $POP3_UID $POP3_UID $POP3_UID" "after login the parent runs as the user"
-is "$(ids "$SESS_PID" Gid)" "$POP3_GID $POP3_GID $POP3_GID $POP3_GID" "... with the user's gid"
+mailgid=$(getent group mail | cut -d: -f3)
+is "$(ids "$SESS_PID" Gid)" "$POP3_GID $POP3_GID $mailgid $POP3_GID" \
+	"... with the user's gid, the mail group as saved gid only (dotlocks in a 2775 spool)"
 case " $(ids "$SESS_PID" Groups) " in *" 0 "*) ok 1 "no root group left" ;; *) ok 0 "no root group left" ;; esac
 kill -0 "$child" 2>/dev/null; ok $((!$?)) "the pre-auth child is gone"
 say 'STAT' 'QUIT'
@@ -47,26 +49,34 @@ printf 'USER alice\nPASS alice-pw\nQUIT\n' | pop3 | sed -n 3p > "$T_TMP/got"
 is "$(cat "$T_TMP/got")" "-ERR [SYS/TEMP] Cannot open the mailbox." "a mailbox owned by someone else is refused"
 chown "$POP3_UID:$POP3_GID" "$SPOOL/alice"
 
-# no empty_directory: pre-auth code must not run as root
-conf_set empty_directory "$T_TMP/no-such-dir"
+# an empty_directory that cannot be made: pre-auth code must not run as
+# root, and the log says what to do
+conf_set empty_directory "$T_TMP/no-such-dir/empty"
 printf 'USER alice\nPASS alice-pw\nQUIT\n' | pop3 > "$T_TMP/got"
-grep -q 'Logged in' "$T_TMP/got"; ok $((!$?)) "missing empty_directory: no session"
+grep -q 'Logged in' "$T_TMP/got"; ok $((!$?)) "uncreatable empty_directory: no session"
+grep -q "empty_directory $T_TMP/no-such-dir/empty is missing.*install -d" "$T_TMP/log"
+ok $? "... and one log line names the directory and the fix"
+# a missing one is created (root, 0755), as make install would
+conf_set empty_directory "$T_TMP/new-empty"
+printf 'USER alice\nPASS alice-pw\nSTAT\nQUIT\n' | pop3 > "$T_TMP/got"
+grep -q 'Logged in' "$T_TMP/got"; ok $? "missing empty_directory: created, the session works"
+is "$(stat -c '%U %a' "$T_TMP/new-empty")" "root 755" "... root, mode 755"
 conf_set empty_directory "$T_TMP/empty"
 
 # --- PAM ------------------------------------------------------------------
 printf '@include common-auth\n@include common-account\n' > "/etc/pam.d/$PAMSVC"
 for u in fctpop1 fctpop2; do
 	userdel -r "$u" > /dev/null 2>&1
-	useradd -M -d /nonexistent -s /usr/sbin/nologin "$u" || { echo "Bail out! useradd $u"; exit 1; }
+	# as adduser makes them: a home of their own (libmbox's journal lives there)
+	useradd -m -s /usr/sbin/nologin "$u" || { echo "Bail out! useradd $u"; exit 1; }
 	USERS="$USERS $u"
 	echo "$u:$u-Secret1" | chpasswd
 done
 chage -E 0 fctpop2   # expired account: the password is right, pam_acct_mgmt says no
 conf_set auth pam
-chmod 1777 "$T_TMP/journal" # libmbox's journals for these users too
 conf_set pam_service "$PAMSVC"
-mkbox fctpop1 < "$POP3_SRC/three.mbox"
-chown fctpop1: "$SPOOL/fctpop1"
+cat "$POP3_SRC/three.mbox" > "$SPOOL/fctpop1"
+chown fctpop1:mail "$SPOOL/fctpop1" && chmod 600 "$SPOOL/fctpop1"
 sess_start
 say 'USER fctpop1' 'PASS fctpop1-Secret1'
 expect 'Logged in'

@@ -7,24 +7,27 @@
 DOVECOT_POP3=/usr/lib/dovecot/pop3
 [ -x "$DOVECOT_POP3" ] || skip_all "dovecot-pop3d not installed"
 pop3_env
-mkdir -p "$T_TMP/dv/mail" "$T_TMP/dv/run"
-if [ "$(id -u)" = 0 ]; then
-	chown -R "$POP3_UID:$POP3_GID" "$T_TMP/dv"
-	AS_USER="setpriv --reuid=$POP3_UID --regid=$POP3_GID --clear-groups"
-else
-	AS_USER=
-fi
-# dovecot USER: Dovecot's pop3 as a preauthenticated process on stdin
+# dovecot USER: Dovecot's pop3 as a preauthenticated process on stdin, as
+# that user with the mail group (Debian's mail_privileged_group = mail)
 dovecot() {
-	cat > "$T_TMP/dv/dovecot.conf" <<CONF
-mail_location = mbox:$T_TMP/dv/mail:INBOX=$SPOOL/$1:INDEX=MEMORY
+	dv=$T_TMP/dv-$1
+	mkdir -p "$dv/mail" "$dv/run"
+	cat > "$dv/dovecot.conf" <<CONF
+mail_location = mbox:$dv/mail:INBOX=$SPOOL/$1:INDEX=MEMORY
 protocols = pop3
 ssl = no
-base_dir = $T_TMP/dv/run
-log_path = $T_TMP/dv/dovecot.log
+base_dir = $dv/run
+log_path = $dv/dovecot.log
 first_valid_uid = 1
+mail_privileged_group = mail
 CONF
-	crlf | $AS_USER env -i USER="$1" HOME="$T_TMP/dv" "$DOVECOT_POP3" -c "$T_TMP/dv/dovecot.conf" 2>> "$T_TMP/dv/stderr" | nocr
+	if [ "$(id -u)" = 0 ]; then
+		chown -R "$(user_uid "$1"):$(user_gid "$1")" "$dv"
+		crlf | "$B/t/bin/runas" "$(user_uid "$1")" "$(user_gid "$1")" env -i USER="$1" HOME="$dv" \
+			"$DOVECOT_POP3" -c "$dv/dovecot.conf" 2>> "$dv/stderr" | nocr
+	else
+		crlf | env -i USER="$1" HOME="$dv" "$DOVECOT_POP3" -c "$dv/dovecot.conf" 2>> "$dv/stderr" | nocr
+	fi
 }
 # the replies without the texts after +OK, which differ between servers
 norm() { sed 's/^+OK .*octets$/&/; t; s/^+OK.*/+OK/'; }
@@ -44,7 +47,7 @@ TOP 3 100'
 mkbox alice < "$POP3_SRC/three.mbox"
 printf 'USER alice\nPASS alice-pw\n%s\n' "$CMDS" | pop3 | sed 1,3d | norm > "$T_TMP/f"
 printf '%s\n' "$CMDS" | dovecot alice | norm > "$T_TMP/d"
-grep -q '^1 00000001' "$T_TMP/d"; ok $? "Dovecot answered (UIDL seen)" || sed 's/^/# /' "$T_TMP/dv/dovecot.log"
+grep -q '^1 00000001' "$T_TMP/d"; ok $? "Dovecot answered (UIDL seen)" || sed 's/^/# /' "$T_TMP/dv-alice/dovecot.log"
 same_file "$T_TMP/f" "$T_TMP/d" "facteur first: STAT, LIST, UIDL, RETR, TOP identical to Dovecot's"
 
 # --- Dovecot assigns the UIDs, facteur reads them ---------------------------

@@ -13,7 +13,7 @@ imap_env
 
 H=$T_TMP/home/alice
 dovecot() {
-	as_user env -i USER=alice HOME="$H" PATH=/usr/bin:/bin "$DOVECOT" \
+	as_user alice env -i USER=alice HOME="$H" PATH=/usr/bin:/bin "$DOVECOT" \
 		-o "mail_location=mbox:$H/mail:INBOX=$SPOOL/alice" 2>> "$T_TMP/dovecot.err" | nocr
 }
 # "UID FLAGS" per message, \Recent dropped, flags sorted

@@ -36,7 +36,7 @@ mkbox alice < /dev/null
 i=0
 add() {
 	i=$((i + 1))
-	as_user "$B/t/bin/mboxtool" append "$SPOOL/alice" -d $((T0 + i * 18000)) --flags "$(flags_of $i)" > /dev/null
+	as_user alice "$B/t/bin/mboxtool" append "$SPOOL/alice" -d $((T0 + i * 18000)) --flags "$(flags_of $i)" > /dev/null
 }
 # 66: 8-bit UTF-8 body, Bcc, a Date whose UTC day is the next day
 printf 'From: Zo\303\253 <zoe@example.org>\nTo: x@example.org\nCc: Carl <carl@example.com>\nBcc: secret@example.com\nSubject: late night\nDate: Mon, 3 Nov 2025 23:30:00 -0500\nX-Mailer: TestMailer\n\nbody with na\303\257ve caf\303\251 and facteurword\n' > "$T_TMP/66.eml"
@@ -223,7 +223,7 @@ if [ -x /usr/lib/dovecot/imap ] && { [ "$(id -u)" = 0 ] || [ "$(id -u)" -ge 500 
 		done
 		echo "z LOGOUT"
 	} | crlf > "$T_TMP/dv.in"
-	cat "$T_TMP/dv.in" | as_user env -i USER=alice HOME="$DH" PATH=/usr/bin:/bin TZ=UTC /usr/lib/dovecot/imap \
+	cat "$T_TMP/dv.in" | as_user alice env -i USER=alice HOME="$DH" PATH=/usr/bin:/bin TZ=UTC /usr/lib/dovecot/imap \
 		-o "mail_location=mbox:$DH/mail:INBOX=$DH/inbox" 2> "$T_TMP/dv.err" |
 		nocr > "$T_TMP/dv.out"
 	# Dovecot runs pipelined SEARCHes in parallel and sends the tagged

@@ -172,7 +172,7 @@ P2=$(free_port)
 {
 	printf 'defaults\n{\n\tlog_type = FILE %s\n}\n' "$T_TMP/xinetd2.log"
 	# the file as shipped, made private: our build, our config, a test port
-	sed -e "s|@LIBEXEC@|$B|" -e "s|-c /etc/facteur.conf|-c $FCONF|" -e 's/disable *= yes/disable = no/' \
+	sed -e "s|@LIBEXEC@|$B|" -e "s|-c @SYSCONFDIR@/facteur.conf|-c $FCONF|" -e 's/disable *= yes/disable = no/' \
 		-e "s|^{|{\n\ttype = UNLISTED\n\tport = $P2\n\tbind = 127.0.0.1|" "$FACTEUR_SRC/xinetd.d/facteur-pop3"
 } > "$T_TMP/xinetd2.conf"
 "$XINETD_BIN" -dontfork -f "$T_TMP/xinetd2.conf" -pidfile "$T_TMP/xinetd2.pid" < /dev/null > "$T_TMP/xinetd2.out" 2>&1 &

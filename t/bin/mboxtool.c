@@ -407,6 +407,11 @@ int main(int argc, char **argv)
 	};
 	size_t i;
 
+	/* started setgid mail (t/bin/runas): keep mail as the saved gid
+	 * only, as our servers do, so libmbox wears it just for dotlocks
+	 * and mailbox creation */
+	if (getegid() != getgid() && setegid(getgid()) == -1)
+		return fail();
 	if (argc < 3)
 		return usage();
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

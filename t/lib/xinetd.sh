@@ -5,6 +5,7 @@
 #                                    -c $FCONF, waits until every port listens
 #   xinetd_service NAME PORT SERVER [ARGS...]  adds any service to the next start
 #   xinetd_start_custom NAME PORT SERVER [ARGS...]  one custom service, started
+#   xinetd_dropin FILE PORT          an installed drop-in, moved to 127.0.0.1:PORT
 #   xinetd_stop                      stops it (also done at exit)
 # Files: $T_TMP/xinetd.conf, xinetd.log (service starts and exits),
 # xinetd.err (xinetd's own messages), xinetd.out (its stderr), xinetd.pid.
@@ -94,6 +95,21 @@ xinetd_service() {
 		echo "}"
 	} >> "$T_TMP/xinetd.services"
 	XINETD_SERVICES="$XINETD_SERVICES $xs_port"
+}
+
+# xinetd_dropin FILE PORT: an installed drop-in (xinetd.d/facteur-*) for the
+# next xinetd_start, as it is but for the port: UNLISTED on 127.0.0.1:PORT.
+# Its disable line is kept, so a drop-in left disabled does not listen.
+xinetd_dropin() {
+	[ -r "$1" ] || { echo "Bail out! xinetd_dropin: no file $1"; exit 1; }
+	case $2 in ''|*[!0-9]*) echo "Bail out! bad port '$2' for $1"; exit 1 ;; esac
+	xinetd_need
+	awk -v port="$2" '
+		/^[[:space:]]*(port|bind|type)[[:space:]]*=/ { next }
+		{ print }
+		/^[[:space:]]*\{/ && !done { print "\ttype = UNLISTED\n\tbind = 127.0.0.1\n\tport = " port; done = 1 }
+	' "$1" >> "$T_TMP/xinetd.services"
+	XINETD_SERVICES="$XINETD_SERVICES $2"
 }
 
 # xinetd_start [smtp=PORT] [pop3=PORT] [imap=PORT]: add these services (to

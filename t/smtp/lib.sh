@@ -1,16 +1,7 @@
 # Helpers for the t/3*-smtp-*.t tests.  Source after tap.sh and env.sh.
-# smtp_env: facteur_env, and as root gives alice/bob/carol their own
-# unprivileged uids (64001-64003): delivery refuses uid 0, and the uids test
-# checks that each mailbox is written by its owner.
-smtp_env() {
-	facteur_env
-	if [ "$(id -u)" = 0 ]; then
-		awk -F: 'BEGIN{OFS=":"} {n++; $3=64000+n; $4=64000+n; print}' "$T_TMP/passwd" > "$T_TMP/passwd.new"
-		mv "$T_TMP/passwd.new" "$T_TMP/passwd"
-		chmod 644 "$T_TMP/passwd"
-		chmod 755 "$T_TMP"
-	fi
-}
+# smtp_env: facteur_env (as root alice/bob/carol have uids of their own:
+# delivery refuses uid 0, and each mailbox is written by its owner).
+smtp_env() { facteur_env; }
 # smtp_run [ENV=VALUE...]: a piped session (stdin: LF script, sent as CRLF);
 # prints the replies with CR removed.
 smtp_run() { crlf | env "$@" "$B/smtpd" -c "$FCONF" | nocr; }

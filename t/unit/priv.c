@@ -296,6 +296,19 @@ static int count(const char *needle)
 	return n;
 }
 
+/* does the log file hold needle? */
+static int log_has(const char *needle)
+{
+	static char text[200000];
+	FILE *f = fopen(logpath, "r");
+	size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	return strstr(text, needle) != NULL;
+}
+
 #define RUN(s) run(s, sizeof(s) - 1, NULL)
 #define RUNT(s, t) run(s, sizeof(s) - 1, t)
 
@@ -320,8 +333,14 @@ static void test_login(int root)
 	ok(strstr(client, "+OK parent here\r\n") != NULL, "login ok: the parent writes to the same client");
 	ok(uval("ruid") == user_uid && uval("euid") == user_uid && uval("suid") == user_uid,
 	   "parent after login: real/effective/saved uid %lu", (unsigned long)user_uid);
-	ok(uval("rgid") == user_gid && uval("egid") == user_gid && uval("sgid") == user_gid,
-	   "parent after login: gids %lu", (unsigned long)user_gid);
+	{
+		/* root: the mail group stays as the saved gid only (Dovecot's
+		 * mail_privileged_group), for dotlocks in a 2775 spool */
+		struct group *mg = getgrnam("mail");
+		unsigned long sg = root && mg ? (unsigned long)mg->gr_gid : (unsigned long)user_gid;
+		ok(uval("rgid") == user_gid && uval("egid") == user_gid && uval("sgid") == sg,
+		   "parent after login: real/effective gid %lu, saved gid %lu", (unsigned long)user_gid, sg);
+	}
 	snprintf(want, sizeof want, "%s/home/alice", tmp);
 	ok(strcmp(val("cwd"), want) == 0, "parent after login: cwd is the home (%s)", val("cwd"));
 	ok(strcmp(val("setuid0"), "0") == 0, "parent after login: setuid(0) fails");
@@ -419,11 +438,21 @@ static void test_root_only(void)
 	int st;
 	char dir[PATH_MAX];
 
-	/* pre-auth code must never run as root: a missing chroot stops it */
+	/* pre-auth code must never run as root: a chroot that cannot be
+	 * made stops it, with a log line naming the directory */
 	snprintf(dir, sizeof dir, "%s", c.empty_directory);
-	snprintf(c.empty_directory, sizeof c.empty_directory, "%s/no-such-dir", tmp);
+	snprintf(c.empty_directory, sizeof c.empty_directory, "%s/no-such-dir/empty", tmp);
 	RUN("USER alice\r\nPASS alice-pw\r\n");
-	ok(strcmp(val("rc"), "-1") == 0 && client_len == 0, "root: missing empty_directory: no child speaks, no login");
+	ok(strcmp(val("rc"), "-1") == 0 && client_len == 0, "root: uncreatable empty_directory: no child speaks, no login");
+	ok(log_has(c.empty_directory) && log_has("install -d"), "root: the log names the directory and the fix");
+	/* a missing one is created (root, 0755), as make install would */
+	snprintf(c.empty_directory, sizeof c.empty_directory, "%s/made-empty", tmp);
+	RUN("USER alice\r\nPASS alice-pw\r\n");
+	{
+		struct stat est;
+		ok(strcmp(val("rc"), "0") == 0 && stat(c.empty_directory, &est) == 0 && est.st_uid == 0 &&
+		   (est.st_mode & 07777) == 0755, "root: missing empty_directory created root 0755, login works");
+	}
 	snprintf(c.empty_directory, sizeof c.empty_directory, "%s/wempty", tmp);
 	mkdir(c.empty_directory, 0777);
 	chmod(c.empty_directory, 0777);
@@ -437,6 +466,17 @@ static void test_root_only(void)
 	RUN("USER alice\r\nPASS alice-pw\r\n");
 	ok(strcmp(val("rc"), "-1") == 0 && client_len == 0, "root: default_privs = root refused");
 	snprintf(c.default_privs, sizeof c.default_privs, "nobody");
+
+	/* mail_privileged_group: empty = none kept; unknown = refused, logged */
+	c.mail_privileged_group[0] = '\0';
+	RUN("USER alice\r\nPASS alice-pw\r\n");
+	ok(strcmp(val("rc"), "0") == 0 && uval("sgid") == user_gid && uval("egid") == user_gid,
+	   "root: mail_privileged_group empty: saved gid is the user's (%s)", val("sgid"));
+	snprintf(c.mail_privileged_group, sizeof c.mail_privileged_group, "fct-no-such-group");
+	RUN("USER alice\r\nPASS alice-pw\r\n");
+	ok(strcmp(val("rc"), "-1") == 0, "root: unknown mail_privileged_group: the login fails");
+	ok(log_has("mail_privileged_group fct-no-such-group: no such group"), "root: ... and the log says why");
+	snprintf(c.mail_privileged_group, sizeof c.mail_privileged_group, "mail");
 
 	fflush(stdout);
 	p = fork();
@@ -465,9 +505,9 @@ static void test_root_only(void)
 		if (!g)
 			_exit(9);
 		mail = g->gr_gid;
-		if (priv_become_delivery(0, 0) != -1)
+		if (priv_become_delivery(&c, 0, 0) != -1)
 			_exit(1);
-		if (priv_become_delivery(VUID, VUID + 1) != 0)
+		if (priv_become_delivery(&c, VUID, VUID + 1) != 0)
 			_exit(2);
 		getresgid(&r, &e, &s);
 		if (r != VUID + 1 || e != VUID + 1 || s != mail || getuid() != VUID || geteuid() != VUID)
@@ -499,7 +539,7 @@ static void test_nonroot_only(void)
 			_exit(2);
 		if (priv_drop(0, 0, NULL) != -1)
 			_exit(3);
-		if (priv_become_delivery(getuid(), getgid()) != 0)
+		if (priv_become_delivery(&c, getuid(), getgid()) != 0)
 			_exit(4);
 		if (priv_drop_unprivileged(&c) != 0)
 			_exit(5);
@@ -528,8 +568,9 @@ static void test_pam(const char *service, const char *user, const char *pass)
 	ok(strcmp(val("rc"), "0") == 0 && strcmp(val("name"), user) == 0 && strcmp(val("first"), "STAT") == 0,
 	   "PAM: %s logs in, the pipelined STAT follows", user);
 	ok(uval("ruid") == pw->pw_uid && uval("euid") == pw->pw_uid && uval("suid") == pw->pw_uid &&
-	   uval("rgid") == pw->pw_gid && uval("egid") == pw->pw_gid && uval("sgid") == pw->pw_gid,
-	   "PAM: the parent is now %s (uid %lu gid %lu)", user, (unsigned long)pw->pw_uid,
+	   uval("rgid") == pw->pw_gid && uval("egid") == pw->pw_gid &&
+	   uval("sgid") == (getgrnam("mail") ? (unsigned long)getgrnam("mail")->gr_gid : (unsigned long)pw->pw_gid),
+	   "PAM: the parent is now %s (uid %lu gid %lu, saved gid mail)", user, (unsigned long)pw->pw_uid,
 	   (unsigned long)pw->pw_gid);
 	ok(uval("groups") >= 2, "PAM: initgroups gave the supplementary groups (%lu)", uval("groups"));
 	ok(strcmp(val("cwd"), pw->pw_dir) == 0, "PAM: cwd is the home %s", pw->pw_dir);
