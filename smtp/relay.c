@@ -321,16 +321,20 @@ static int agent_start(const struct conf *c)
 		return -1;
 	}
 	if (pid == 0) {
-		/* keep nothing of the root side: no queue file, no lock */
-		if (dup2(sv[1], 3) < 0)
+		/* keep nothing of the root side (no queue file, no lock): the
+		 * socket moves above every fd, all else is closed, then the log
+		 * is opened anew (its old fd number is gone too) */
+		int sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 64);
+		if (sock < 0)
 			_exit(1);
-		close_range(4, ~0U, 0);
+		close_range(3, (unsigned)sock - 1, 0);
+		close_range((unsigned)sock + 1, ~0U, 0);
 		log_open("smtp", c->log);
 		if (chdir("/") < 0 || (pw && priv_drop(pw->pw_uid, pw->pw_gid, pw->pw_name) < 0)) {
 			log_msg(LOG_ERR, "relay agent: cannot drop privileges: %m");
 			_exit(1);
 		}
-		agent_main(c, 3);
+		agent_main(c, sock);
 		_exit(0);
 	}
 	close(sv[1]);

@@ -64,14 +64,25 @@ xinetd_start smtp="$FP"
 waitfor() { i=0; while ! grep -q -- "$2" "$1" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; grep -q -- "$2" "$1" 2>/dev/null; }
 
 # 1: facteur -> Postfix: two recipients, one unknown there; 8 bits; DSN
-printf 'EHLO c\nMAIL FROM:<alice@example.test> BODY=8BITMIME RET=HDRS ENVID=e1\nRCPT TO:<u0@pf.test> NOTIFY=FAILURE\nRCPT TO:<nobody-here@pf.test>\nDATA\nSubject: to postfix\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\ncaf\303\251\n.\nQUIT\n' |
-	smtp_run > /dev/null
+# (through facteur's smtpd under xinetd, as a client of the lab would)
+"$PYTHON" - "$FP" <<'PY'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+s.ehlo("client.lab")
+s.mail("alice@example.test", ["BODY=8BITMIME", "RET=HDRS", "ENVID=e1"])
+s.rcpt("u0@pf.test", ["NOTIFY=FAILURE"])
+s.rcpt("nobody-here@pf.test")
+s.data("Subject: to postfix\r\nContent-Type: text/plain; charset=utf-8\r\n"
+       "Content-Transfer-Encoding: 8bit\r\n\r\ncaf\u00e9\r\n".encode())
+s.quit()
+PY
 waitfor "$T_TMP/log" 'to=<nobody-here@pf.test>.*status='
 waitfor "$PF/mail/u0" 'Subject: to postfix'
 ok $? "Postfix got the message"
 grep -q "to=<u0@pf.test>, relay=127.0.0.1\[127.0.0.1\]:$PP, .*dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as" "$T_TMP/log"
 ok $? "facteur logs Postfix's 250 with its queue id"
-grep -q 'by mail.example.test (facteur) with ESMTP' "$PF/mail/u0" && grep -q 'by smtp.pf.test (Postfix)' "$PF/mail/u0"
+grep -q 'from client.lab (unknown \[127.0.0.1\])' "$PF/mail/u0" && grep -q 'by mail.example.test (facteur) with ESMTP' "$PF/mail/u0" &&
+	grep -q 'by smtp.pf.test (Postfix)' "$PF/mail/u0"
 ok $? "both Received lines"
 grep -q 'café' "$PF/mail/u0"
 ok $? "8-bit body intact"
