@@ -56,6 +56,23 @@ static const struct key keys[] = {
 	{"tls_security_level", K_TLSLEVEL, N(tls_security_level)},
 	{"stunnel_path", K_PATH, S(stunnel_path)},
 	{"smtpd_sasl_auth_enable", K_BOOL, N(smtpd_sasl_auth_enable)},
+	/* outbound SMTP (issue 12) */
+	{"relayhost", K_STR, S(relayhost)},
+	{"smtp_helo_name", K_STR, S(smtp_helo_name)},
+	{"inet_protocols", K_STR, S(inet_protocols)},
+	{"smtp_bind_address", K_STR, S(smtp_bind_address)},
+	{"smtp_connect_timeout", K_SECS, N(smtp_connect_timeout)},
+	{"smtp_helo_timeout", K_SECS, N(smtp_helo_timeout)},
+	{"smtp_mail_timeout", K_SECS, N(smtp_mail_timeout)},
+	{"smtp_rcpt_timeout", K_SECS, N(smtp_rcpt_timeout)},
+	{"smtp_data_init_timeout", K_SECS, N(smtp_data_init_timeout)},
+	{"smtp_data_xfer_timeout", K_SECS, N(smtp_data_xfer_timeout)},
+	{"smtp_data_done_timeout", K_SECS, N(smtp_data_done_timeout)},
+	{"smtp_quit_timeout", K_SECS, N(smtp_quit_timeout)},
+	{"minimal_backoff_time", K_SECS, N(minimal_backoff_time)},
+	{"maximal_backoff_time", K_SECS, N(maximal_backoff_time)},
+	{"maximal_queue_lifetime", K_SECS, N(maximal_queue_lifetime)},
+	{"delay_warning_time", K_SECS, N(delay_warning_time)},
 };
 #undef S
 #undef N
@@ -107,6 +124,21 @@ void conf_defaults(struct conf *c)
 	c->tls_security_level = CONF_TLS_MAY;
 	set_str(c->stunnel_path, sizeof c->stunnel_path, "/usr/bin/stunnel4");
 	c->smtpd_sasl_auth_enable = 0;
+	/* outbound SMTP (issue 12): Postfix's defaults */
+	set_str(c->smtp_helo_name, sizeof c->smtp_helo_name, "$myhostname");
+	set_str(c->inet_protocols, sizeof c->inet_protocols, "all");
+	c->smtp_connect_timeout = 30;
+	c->smtp_helo_timeout = 300;
+	c->smtp_mail_timeout = 300;
+	c->smtp_rcpt_timeout = 300;
+	c->smtp_data_init_timeout = 120;
+	c->smtp_data_xfer_timeout = 180;
+	c->smtp_data_done_timeout = 600;
+	c->smtp_quit_timeout = 300;
+	c->minimal_backoff_time = 300;
+	c->maximal_backoff_time = 4000;
+	c->maximal_queue_lifetime = 5 * 86400;
+	c->delay_warning_time = 0;
 }
 
 /* "300", "300s", "5m", "1h", "2d", "500ms"; unit is what a bare number means
@@ -359,6 +391,8 @@ static void finish(struct conf *c)
 
 	if (expand(c, c->myorigin, strlen(c->myorigin), tmp, sizeof tmp) == 0)
 		set_str(c->myorigin, sizeof c->myorigin, tmp);
+	if (expand(c, c->smtp_helo_name, strlen(c->smtp_helo_name), tmp, sizeof tmp) == 0)
+		set_str(c->smtp_helo_name, sizeof c->smtp_helo_name, tmp);
 }
 
 static char *trim(char *s)

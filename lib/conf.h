@@ -64,6 +64,23 @@ struct conf {
 	int tls_security_level;             /* CONF_TLS_*, default may */
 	char stunnel_path[PATH_MAX];        /* default /usr/bin/stunnel4 */
 	int smtpd_sasl_auth_enable;         /* SMTP AUTH on port 25; default no (Postfix) */
+	/* outbound SMTP (issue 12), Postfix's names and defaults */
+	char relayhost[CONF_NAME_MAX];      /* "" (MX lookup), host, [host], [host]:port */
+	char smtp_helo_name[CONF_NAME_MAX]; /* default $myhostname */
+	char inet_protocols[16];            /* ipv4, ipv6, all (default) */
+	char smtp_bind_address[64];         /* source address of connections; "" any */
+	unsigned smtp_connect_timeout;      /* 30 s */
+	unsigned smtp_helo_timeout;         /* 300 s: greeting and EHLO/HELO */
+	unsigned smtp_mail_timeout;         /* 300 s */
+	unsigned smtp_rcpt_timeout;         /* 300 s */
+	unsigned smtp_data_init_timeout;    /* 120 s: DATA's 354 */
+	unsigned smtp_data_xfer_timeout;    /* 180 s: each write of the message */
+	unsigned smtp_data_done_timeout;    /* 600 s: the reply to the final dot */
+	unsigned smtp_quit_timeout;         /* 300 s (we wait at most 5 s) */
+	unsigned minimal_backoff_time;      /* 300 s */
+	unsigned maximal_backoff_time;      /* 4000 s */
+	unsigned maximal_queue_lifetime;    /* 5 d */
+	unsigned delay_warning_time;        /* 0 = no warning */
 	char path[PATH_MAX];                /* the file read, "" when none */
 };
 

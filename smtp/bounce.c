@@ -11,8 +11,14 @@
 #include "log.h"
 #include "smtp.h"
 
+/* issue 12: set while writing a delay warning (delay_warning_time) */
+static int delayed;
+
 static int due(const struct q_rcpt *r)
 {
+	if (delayed)
+		return r->state == Q_DEFERRED && r->kind == RCPT_REMOTE &&
+		       (r->notify == 0 || (r->notify & DSN_DELAY));
 	return r->state == Q_FAILED && (r->notify == 0 || (r->notify & DSN_FAILURE));
 }
 
@@ -56,17 +62,21 @@ static int report(const struct conf *c, const struct q_env *e, const char *id, s
 	    str_rfc5322_date(e->time, arrival, sizeof arrival) < 0)
 		return -1;
 	buf_printf(b, "From: MAILER-DAEMON@%s (Mail Delivery System)\n"
-		   "To: <%s>\nSubject: Undelivered Mail Returned to Sender\nDate: %s\n"
+		   "To: <%s>\nSubject: %s\nDate: %s\n"
 		   "Message-ID: <%s.%s@%s>\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
 		   "Content-Type: multipart/report; report-type=delivery-status;\n"
 		   "\tboundary=\"%s/%s\"\nContent-Transfer-Encoding: 8bit\n\n"
 		   "This is a MIME-encapsulated message.\n\n",
-		   c->myhostname, e->sender, date, id, e->id, c->myhostname, id, c->myhostname);
+		   c->myhostname, e->sender, delayed ? "Delayed Mail (still being retried)" :
+		   "Undelivered Mail Returned to Sender", date, id, e->id, c->myhostname, id, c->myhostname);
 	buf_printf(b, "--%s/%s\nContent-Description: Notification\nContent-Type: text/plain; charset=us-ascii\n\n"
 		   "This is the mail system at host %s.\n\n"
+		   "%s",
+		   id, c->myhostname, c->myhostname, delayed ?
+		   "Your message could not be delivered for some time to one or more\n"
+		   "recipients. It will be tried again; you need not send it again.\n\n" :
 		   "I'm sorry to have to inform you that your message could not\n"
-		   "be delivered to one or more recipients. It's attached below.\n\n",
-		   id, c->myhostname, c->myhostname);
+		   "be delivered to one or more recipients. It's attached below.\n\n");
 	for (i = 0; i < e->r.n; i++)
 		if (due(&e->r.v[i]))
 			buf_printf(b, "<%s>: %s\n", e->r.v[i].orig[0] ? e->r.v[i].orig : e->r.v[i].addr,
@@ -83,11 +93,12 @@ static int report(const struct conf *c, const struct q_env *e, const char *id, s
 	for (i = 0; i < e->r.n; i++) {
 		const struct q_rcpt *r = &e->r.v[i];
 		char status[16];
+		const char *said;
 		size_t k = strcspn(r->reason, " ");
 		if (!due(r))
 			continue;
-		if (str_copy(status, sizeof status, r->reason, k) < 0 || status[0] != '5')
-			str_copyz(status, sizeof status, "5.0.0");
+		if (str_copy(status, sizeof status, r->reason, k) < 0 || status[0] != (delayed ? '4' : '5'))
+			str_copyz(status, sizeof status, delayed ? "4.0.0" : "5.0.0");
 		buf_printf(b, "\nFinal-Recipient: rfc822; %s\n", r->addr);
 		if (r->orcpt[0]) {
 			char t[SMTP_XTEXT_MAX];
@@ -96,13 +107,19 @@ static int report(const struct conf *c, const struct q_env *e, const char *id, s
 		}
 		else if (r->orig[0])
 			buf_printf(b, "Original-Recipient: rfc822; %s\n", r->orig);
-		buf_printf(b, "Action: failed\nStatus: %s\nDiagnostic-Code: X-Facteur; %s\n", status,
-			   r->reason[k] ? r->reason + k + 1 : r->reason);
+		/* issue 12: a remote server's reply (relay.c: "host H[ip] said: R") */
+		said = r->kind == RCPT_REMOTE ? strstr(r->reason, " said: ") : NULL;
+		if (said && !strncmp(r->reason + k, " host ", 6))
+			buf_printf(b, "Action: %s\nStatus: %s\nRemote-MTA: dns; %.*s\nDiagnostic-Code: smtp; %s\n",
+				   delayed ? "delayed" : "failed", status, (int)strcspn(r->reason + k + 6, "["), r->reason + k + 6, said + 7);
+		else
+			buf_printf(b, "Action: %s\nStatus: %s\nDiagnostic-Code: X-Facteur; %s\n",
+				   delayed ? "delayed" : "failed", status, r->reason[k] ? r->reason + k + 1 : r->reason);
 	}
 	return buf_printf(b, "\n--%s/%s\nContent-Description: Undelivered Message%s\nContent-Type: %s\n"
 			  "Content-Transfer-Encoding: 8bit\n\n",
-			  id, c->myhostname, e->ret == 'H' ? " Headers" : "",
-			  e->ret == 'H' ? "text/rfc822-headers" : "message/rfc822");
+			  id, c->myhostname, e->ret == 'H' || delayed ? " Headers" : "",
+			  e->ret == 'H' || delayed ? "text/rfc822-headers" : "message/rfc822");
 }
 
 int bounce_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r, size_t idlen)
@@ -138,14 +155,14 @@ int bounce_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r
 	str_copyz(be.id, sizeof be.id, w.id);
 	buf_init(&b);
 	if (queue_write_env(&w, &be) < 0 || queue_received(c, &be, &b) < 0 || report(c, e, w.id, &b) < 0 ||
-	    queue_write(&w, b.s, b.len) < 0 || copy_message(&w, fd, e, e->ret == 'H') < 0)
+	    queue_write(&w, b.s, b.len) < 0 || copy_message(&w, fd, e, e->ret == 'H' || delayed) < 0)
 		goto out;
 	buf_reset(&b);
 	if (buf_printf(&b, "\n--%s/%s--\n", w.id, c->myhostname) < 0 || queue_write(&w, b.s, b.len) < 0)
 		goto out;
 	if (queue_commit(c, &w) < 0)
 		goto out;
-	log_msg(LOG_INFO, "%s: sender non-delivery notification: %s", e->id, w.id);
+	log_msg(LOG_INFO, "%s: sender %s notification: %s", e->id, delayed ? "delay" : "non-delivery", w.id);
 	str_copyz(id_r, idlen, w.id);
 	r = 0;
 out:
@@ -153,5 +170,17 @@ out:
 		queue_abort(&w);
 	buf_free(&b);
 	queue_env_free(&be);
+	return r;
+}
+
+/* issue 12: the delay_warning_time notice, for the deferred remote
+ * recipients (headers only, as Postfix's). */
+int bounce_delay_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r, size_t idlen)
+{
+	int r;
+
+	delayed = 1;
+	r = bounce_queue(c, fd, e, id_r, idlen);
+	delayed = 0;
 	return r;
 }

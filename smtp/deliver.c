@@ -236,6 +236,7 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
 	}
 	if (left == 0) {
 		unlink(f->path);
+		retry_remove(c, e->id);         /* issue 12: its retry schedule */
 		*unlinked_r = 1;
 		log_msg(LOG_INFO, "%s: removed", e->id);
 	}
@@ -253,6 +254,10 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
  * child's report; the files done are removed and the queue directory
  * fsync'ed once for the batch. */
 #define GROUP_MAX 64
+
+/* Set while the runner's pass runs: its deliveries (bounces too) send
+ * remote recipients themselves; elsewhere they request a run. */
+static int in_runner;
 
 struct job {
 	struct qfile *f;
@@ -368,14 +373,15 @@ static void run_group(const struct conf *c, unsigned lms, struct job **g, size_t
 }
 
 /* Delivers the todo(retry) recipients of n files with lock budget lms;
- * what a short budget left deferred goes to the queue runner. */
-static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retry, unsigned lms)
+ * what a short budget left deferred goes to the queue runner, and so do
+ * remote recipients unless remote (the runner itself: relay.c). */
+static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retry, unsigned lms, int remote)
 {
 	char dir[PATH_MAX];
 	struct qfile *fv;
 	struct job *jv = NULL, **g = NULL;
 	size_t i, k, nf = 0, nj = 0, cap = 0, ng, nrun = 0, deferred, nlater = 0;
-	int unlinked = 0;
+	int unlinked = 0, runner = 0;
 
 	if (n == 0 || queue_path(c, NULL, dir, sizeof dir) < 0)
 		return -1;
@@ -449,7 +455,13 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 	free(jv);
 	free(g);
 	for (k = 0; k < nf; k++) {
+		/* remote recipients (issue 12): sent by the runner, else left to it */
 		deferred = 0;
+		if (remote)
+			relay_file(c, fv[k].fd, fv[k].path, &fv[k].e, retry);
+		else
+			deferred = relay_pending(&fv[k].e);
+		runner |= deferred > 0;
 		str_copyz(ids[nlater], sizeof ids[0], fv[k].e.id);
 		qf_finish(c, &fv[k], &unlinked, &deferred);
 		nlater += deferred ? 1 : 0;
@@ -457,7 +469,7 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 	free(fv);
 	if (unlinked)
 		fsync_dir(dir);
-	if (nlater && lms < lock_ms(c))
+	if (nlater && (lms < lock_ms(c) || runner))
 		runner_request(c);
 	return 0;
 }
@@ -470,7 +482,7 @@ int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 {
 	unsigned lms = lock_ms(c);
 
-	return batch(c, ids, n, 0, lms < SMTP_QUICK_LOCK_MS ? lms : SMTP_QUICK_LOCK_MS);
+	return batch(c, ids, n, 0, lms < SMTP_QUICK_LOCK_MS ? lms : SMTP_QUICK_LOCK_MS, 0);
 }
 
 int deliver_file(const struct conf *c, const char *id, int retry)
@@ -478,7 +490,7 @@ int deliver_file(const struct conf *c, const char *id, int retry)
 	char one[1][Q_ID_MAX];
 
 	str_copyz(one[0], sizeof one[0], id);
-	return batch(c, one, 1, retry, lock_ms(c));
+	return batch(c, one, 1, retry, lock_ms(c), in_runner);
 }
 
 
@@ -538,9 +550,12 @@ int deliver_queue(const struct conf *c)
 	closedir(d);
 	if (n)
 		qsort(v, n, sizeof *v, qent_cmp);
+	in_runner = 1;
 	for (i = 0; i < n; i++)
 		deliver_file(c, v[i].id, 1);
+	in_runner = 0;
 	free(v);
+	relay_end();                    /* the agent's connections, kept for the pass */
 	return 0;
 }
 

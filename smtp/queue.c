@@ -12,8 +12,8 @@
  *   data
  *   <the message, LF line ends>
  *
- * kind is 'l' (local mailbox) or 'r' (remote, for the relay of a later
- * issue): remote recipients simply stay pending and mailq shows them. */
+ * kind is 'l' (local mailbox) or 'r' (remote: relay.c sends it; the next
+ * attempt time of a deferred one is in queue_directory/defer/ID, retry.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -582,8 +582,7 @@ int queue_list(const struct conf *c, int fd)
 				continue;
 			if (r->reason[0])
 				buf_printf(&out, "%*s(%s)\n", 42, "", r->reason);
-			buf_printf(&out, "%*s%s%s\n", 42, "", r->addr,
-				   r->kind == RCPT_REMOTE ? " (remote: relay not yet available)" : "");
+			buf_printf(&out, "%*s%s\n", 42, "", r->addr);
 		}
 		buf_addc(&out, '\n');
 		queue_env_free(&e);

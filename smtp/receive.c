@@ -203,9 +203,12 @@ static int on_data(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 
 /* ETRN: a request for the single queue runner, at most once a session,
  * and only for a client the parent itself finds may relay (the child's
- * check is not trusted). */
-static void on_etrn(struct recv_ctx *x)
+ * check is not trusted).  ETRN [@|#]domain: that domain's deferred
+ * recipients are due in the run it requests (issue 12). */
+static void on_etrn(struct recv_ctx *x, const char *p, size_t n)
 {
+	char d[256] = "";
+
 	if (!x->relay_ok) {
 		log_msg(LOG_WARNING, "ETRN from %s refused: not in mynetworks", x->peer->addr);
 		return;
@@ -213,7 +216,13 @@ static void on_etrn(struct recv_ctx *x)
 	if (x->etrn_done)
 		return;
 	x->etrn_done = 1;
-	log_msg(LOG_INFO, "ETRN from %s: queue run requested", x->peer->addr);
+	if (n > 0 && (p[0] == '@' || p[0] == '#'))
+		p++, n--;
+	if (n > 0 && n < sizeof d && addr_clean(p, n) && str_copy(d, sizeof d, p, n) == 0)
+		retry_force(0, d, NULL);
+	else
+		d[0] = '\0';
+	log_msg(LOG_INFO, "ETRN %s from %s: queue run requested", d[0] ? d : "(no domain)", x->peer->addr);
 	runner_request(x->c);
 }
 
@@ -299,7 +308,7 @@ int receive_loop(struct recv_ctx *x, int fd)
 				goto bad;
 			continue;
 		case REC_ETRN:
-			on_etrn(x);
+			on_etrn(x, p, n);
 			if (x->outfd >= 0 && rec_put(x->outfd, REC_QUEUED, "", 0) < 0)
 				goto bad;
 			continue;

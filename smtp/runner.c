@@ -23,6 +23,8 @@
 #include "log.h"
 #include "smtp.h"
 
+#define RUN_REQUEST_MAX 8192
+
 static int qpath(const struct conf *c, const char *name, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%s/%s", c->queue_directory, name);
@@ -43,28 +45,49 @@ static int lock_open(const struct conf *c)
 	return open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
+/* The request carries this process's forcing (retry.c: sendmail -qf,
+ * -qR, -qS, ETRN domain), appended, so a runner already active gets it. */
 static int request_set(const struct conf *c)
 {
-	char p[PATH_MAX];
-	int fd;
+	char p[PATH_MAX], f[RUN_REQUEST_MAX];
+	struct stat st;
+	int fd, n = retry_force_lines(f, sizeof f), r = 0;
 
 	if (qpath(c, "run.request", p, sizeof p) < 0)
 		return -1;
-	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
+	/* bounded: past RUN_REQUEST_MAX the runner forces every one anyway */
+	if (n > 0 && fstat(fd, &st) == 0 && st.st_size < RUN_REQUEST_MAX && write(fd, f, (size_t)n) != n)
+		r = -1;
 	close(fd);
-	return 0;
+	return r;
 }
 
-/* 1 a request was pending (now taken), 0 none */
+/* 1 a request was pending (now taken, its forcing merged), 0 none.  It is
+ * renamed before it is read: a request written after that makes a new
+ * file, which the runner sees before it exits. */
 static int request_take(const struct conf *c)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX], t[PATH_MAX], f[RUN_REQUEST_MAX];
+	ssize_t n;
+	int fd;
 
-	if (qpath(c, "run.request", p, sizeof p) < 0)
+	if (qpath(c, "run.request", p, sizeof p) < 0 || qpath(c, "run.taken", t, sizeof t) < 0 ||
+	    rename(p, t) < 0)
 		return 0;
-	return unlink(p) == 0;
+	fd = open(t, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		n = read(fd, f, sizeof f);
+		if (n == (ssize_t)sizeof f)
+			retry_force(1, NULL, NULL);
+		else if (n > 0)
+			retry_force_parse(f, (size_t)n);
+		close(fd);
+	}
+	unlink(t);
+	return 1;
 }
 
 static int request_pending(const struct conf *c)

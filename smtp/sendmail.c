@@ -1,5 +1,7 @@
 /* sendmail: the injector that mail, mutt, cron and scripts call.
  *   sendmail [-t] [-i|-oi] [-f sender] [-F name] [-bs] [-bp] [-q] [--] [rcpt...]
+ * -q runs the queue (deferred remote recipients whose retry time has come);
+ * -qf every one now, -qR domain / -qS sender those that match now.
  * It reads the message on stdin, adds From:, Date: and Message-ID: when
  * absent, and hands smtpd's record stream (rec.c) to the queue: directly
  * when the caller may write queue_directory (root, tests, the demo), else
@@ -57,6 +59,16 @@ static const char *optval(int argc, char **argv, int *i, const char *a)
 	return argv[++*i];
 }
 
+/* -qRdomain or -qR domain (issue 12) */
+static const char *optval3(int argc, char **argv, int *i, const char *a)
+{
+	if (a[3])
+		return a + 3;
+	if (*i + 1 >= argc)
+		die(EX_USAGE, "option %s needs a value", a);
+	return argv[++*i];
+}
+
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	const char *base = strrchr(argv[0], '/');
@@ -87,6 +99,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "-bm") || !strcmp(a, "-v") || !strncmp(a, "-od", 3) ||
 			 !strncmp(a, "-oe", 3) || !strcmp(a, "-om") || !strcmp(a, "-Am") || !strcmp(a, "-Ac"))
 			;
+		else if (!strcmp(a, "-qf"))
+			o->q = 1, retry_force(1, NULL, NULL);   /* issue 12: Postfix's flush */
+		else if (!strncmp(a, "-qR", 3))
+			o->q = 1, retry_force(0, optval3(argc, argv, &i, a), NULL);
+		else if (!strncmp(a, "-qS", 3))
+			o->q = 1, retry_force(0, NULL, optval3(argc, argv, &i, a));
 		else if (!strncmp(a, "-q", 2))
 			o->q = 1;
 		else if (a[1] == 'f' || a[1] == 'r')

@@ -441,7 +441,9 @@ static int cmd_etrn(struct sess *s, const char *arg, size_t len)
 		return err(s, SR_SYN_ETRN);
 	if (!s->o->relay_ok)
 		return err(s, SR_ETRN_DENIED);
-	if (rec_put(s->o->recfd, REC_ETRN, NULL, 0) < 0 || rec_get(s->o->recfd, &type, v, sizeof v, &n) != 1)
+	/* issue 12: the argument (a domain, "@domain", "#queue") forces those
+	 * deferred recipients; anything else still runs the queue */
+	if (rec_put(s->o->recfd, REC_ETRN, arg, len < 255 ? len : 255) < 0 || rec_get(s->o->recfd, &type, v, sizeof v, &n) != 1)
 		return -1;
 	return reply(s->io, SR_ETRN_OK);
 }

@@ -268,6 +268,9 @@ void worker_session_end(const struct conf *c, struct session_ids *si);
 /* Queues one bounce for every Q_FAILED recipient of e (data read from fd)
  * and returns its id in id_r ("" when no bounce is due). */
 int bounce_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r, size_t idlen);
+/* The same as a "delayed" notice (Action: delayed, headers only) for the
+ * deferred remote recipients that did not refuse NOTIFY=DELAY (issue 12). */
+int bounce_delay_queue(const struct conf *c, int fd, const struct q_env *e, char *id_r, size_t idlen);
 
 /* ---- receive.c: the root side of smtpd ---- */
 /* Reads the child's records from fd until EOF; writes queue files. */
@@ -337,5 +340,109 @@ struct bdat_state {
 /* Reads n bytes of a BDAT chunk; sends them on unless st->too_big. */
 int data_read_chunk(struct io *io, int recfd, uint64_t n, uint64_t limit, struct bdat_state *st);
 int data_bdat_finish(int recfd, struct bdat_state *st);
+
+/* ==== outbound SMTP (issue 12): mx.c, client.c, relay.c, retry.c ==== */
+#include <sys/socket.h>
+/* ---- mx.c: the addresses of a next hop (relayhost or MX lookup) ---- */
+#define MX_HOSTS_MAX 16
+#define MX_ADDRS_MAX 32
+#define MX_TEMP 4
+#define MX_PERM 5
+struct mx_addr {
+	char host[256];                 /* MX host name, or the literal */
+	char ip[64];
+	int pref;
+	struct sockaddr_storage sa;     /* with the port */
+	socklen_t salen;
+};
+struct mx_route {
+	struct mx_addr v[MX_ADDRS_MAX]; /* in the order to try */
+	size_t n;
+	int port;
+};
+/* nexthop: a domain (MX lookup), "host:port", "[host]" or "[host]:port"
+ * (no MX lookup).  0 ok (r->n > 0), else MX_TEMP or MX_PERM with why set
+ * to "X.Y.Z text" (null MX, NXDOMAIN, loop to ourselves, DNS failure). */
+int mx_route(const struct conf *c, const char *nexthop, struct mx_route *r, char *why, size_t whylen);
+
+/* ---- client.c: one SMTP client connection (runs as default_privs) ---- */
+#define CLIENT_TEXT_MAX 400
+#define CLIENT_RCPT_MAX 50              /* per transaction (Postfix's default) */
+struct client_rcpt {
+	unsigned idx;                   /* in the queue file */
+	unsigned notify;
+	char addr[SMTP_ADDR_MAX];
+	char orcpt[SMTP_XTEXT_MAX];
+	char code;                      /* result: '2', '4', '5'; 0 none yet */
+	char status[16];                /* X.Y.Z */
+	char text[CLIENT_TEXT_MAX];
+};
+struct client_msg {
+	int fd;                         /* the queue file, read-only */
+	long long data_off, size;
+	char sender[SMTP_ADDR_MAX];
+	char envid[SMTP_XTEXT_MAX];
+	char ret, body;
+	int utf8;
+};
+struct client_conn {
+	int fd;                         /* -1 closed */
+	int esmtp, pipelining, eightbit, smtputf8, dsn;
+	int timedout;                   /* the last wait ran out */
+	unsigned long long size_max;    /* 0: none announced */
+	unsigned txns;
+	long long last_used;
+	char host[256], ip[64];
+	int port;
+	char relay[340];                /* host[ip]:port */
+	size_t in_pos, in_len;
+	char in[8192];
+};
+/* Connects to one address and says hello (EHLO, then HELO if refused).
+ * 0 ready; -1 failed with c->... closed and why "4.x.x text" (or "5.x.x"
+ * for a 5xx greeting, which the caller treats like a refusal). */
+int client_open(const struct conf *c, struct client_conn *k, const struct mx_addr *a, char *why, size_t whylen);
+/* One transaction for n recipients: sets every rcpt's code/status/text.
+ * Returns 0, or -1 when the connection is unusable afterwards (closed);
+ * *early_r says it broke before the MAIL reply (a stale cached connection:
+ * the caller retries on a fresh one, nothing was sent). */
+int client_send(const struct conf *c, struct client_conn *k, const struct client_msg *m, struct client_rcpt *r,
+		size_t n, int *early_r);
+/* RSET on a kept connection: 0 usable. */
+int client_rset(const struct conf *c, struct client_conn *k);
+void client_quit(const struct conf *c, struct client_conn *k);
+
+/* ---- relay.c: remote recipients of queue files ---- */
+/* Delivers the due remote recipients of the locked, loaded queue file
+ * (fd, path), updates their states and retry times.  retry: deferred ones
+ * whose time has come (or forced) are due too; pending ones always are.
+ * The network side runs in an unprivileged agent process kept for the
+ * whole run (connections are reused across messages).  0 or -1. */
+int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, int retry);
+/* Remote recipients of e still pending (never tried): a runner is due. */
+size_t relay_pending(const struct q_env *e);
+/* Ends the agent (QUIT to every kept connection). */
+void relay_end(void);
+
+/* ---- retry.c: per-recipient schedule beside the queue file ---- */
+/* queue_directory/defer/ID holds "INDEX NEXT-ATTEMPT" lines for the
+ * deferred remote recipients of q/ID, replaced atomically (write, fsync,
+ * rename); the reason and attempt count stay in the queue file. */
+#define RETRY_MAX 4096
+/* *warned: the delay_warning_time notice was sent (a "warned" line). */
+int retry_load(const struct conf *c, const char *id, long long *next, size_t n, int *warned);
+int retry_save(const struct conf *c, const char *id, const long long *next, size_t n, int warned);
+void retry_remove(const struct conf *c, const char *id);
+/* Seconds until the next attempt after attempts tries: minimal_backoff_time
+ * doubled per attempt, at most maximal_backoff_time. */
+long long retry_backoff(const struct conf *c, unsigned attempts);
+/* Forcing (sendmail -qf, -qR domain, -qS sender, ETRN domain): deferred
+ * recipients that match are due at once.  all: every one. */
+void retry_force(int all, const char *domain, const char *sender);
+int retry_forced(const char *domain, const char *sender);
+/* The forcing of this process as run.request lines (runner.c); length or -1. */
+int retry_force_lines(char *out, size_t len);
+/* Merges lines of run.request into this process's forcing. */
+void retry_force_parse(const char *p, size_t len);
 
 #endif

@@ -204,6 +204,8 @@ grep -q 'alias prog: target |/bin/cat refused' "$T_TMP/log"
 ok $? "refused alias target logged"
 got=$(printf 'EHLO c\nETRN example.test\nQUIT\n' | smtp_run FACTEUR_TEST_PEER=192.0.2.7 | tail -2 | head -1)
 is "$got" "459 4.7.1 Error: ETRN not allowed for this client" "ETRN refused outside mynetworks"
+# the next hop refuses connections: the remote recipient stays deferred
+echo 'relayhost = [127.0.0.1]:1' >> "$FCONF"
 got=$(printf 'EHLO c\nMAIL FROM:<bob@example.test>\nRCPT TO:<x@remote.example>\nDATA\nSubject: relay\n\n.\nETRN example.test\nQUIT\n' | smtp_run FACTEUR_TEST_PEER=127.0.0.1 | tail -n +12 | ids)
 is "$got" "250 2.1.0 Ok
 250 2.1.5 Ok
@@ -211,8 +213,9 @@ is "$got" "250 2.1.0 Ok
 250 2.0.0 Ok: queued as ID
 250 2.0.0 Queuing started
 221 2.0.0 Bye" "from mynetworks a remote recipient is queued, ETRN accepted"
-sleep 0.5
+wait_for 'to=<x@remote.example>.*status=deferred' "$T_TMP/log"
 "$B/sendmail" -c "$FCONF" -bp > "$T_TMP/mailq"
-grep -q 'x@remote.example (remote' "$T_TMP/mailq" && grep -q '^-- 1 Kbytes in 1 Request' "$T_TMP/mailq"
-ok $? "mailq shows the remote recipient waiting"
+grep -q '(4\.4\.1 connect to 127\.0\.0\.1\[127\.0\.0\.1\]:1: Connection refused)' "$T_TMP/mailq" &&
+	grep -q '^ *x@remote.example$' "$T_TMP/mailq" && grep -q '^-- 1 Kbytes in 1 Request' "$T_TMP/mailq"
+ok $? "mailq shows the remote recipient deferred, with the reason"
 done_testing

@@ -20,4 +20,4 @@ $(CRASHSHIM): t/shim/crashpoint.c
 TESTPROGS += $(B)/t/smtp/recvtool
 $(B)/t/smtp/recvtool: $(call obj,t/smtp/recvtool.c $(SMTP_COMMON)) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS) $(SMTP_LDLIBS)
