@@ -118,13 +118,16 @@ static int on_end(struct recv_ctx *x, struct txn *t)
 	if (!t->writing && !t->werr && start_file(x, t) < 0)
 		t->werr = errno ? errno : EIO;
 	if (t->werr || queue_commit(x->c, &t->w) < 0) {
-		errno = t->werr ? t->werr : errno;
+		int e = t->werr ? t->werr : errno;
+		char why = e == ENOSPC || e == EDQUOT ? FAIL_NOSPACE : FAIL_QUEUE;
+		errno = e;
 		log_msg(LOG_ERR, "queue file write error in %s: %m (queue_directory must be owned by root "
 			"with tmp/ and q/ mode 700, on a file system with room)", x->c->queue_directory);
+		/* the temp file goes: nothing half-queued */
 		t->writing = t->w.fd >= 0;
 		txn_reset(t, 1);
 		/* a file (maildrop): -2, not its fault, it is kept for a retry */
-		return x->outfd < 0 ? -2 : rec_put(x->outfd, REC_FAIL, "4queue file write error", 23);
+		return x->outfd < 0 ? -2 : rec_put(x->outfd, REC_FAIL, &why, 1);
 	}
 	t->writing = 0;
 	str_copyz(id, sizeof id, t->w.id);

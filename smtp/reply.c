@@ -43,6 +43,8 @@ static const struct { int code; const char *esc, *text; } replies[] = {
 	[SR_TOO_BIG] = { 552, "5.3.4", "Error: message file too big" },
 	[SR_TOO_MANY_RCPT] = { 452, "4.5.3", "Error: too many recipients" },
 	[SR_QUEUE_ERR] = { 451, "4.3.0", "Error: queue file write error" },
+	/* the queue's file system is full (RFC 3463 4.3.1, Postfix's words) */
+	[SR_NO_SPACE] = { 452, "4.3.1", "Insufficient system storage" },
 	[SR_ETRN_DENIED] = { 459, "4.7.1", "Error: ETRN not allowed for this client" },
 	[SR_INTERNAL] = { 421, "4.3.0", "Error: internal error, closing connection" },
 };

@@ -321,6 +321,8 @@ static int finish(struct sess *s)
 	s->state = S_HELO;
 	s->nrcpt = 0;
 	memset(&s->bdat, 0, sizeof s->bdat);
+	if (type == REC_FAIL && n == 1 && id[0] == FAIL_NOSPACE)
+		return reply(s->io, SR_NO_SPACE);
 	if (type != REC_QUEUED)
 		return reply(s->io, SR_QUEUE_ERR);
 	id[n] = '\0';

@@ -53,7 +53,9 @@
 /* parent -> child */
 #define REC_VERDICT 'v'  /* payload[0] a RCPT_* code, then text */
 #define REC_QUEUED 'K'   /* payload: queue id */
-#define REC_FAIL 'X'     /* payload[0] '4' or '5', then a reason */
+#define REC_FAIL 'X'     /* payload: one FAIL_* byte, the reply the child gives */
+#define FAIL_QUEUE 'q'   /* 451 4.3.0 queue file write error */
+#define FAIL_NOSPACE 's' /* 452 4.3.1 Insufficient system storage (ENOSPC, EDQUOT) */
 #define REC_AUTHED 'a'   /* 'Y' + login name, 'N', 'T' temporary, 'Q' last failure */
 
 /* ---- addr.c: RFC 5321 paths and ESMTP parameters ---- */

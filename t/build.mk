@@ -16,6 +16,14 @@ $(CRASHSHIM): t/shim/crashpoint.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -Wall -Wextra -fPIC -shared -o $@ $< -ldl
 
+# the failure injector (t/shim/failpoint.c): chosen calls fail with ENOSPC,
+# EDQUOT, EIO... (issue 11.6: every result checked)
+FAILSHIM := $(B)/t/failpoint.so
+TESTPROGS += $(FAILSHIM)
+$(FAILSHIM): t/shim/failpoint.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -fPIC -shared -o $@ $< -ldl
+
 # t/smtp/recvtool: smtpd's root side on a record stream (links the smtp code)
 TESTPROGS += $(B)/t/smtp/recvtool
 $(B)/t/smtp/recvtool: $(call obj,t/smtp/recvtool.c $(SMTP_COMMON)) $(LIBS)
