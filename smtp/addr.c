@@ -126,7 +126,7 @@ int addr_literal_ok(const char *d, size_t len)
 	return 1;
 }
 
-static int domain_ok(const char *d, size_t len)
+int addr_domain_ok(const char *d, size_t len)
 {
 	size_t i;
 
@@ -268,7 +268,7 @@ static int check_path(const char *p, size_t n, int utf8, int empty_ok, char *out
 	at = addr_at(p, n);
 	if (at == 0)
 		return ADDR_SYNTAX;
-	if (at < n && !domain_ok(p + at + 1, n - at - 1))
+	if (at < n && !addr_domain_ok(p + at + 1, n - at - 1))
 		return ADDR_SYNTAX;
 	if (at > SMTP_LOCAL_MAX && !utf8)
 		return ADDR_LONG;

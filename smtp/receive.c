@@ -221,7 +221,7 @@ static void on_etrn(struct recv_ctx *x, const char *p, size_t n)
 	x->etrn_done = 1;
 	if (n > 0 && (p[0] == '@' || p[0] == '#'))
 		p++, n--;
-	if (n > 0 && n < sizeof d && addr_clean(p, n) && str_copy(d, sizeof d, p, n) == 0)
+	if (n > 0 && n < sizeof d && addr_domain_ok(p, n) && str_copy(d, sizeof d, p, n) == 0)
 		retry_force(0, d, NULL);
 	else
 		d[0] = '\0';

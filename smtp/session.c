@@ -439,7 +439,9 @@ static int cmd_etrn(struct sess *s, const char *arg, size_t len)
 	size_t n;
 	int type;
 
-	if (len == 0)
+	/* RFC 1985: ETRN [@|#]domain; not a domain: 501 as Postfix */
+	if (len == 0 || !addr_domain_ok(arg + (arg[0] == '@' || arg[0] == '#'),
+					 len - (arg[0] == '@' || arg[0] == '#')))
 		return err(s, SR_SYN_ETRN);
 	if (!s->o->relay_ok)
 		return err(s, SR_ETRN_DENIED);

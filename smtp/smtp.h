@@ -86,6 +86,8 @@ int addr_utf8_valid(const char *p, size_t len);
 int addr_clean(const char *p, size_t len);
 /* addr_clean, but a leading quoted local part may hold space and \\. */
 int addr_storable(const char *p, size_t len);
+/* A domain (letters, digits, hyphens, dots, UTF-8) or an address literal? */
+int addr_domain_ok(const char *d, size_t len);
 /* An address literal [1.2.3.4], [IPv6:...], [tag:text] (RFC 5321 4.1.3)? */
 int addr_literal_ok(const char *d, size_t len);
 /* xtext (ENVID, ORCPT) to text for a DSN; undecodable bytes kept,
