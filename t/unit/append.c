@@ -26,22 +26,6 @@ static void new_path(void)
 	snprintf(path, sizeof path, "%s/mbox%d", dir, ++npath);
 }
 
-/* The whole file, NUL-terminated; *len_r its size.  Static buffer. */
-static const char *slurp(size_t *len_r)
-{
-	static char buf[1 << 20];
-	int fd = open(path, O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-	if (fd >= 0)
-		close(fd);
-	if (n < 0)
-		n = 0;
-	buf[n] = 0;
-	*len_r = (size_t)n;
-	return buf;
-}
-
 static void put_file(const char *s, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -100,13 +84,15 @@ static void show(const char *what, const char *s, size_t n)
 static int file_is(const char *want, size_t wlen)
 {
 	size_t n;
-	const char *got = slurp(&n);
+	char *got = slurp(path, &n);
+	int same = got && n == wlen && memcmp(got, want, n) == 0;
 
-	if (n == wlen && memcmp(got, want, n) == 0)
-		return 1;
-	show("got:     ", got, n);
-	show("expected:", want, wlen);
-	return 0;
+	if (!same) {
+		show("got:     ", got ? got : "", n);
+		show("expected:", want, wlen);
+	}
+	free(got);
+	return same;
 }
 #define FILE_IS(lit) file_is(lit, sizeof(lit) - 1)
 

@@ -15,23 +15,6 @@
 static char dir[] = "/tmp/facteur-rewrite.XXXXXX";
 static char path[4096];
 
-static char *slurp(const char *p, size_t *n_r)
-{
-	int fd = open(p, O_RDONLY);
-	struct stat st;
-	char *b;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		abort();
-	b = malloc((size_t)st.st_size + 1);
-	if (read(fd, b, (size_t)st.st_size) != st.st_size)
-		abort();
-	b[st.st_size] = 0;
-	close(fd);
-	*n_r = (size_t)st.st_size;
-	return b;
-}
-
 static void put_file(const char *p, const char *s, size_t n)
 {
 	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -444,28 +427,41 @@ static void test_journal(void)
 	ok(whole3, "mid copy: message 3 intact");
 	done(&mb, &sc);
 
-	/* a committed journal whose T or header was damaged is not trusted:
-	 * dropped before the copy starts, the mailbox untouched */
-	for (int k = 0; k < 2; k++) {
-		char jp[4096], x;
+	/* a committed journal whose T, header or header hash was damaged is
+	 * not trusted: dropped before the copy starts, the mailbox untouched.
+	 * k = 2 changes one hex digit of the header's own hash line, which
+	 * only that hash check can catch (issue 11.7) */
+	static const char *const what[3] = { "T", "header", "header hash" };
+	for (int k = 0; k < 3; k++) {
+		char jp[4096], x, hb[MBOX_JOURNAL_HDR];
 		off_t at;
 		put_file(path, all, an);
-		ok(open_scan(&mb, &sc) == 0, "damaged %s: scanned", k ? "header" : "T");
+		ok(open_scan(&mb, &sc) == 0, "damaged %s: scanned", what[k]);
 		d = make_journal(&mb, &sc, t, tn);
-		at = k ? 40 : (off_t)(MBOX_JOURNAL_HDR + tn / 2);
 		int jfd = mbox_journal_path(&mb, jp, sizeof(jp)) == 0 ? open(jp, O_RDWR) : -1;
-		if (jfd < 0 || pread(jfd, &x, 1, at) != 1)
+		if (jfd < 0 || pread(jfd, hb, sizeof hb, 0) != (ssize_t)sizeof hb)
 			abort();
-		x ^= 1;
+		if (k == 2) {
+			/* the hash line: after the third newline (magic,
+			 * numbers, body hash, header hash) */
+			size_t i = 0, lines = 0;
+			while (i < sizeof hb && lines < 3)
+				lines += hb[i++] == '\n';
+			if (lines < 3 || i == sizeof hb)
+				abort();
+			at = (off_t)i;
+		} else
+			at = k ? 40 : (off_t)(MBOX_JOURNAL_HDR + tn / 2);
+		if (pread(jfd, &x, 1, at) != 1)
+			abort();
+		x = k == 2 ? (x == '0' ? '1' : '0') : x ^ 1;
 		if (pwrite(jfd, &x, 1, at) != 1)
 			abort();
 		close(jfd);
 		done(&mb, &sc);
-		ok(open_scan(&mb, &sc) == 0 && !journal_exists(&mb), "damaged %s: dropped",
-		   k ? "header" : "T");
+		ok(open_scan(&mb, &sc) == 0 && !journal_exists(&mb), "damaged %s: dropped", what[k]);
 		res = slurp(path, &rn);
-		ok(rn == an && !memcmp(res, all, an), "damaged %s: mailbox byte-identical",
-		   k ? "header" : "T");
+		ok(rn == an && !memcmp(res, all, an), "damaged %s: mailbox byte-identical", what[k]);
 		free(res);
 		done(&mb, &sc);
 	}

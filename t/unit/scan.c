@@ -15,24 +15,6 @@
 static char dir[] = "/tmp/facteur-scan.XXXXXX";
 static const char *src;
 
-static char *slurp(const char *path, size_t *n_r)
-{
-	int fd = open(path, O_RDONLY);
-	struct stat st;
-	char *p;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return NULL;
-	p = malloc((size_t)st.st_size + 1);
-	if (p && read(fd, p, (size_t)st.st_size) != st.st_size) {
-		free(p);
-		p = NULL;
-	}
-	close(fd);
-	*n_r = (size_t)st.st_size;
-	return p;
-}
-
 static void put_file(const char *path, const char *p, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
