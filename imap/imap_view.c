@@ -518,8 +518,12 @@ static unsigned read_count;
  * changed); view entries find their message again by UID. */
 static void read_lock(struct imap_sess *s)
 {
-	if (mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s)) < 0)
+	/* no lock: imap_view_load refuses (EAGAIN), the command answers
+	 * NO [INUSE] for what it could not read */
+	if (mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s)) < 0) {
+		log_msg(LOG_NOTICE, "%s: read lock: %s", s->sel_name, strerror(errno));
 		return;
+	}
 	if (mbox_scan_update(&s->mb, &s->sc) < 0)
 		log_msg(LOG_NOTICE, "%s: rescan: %s", s->sel_name, strerror(errno));
 }

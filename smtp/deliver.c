@@ -94,10 +94,12 @@ static int child_fds(const int *qfds, const char *const *paths, size_t n, int wf
 /* Records the outcome of one recipient's delivery (code: 0 or an errno)
  * in its queue line.  A success is synced only when sync_done is set: the
  * caller syncs it later or removes the file. */
-static int apply_result(int qfd, const struct q_env *e, struct q_rcpt *r, int code,
+static int apply_result(const struct conf *c, int qfd, const struct q_env *e, struct q_rcpt *r, int code,
 			const char *path, const char *uname, int sync_done)
 {
 	char reason[Q_REASON_LEN + 1];
+	/* past the queue lifetime a deferral becomes a failure (5.x.x) */
+	int expired = (long long)time(NULL) - e->time > (long long)c->maximal_queue_lifetime;
 
 	if (code == 0) {
 		log_msg(LOG_INFO, "%s: to=<%s>, relay=local, status=sent (delivered to mailbox %s)",
@@ -107,7 +109,7 @@ static int apply_result(int qfd, const struct q_env *e, struct q_rcpt *r, int co
 	}
 	if (code == EDQUOT || code == EFBIG) {
 		if (snprintf(reason, sizeof reason, "5.2.2 mailbox full: %s", strerror(code)) < 0)
-			reason[0] = '\0';
+			str_copyz(reason, sizeof reason, "5.2.2 mailbox full");
 		log_msg(LOG_INFO, "%s: to=<%s>, status=bounced (%s)", e->id, r->addr, reason);
 		return queue_set_state(qfd, r, Q_FAILED, reason);
 	}
@@ -120,15 +122,12 @@ static int apply_result(int qfd, const struct q_env *e, struct q_rcpt *r, int co
 			e->id, path, strerror(code), dl, slash ? path : ".", uname);
 	}
 	/* the reason field is fixed-width: truncation is fine */
-	if (snprintf(reason, sizeof reason, "4.2.0 cannot update mailbox of %.60s: %s", uname,
-		     code == EAGAIN ? "lock timeout" : strerror(code)) < 0)
-		reason[0] = '\0';
-	log_msg(LOG_INFO, "%s: to=<%s>, status=deferred (%s)", e->id, r->addr, reason);
-	if ((long long)time(NULL) - e->time > Q_LIFETIME_SEC) {
-		reason[0] = '5';
-		return queue_set_state(qfd, r, Q_FAILED, reason);
-	}
-	return queue_set_state(qfd, r, Q_DEFERRED, reason);
+	if (snprintf(reason, sizeof reason, "%c.2.0 cannot update mailbox of %.60s: %s", expired ? '5' : '4',
+		     uname, code == EAGAIN ? "lock timeout" : strerror(code)) < 0)
+		str_copyz(reason, sizeof reason, expired ? "5.2.0" : "4.2.0");
+	log_msg(LOG_INFO, "%s: to=<%s>, status=%s (%s)", e->id, r->addr, expired ? "expired" : "deferred",
+		reason);
+	return queue_set_state(qfd, r, expired ? Q_FAILED : Q_DEFERRED, reason);
 }
 
 /* The recipient's account and mailbox; 0, or -1 with its state set. */
@@ -219,8 +218,8 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
 			(*deferred_r)++;
 	}
 	/* the file stays (or bounces follow): every success must be durable */
-	if (f->unsynced && (left || failed))
-		fdatasync(f->fd);
+	if (f->unsynced && (left || failed) && fdatasync(f->fd) < 0)
+		log_msg(LOG_ERR, "%s: cannot sync the queue file: %m (a crash now may deliver again)", e->id);
 	if (failed) {
 		bid[0] = '\0';
 		if (bounce_queue(c, f->fd, e, bid, sizeof bid) == 0) {
@@ -443,7 +442,7 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 		}
 		run_group(c, lms, g, ng, fv, nf);
 		for (k = 0; k < ng; k++) {
-			apply_result(g[k]->f->fd, &g[k]->f->e, g[k]->r, g[k]->code, g[k]->path,
+			apply_result(c, g[k]->f->fd, &g[k]->f->e, g[k]->r, g[k]->code, g[k]->path,
 				     g[k]->u.name, 0);
 			if (g[k]->code == 0)
 				g[k]->f->unsynced = 1;

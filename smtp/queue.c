@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "io.h"
+#include "log.h"
 #include "smtp.h"
 
 #define Q_MAGIC "FACTEUR-QUEUE 1\n"
@@ -445,10 +446,20 @@ static int set_state(int fd, struct q_rcpt *r, char state, const char *reason, i
 		unsigned char ch = i < n ? (unsigned char)reason[i] : ' ';
 		f[5 + i] = (ch < 0x20 || ch >= 0x7f) ? ' ' : (char)ch;
 	}
-	if (pwrite(fd, f, 5 + Q_REASON_LEN, r->off) != 5 + Q_REASON_LEN)
+	if (pwrite(fd, f, 5 + Q_REASON_LEN, r->off) != 5 + Q_REASON_LEN || (sync && fdatasync(fd) < 0)) {
+		/* every caller's failure is handled here: the state in memory
+		 * stays what the file says, so the recipient is tried again;
+		 * but a delivery that happened is done (the file's removal
+		 * records it when every recipient is done; if it stays, the
+		 * next run delivers again: said in the log) */
+		log_msg(LOG_ERR, "cannot record <%s> as %c in its queue file: %m (%s)", r->addr, state,
+			state == Q_DONE ? "delivered; may be delivered again" : "it will be tried again");
+		if (state == Q_DONE) {
+			r->state = Q_DONE;
+			r->reason[0] = '\0';
+		}
 		return -1;
-	if (sync && fdatasync(fd) < 0)
-		return -1;
+	}
 	r->state = state;
 	if (reason)
 		str_copy(r->reason, sizeof r->reason, reason, n > Q_REASON_LEN ? Q_REASON_LEN : n);

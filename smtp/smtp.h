@@ -19,8 +19,6 @@
 #define SMTP_XTEXT_MAX 501
 /* A queue recipient's reason field: fixed width so it is updated in place. */
 #define Q_REASON_LEN 120
-/* Postfix maximal_queue_lifetime: deferred mail bounces after 5 days. */
-#define Q_LIFETIME_SEC (5 * 24 * 3600)
 /* Alias nesting (Postfix: 1000 expansions, nesting a few levels). */
 #define ALIAS_DEPTH_MAX 8
 /* Recipients an alias may expand to. */
