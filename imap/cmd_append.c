@@ -11,11 +11,10 @@
 #include "imap.h"
 #include "log.h"
 
-#define APPEND_KW_MAX 64
 
 enum imap_res cmd_append(struct imap_sess *s, struct imap_cmd *c)
 {
-	const char *n, *kw[APPEND_KW_MAX], *msg;
+	const char *n, *kw[IMAP_FLAGLIST_KW_MAX], *msg;
 	size_t nl, nkw = 0, ml, i;
 	char path[PATH_MAX], canon[1024];
 	struct mbox_append a;
@@ -27,7 +26,7 @@ enum imap_res cmd_append(struct imap_sess *s, struct imap_cmd *c)
 	if (imap_astring(&c->ps, &n, &nl) < 0 || imap_sp(&c->ps) < 0)
 		return IMAP_BAD;
 	if (imap_peek(&c->ps) == '(') {
-		if (imap_flag_list(&c->ps, &flags, kw, &nkw, APPEND_KW_MAX, 0) < 0 ||
+		if (imap_flag_list(&c->ps, &flags, kw, &nkw, IMAP_FLAGLIST_KW_MAX, 0) < 0 ||
 		    imap_sp(&c->ps) < 0)
 			return IMAP_BAD;
 		for (i = 0; i < nkw; i++)

@@ -10,7 +10,6 @@
 #include "log.h"
 #include "priv.h"
 
-#define SASL_LINE_MAX 8192
 
 static enum imap_res verdict(struct imap_sess *s, struct imap_cmd *c, const char *user,
 			     size_t ulen, const char *pass, size_t plen)

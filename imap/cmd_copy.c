@@ -21,7 +21,7 @@ int imap_append_to(struct imap_sess *s, const char *path, int create, const stru
 	struct mbox mb;
 	struct mbox_scan sc;
 	size_t before, k, done = 0;
-	unsigned ms = s->conf->lock_timeout ? s->conf->lock_timeout * 1000 : IMAP_LOCK_TIMEOUT_MS;
+	unsigned ms = conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS);
 	int r = -1, e = 0;
 
 	memset(&sc, 0, sizeof sc);

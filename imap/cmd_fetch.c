@@ -16,12 +16,9 @@
 #include "imap.h"
 #include "mime.h"
 
-#define FETCH_ATTS_MAX 64
-#define FIELDS_MAX 256
 
 enum { A_FLAGS, A_UID, A_IDATE, A_SIZE, A_BODY, A_ENVELOPE, A_STRUCT, A_BODYPLAIN };
 enum { S_ALL, S_HEADER, S_TEXT, S_FIELDS, S_FIELDS_NOT, S_MIME };
-#define PATH_LEN 64
 
 struct fatt {
 	int kind;
@@ -29,23 +26,23 @@ struct fatt {
 	int peek;
 	int rfc822;            /* 0 BODY[..], 1 RFC822, 2 .HEADER, 3 .TEXT */
 	int partial;
-	char path[PATH_LEN];   /* "1.2" of BODY[1.2.HEADER], "" at the top */
+	char path[IMAP_SECTION_PATH_MAX];   /* "1.2" of BODY[1.2.HEADER], "" at the top */
 	size_t pathlen;
 	uint64_t off, len;
-	const char *fields[FIELDS_MAX];
-	size_t flen[FIELDS_MAX];
+	const char *fields[IMAP_FETCH_FIELDS_MAX];
+	size_t flen[IMAP_FETCH_FIELDS_MAX];
 	size_t nfields;
 };
 
 struct fetch {
-	struct fatt a[FETCH_ATTS_MAX];
+	struct fatt a[IMAP_FETCH_ATTS_MAX];
 	size_t n;
 	int want_flags, want_uid, sets_seen, need_mime;
 };
 
 static int add(struct fetch *f, int kind)
 {
-	if (f->n >= FETCH_ATTS_MAX)
+	if (f->n >= IMAP_FETCH_ATTS_MAX)
 		return -1;
 	memset(&f->a[f->n], 0, sizeof f->a[f->n]);
 	f->a[f->n].kind = kind;
@@ -59,7 +56,7 @@ static int parse_fields(struct imap_parser *ps, struct fatt *a)
 		return -1;
 	ps->p++;
 	do {
-		if (a->nfields >= FIELDS_MAX ||
+		if (a->nfields >= IMAP_FETCH_FIELDS_MAX ||
 		    imap_astring(ps, &a->fields[a->nfields], &a->flen[a->nfields]) < 0)
 			return -1;
 		a->nfields++;
@@ -84,7 +81,7 @@ static int split_path(struct fatt *a, const char **p, size_t *n)
 		else
 			break;
 	}
-	if (end >= PATH_LEN || (end && i == *n && (*p)[*n - 1] == '.'))
+	if (end >= IMAP_SECTION_PATH_MAX || (end && i == *n && (*p)[*n - 1] == '.'))
 		return -1;
 	memcpy(a->path, *p, end);
 	a->pathlen = end;
@@ -568,7 +565,7 @@ enum imap_res cmd_fetch(struct imap_sess *s, struct imap_cmd *c)
 {
 	static struct fetch f;
 	struct imap_seq set;
-	struct buf parts[FETCH_ATTS_MAX];
+	struct buf parts[IMAP_FETCH_ATTS_MAX];
 	unsigned char *sel;
 	size_t i, j, gone = 0, seen_new = 0;
 	unsigned char *flagged = NULL;

@@ -11,7 +11,6 @@
 #include <string.h>
 #include "imap.h"
 
-#define PATTERNS_MAX 16
 
 /* Wildcard match by dynamic programming over pattern positions, so that
  * patterns full of '*' cost O(pattern x name), never backtracking:
@@ -64,7 +63,7 @@ struct listopt {
 	int lsub, sel_subscribed, sel_special, ret_subscribed, ret_special;
 	int recursive;        /* RECURSIVEMATCH */
 	int status;           /* RETURN (STATUS (..)): item bits (RFC 5819) */
-	const char *pat[PATTERNS_MAX];
+	const char *pat[IMAP_LIST_PATTERNS_MAX];
 	size_t npat;
 	struct mbox_folder_list subs;
 };
@@ -275,7 +274,7 @@ static enum imap_res do_list(struct imap_sess *s, struct imap_cmd *c, int lsub)
 {
 	struct listopt o;
 	struct mbox_folder_list l;
-	char joined[PATTERNS_MAX][1100];
+	char joined[IMAP_LIST_PATTERNS_MAX][1100];
 	const char *ref, *p;
 	size_t rl, n, i;
 
@@ -288,7 +287,7 @@ static enum imap_res do_list(struct imap_sess *s, struct imap_cmd *c, int lsub)
 	if (!lsub && imap_peek(&c->ps) == '(') {
 		c->ps.p++;
 		do {
-			if (o.npat >= PATTERNS_MAX || imap_list_mailbox(&c->ps, &p, &n) < 0 ||
+			if (o.npat >= IMAP_LIST_PATTERNS_MAX || imap_list_mailbox(&c->ps, &p, &n) < 0 ||
 			    !(o.pat[o.npat++] = imap_dupz(&c->ps, p, n)))
 				return IMAP_BAD;
 		} while (imap_sp(&c->ps) == 0);

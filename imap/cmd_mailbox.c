@@ -12,10 +12,6 @@
 #include "bounds.h"
 #include "log.h"
 
-static unsigned lock_ms(const struct imap_sess *s)
-{
-	return s->conf->lock_timeout ? s->conf->lock_timeout * 1000 : IMAP_LOCK_TIMEOUT_MS;
-}
 
 /* a name argument resolved; replies itself and returns -1 when refused */
 static int name_arg(struct imap_sess *s, struct imap_cmd *c, const char *n, size_t nl,
@@ -103,7 +99,7 @@ static int rename_inbox(struct imap_sess *s, const char *to)
 		return -1;
 	if (mbox_open(&mb, s->spool, MBOX_RDWR) < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (mbox_lock(&mb, MBOX_LOCK_WRITE, lock_ms(s)) < 0 || mbox_scan(&mb, &sc) < 0)
+	if (mbox_lock(&mb, MBOX_LOCK_WRITE, conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS)) < 0 || mbox_scan(&mb, &sc) < 0)
 		goto out;
 	if (sc.missing_uids && mbox_rewrite(&mb, &sc, MBOX_RW_UIDS) < 0)
 		goto out;
@@ -226,11 +222,11 @@ static int status_scan(struct imap_sess *s, const char *path, int inbox, struct 
 		return 1;
 	if (mbox_open(&mb, path, MBOX_RDWR) < 0 && mbox_open(&mb, path, MBOX_RDONLY) < 0)
 		return -1;
-	r = mbox_lock(&mb, MBOX_LOCK_READ, lock_ms(s));
+	r = mbox_lock(&mb, MBOX_LOCK_READ, conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS));
 	if (r == 0)
 		r = mbox_scan(&mb, sc);
 	if (r == 0 && (sc->missing_uids || (!sc->uidvalidity && sc->count)) && (mb.mode & MBOX_RDWR)) {
-		r = mbox_lock(&mb, MBOX_LOCK_WRITE, lock_ms(s));
+		r = mbox_lock(&mb, MBOX_LOCK_WRITE, conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS));
 		if (r == 0)
 			r = mbox_scan_update(&mb, sc);
 		if (r >= 0) {

@@ -7,7 +7,6 @@
 #include "imap.h"
 #include "bounds.h"
 
-#define IDLE_POLL_MS 2000
 
 enum imap_res cmd_capability(struct imap_sess *s, struct imap_cmd *c)
 {
@@ -97,7 +96,7 @@ enum imap_res cmd_idle(struct imap_sess *s, struct imap_cmd *c)
 	imap_put(s, "+ idling\r\n");
 	for (;;) {
 		size_t len = 0;
-		int r = io_pending(s->io) ? 1 : io_wait(s->io, IDLE_POLL_MS);
+		int r = io_pending(s->io) ? 1 : io_wait(s->io, IMAP_IDLE_POLL_MS);
 
 		if (r < 0)
 			return IMAP_FATAL;

@@ -14,8 +14,6 @@
 #include "imap.h"
 #include "mime.h"
 
-#define NODES_MAX 512
-#define DEPTH_MAX 64
 
 enum { K_AND, K_OR, K_NOT, K_ALL, K_FLAG, K_UNFLAG, K_NEW, K_OLD, K_RECENT, K_KW, K_UNKW,
        K_SEQ, K_UID, K_LARGER, K_SMALLER, K_BEFORE, K_ON, K_SINCE, K_SBEFORE, K_SON, K_SSINCE,
@@ -34,7 +32,7 @@ struct node {
 };
 
 struct search {
-	struct node pool[NODES_MAX];
+	struct node pool[SEARCH_NODES_MAX];
 	size_t n;
 	int depth;
 	/* per message */
@@ -51,7 +49,7 @@ static struct node *new_node(struct search *q, int op)
 {
 	struct node *n;
 
-	if (q->n >= NODES_MAX)
+	if (q->n >= SEARCH_NODES_MAX)
 		return NULL;
 	n = &q->pool[q->n++];
 	memset(n, 0, sizeof *n);
@@ -97,7 +95,7 @@ static struct node *key(struct imap_parser *ps, struct search *q)
 	size_t l, i;
 	int c = imap_peek(ps);
 
-	if (++q->depth > DEPTH_MAX)
+	if (++q->depth > SEARCH_DEPTH_MAX)
 		return NULL;
 	if (c == '(') {
 		ps->p++;

@@ -9,13 +9,12 @@
 #include <string.h>
 #include "imap.h"
 
-#define STORE_KW_MAX 64
 #define SETTABLE (MBOX_F_SEEN | MBOX_F_ANSWERED | MBOX_F_FLAGGED | MBOX_F_DELETED | MBOX_F_DRAFT)
 
 struct store {
 	int op;                 /* 0 set, 1 add, -1 remove */
 	uint32_t flags;
-	const char *kw[STORE_KW_MAX];
+	const char *kw[IMAP_FLAGLIST_KW_MAX];
 	size_t nkw;
 	const unsigned char *sel;
 };
@@ -87,7 +86,7 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 		il = 5;
 	}
 	if (!str_ieq(item, il, "FLAGS", 5) ||
-	    imap_flag_list(&c->ps, &st.flags, st.kw, &st.nkw, STORE_KW_MAX, 0) < 0 ||
+	    imap_flag_list(&c->ps, &st.flags, st.kw, &st.nkw, IMAP_FLAGLIST_KW_MAX, 0) < 0 ||
 	    !imap_eol(&c->ps))
 		goto bad;
 	for (i = 0; i < st.nkw; i++)

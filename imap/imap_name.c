@@ -7,7 +7,6 @@
 #include <time.h>
 #include "imap.h"
 
-#define NAME_MAX_LEN 512
 
 int imap_utf7_valid(const char *p, size_t len)
 {
@@ -42,7 +41,7 @@ int imap_name_resolve(struct imap_sess *s, const char *name, size_t len, char *p
 	size_t i, start = 0;
 	int r;
 
-	if (len == 0 || len > NAME_MAX_LEN || memchr(name, '\0', len))
+	if (len == 0 || len > IMAP_NAME_MAX || memchr(name, '\0', len))
 		return -1;
 	if (str_ieq(name, len, "INBOX", 5)) {
 		if (str_copyz(canon_r, canonmax, "INBOX") < 0 ||

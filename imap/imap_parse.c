@@ -10,8 +10,6 @@
 #include "bounds.h"
 #include "log.h"
 
-#define IMAP_SEGMENTS_MAX 1000  /* literals in one command */
-#define PREAUTH_LITERAL_MAX (AUTH_USER_MAX + AUTH_PASS_MAX + 1024)
 
 static char line[IMAP_LINE_MAX];
 
@@ -105,7 +103,7 @@ static int read_command(struct imap_sess *s, struct buf *cmd)
 
 	/* before login only names and passwords come as literals */
 	if (s->state == IMAP_S_NOTAUTH)
-		litmax = limit = PREAUTH_LITERAL_MAX;
+		litmax = limit = IMAP_PREAUTH_LITERAL_MAX;
 
 	buf_reset(cmd);
 	for (;;) {

@@ -6,7 +6,6 @@
 #include <string.h>
 #include "imap.h"
 
-#define SEQ_RANGES_MAX 100000
 
 static int seq_number(struct imap_parser *ps, uint32_t *n_r)
 {
@@ -44,7 +43,7 @@ int imap_seq_parse(struct imap_parser *ps, struct imap_seq *set)
 			if (seq_number(ps, &hi) < 0)
 				goto bad;
 		}
-		if (set->n >= SEQ_RANGES_MAX)
+		if (set->n >= IMAP_SEQ_RANGES_MAX)
 			goto bad;
 		nr = realloc(set->r, (set->n + 1) * sizeof *set->r);
 		if (!nr)

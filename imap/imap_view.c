@@ -21,12 +21,7 @@
 #include "bounds.h"
 #include "log.h"
 
-#define READ_CHUNK 512  /* messages served per read lock in long commands */
 
-static unsigned lock_ms(const struct imap_sess *s)
-{
-	return s->conf->lock_timeout ? s->conf->lock_timeout * 1000 : IMAP_LOCK_TIMEOUT_MS;
-}
 
 long imap_scan_find_uid(const struct mbox_scan *sc, uint32_t uid)
 {
@@ -165,12 +160,12 @@ static int refresh(struct imap_sess *s, int first, uint32_t **recent_r, size_t *
 {
 	int r, tries;
 
-	if (mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s)) < 0)
+	if (mbox_lock(&s->mb, MBOX_LOCK_READ, conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS)) < 0)
 		return -1;
 	r = first ? mbox_scan(&s->mb, &s->sc) : mbox_scan_update(&s->mb, &s->sc);
 	if (r >= 0 && needs_write(s) && (s->mb.mode & MBOX_RDWR)) {
 		for (tries = 0; tries < 3; tries++) {
-			if (mbox_lock(&s->mb, MBOX_LOCK_WRITE, lock_ms(s)) < 0) {
+			if (mbox_lock(&s->mb, MBOX_LOCK_WRITE, conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS)) < 0) {
 				r = -1;
 				break;
 			}
@@ -485,7 +480,7 @@ int imap_view_write(struct imap_sess *s, imap_mark_fn mark, void *arg)
 	if (s->mb.fd < 0)
 		return 0;   /* an INBOX not created yet: nothing to change */
 	for (tries = 0; tries < 3; tries++) {
-		if (mbox_lock(&s->mb, MBOX_LOCK_WRITE, lock_ms(s)) < 0)
+		if (mbox_lock(&s->mb, MBOX_LOCK_WRITE, conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS)) < 0)
 			return -1;
 		r = mbox_scan_update(&s->mb, &s->sc);
 		if (r >= 0)
@@ -520,7 +515,7 @@ static void read_lock(struct imap_sess *s)
 {
 	/* no lock: imap_view_load refuses (EAGAIN), the command answers
 	 * NO [INUSE] for what it could not read */
-	if (mbox_lock(&s->mb, MBOX_LOCK_READ, lock_ms(s)) < 0) {
+	if (mbox_lock(&s->mb, MBOX_LOCK_READ, conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS)) < 0) {
 		log_msg(LOG_NOTICE, "%s: read lock: %s", s->sel_name, strerror(errno));
 		return;
 	}
@@ -555,7 +550,7 @@ void imap_view_read_tick(struct imap_sess *s)
 		read_lock(s);
 		return;
 	}
-	if (++read_count % READ_CHUNK)
+	if (++read_count % IMAP_READ_CHUNK)
 		return;
 	mbox_unlock(&s->mb);
 	read_lock(s);

@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #define PWFILE_PREFIX "passwd-file:"
-#define HASH_MAX 512 /* crypt(3) hashes are under 200 bytes (CRYPT_OUTPUT_SIZE 384) */
 
 /* Used when the passwd-file has no valid hash to copy the cost from:
  * yescrypt, Debian's default, of a password nobody knows. */
@@ -32,7 +31,7 @@ static struct crypt_data auth_cd;
 
 struct pwent {
 	char name[AUTH_USER_MAX + 1];
-	char hash[HASH_MAX];
+	char hash[AUTH_HASH_MAX];
 	uid_t uid;
 	gid_t gid;
 	char home[PATH_MAX];
@@ -306,7 +305,7 @@ static int uid_allowed(const char *name, uid_t uid)
 static int check_pwfile(const char *path, const char *name, const char *pass, struct auth_user *u_r)
 {
 	static struct pwent e;
-	char dummy[HASH_MAX];
+	char dummy[AUTH_HASH_MAX];
 	const char *setting, *out;
 	int r, good_scheme = 0, match;
 

@@ -32,14 +32,73 @@
 #define SMTP_DOMAIN_MAX 255
 /* mbox-interop.md 7.3: total time to get a delivery lock. */
 #define SMTP_LOCK_TIMEOUT_MS 60000
+/* An address as stored: SMTP_PATH_MAX octets plus room for SMTPUTF8. */
+#define SMTP_ADDR_MAX (SMTP_PATH_MAX + 1)
+/* ORCPT and ENVID values (RFC 3461 4.2 and 4.4: 500 and 100 octets). */
+#define SMTP_XTEXT_MAX 501
+/* A record between smtpd's child and parent (and in a maildrop file): a
+ * DATA chunk plus room for its framing. */
+#define SMTP_REC_MAX (SMTP_TEXT_CHUNK + 1024)
+/* Alias nesting (Postfix: 1000 expansions, nesting a few levels). */
+#define ALIAS_DEPTH_MAX 8
+/* Recipients an alias may expand to. */
+#define ALIAS_TARGETS_MAX 1000
+/* Largest alias file read (it is read whole). */
+#define ALIAS_FILE_MAX (4 * 1024 * 1024)
+/* Expansions of one message, all recipients together. */
+#define RCPT_EXPANDED_MAX (SMTP_RCPT_MAX * 4)
+/* The envelope of a queue file: RCPT_EXPANDED_MAX lines of about 1.5 KiB. */
+#define Q_ENV_MAX (16 * 1024 * 1024)
+/* queue/tmp files of dead writers are removed once unchanged this long. */
+#define QUEUE_TMP_STALE_SEC 600
+/* A maildrop file that cannot be queued now is retried for a day. */
+#define PICKUP_KEEP_SEC (24 * 3600)
+/* run.request: past this its forcing lines are replaced by "force all". */
+#define RUN_REQUEST_MAX 8192
+/* Forcing texts (ETRN domains, -qR/-qS) a run keeps; past it, all. */
+#define RETRY_FORCE_MAX 16
+/* Deferred remote recipients of one queue file with a retry schedule. */
+#define RETRY_MAX 4096
+/* queue_directory/defer/ID: one "INDEX TIME" line of < 32 bytes each. */
+#define RETRY_FILE_MAX (RETRY_MAX * 32)
+/* Queue files one delivery child appends to one mailbox under one lock:
+ * a bound on the lock's hold time and on the descriptors it keeps. */
+#define DELIVER_GROUP_MAX 64
+/* After a session, the mailbox lock is waited for this long only; a
+ * mailbox held longer is left to the queue runner's full lock_timeout. */
+#define SMTP_QUICK_LOCK_MS 2000
+/* smtpd: queue ids a session holds for delivery after it; a session that
+ * goes on or idles this long hands them to the worker. */
+#define RECV_PEND_MAX 16
+#define RECV_PEND_WAIT_MS 200
+
+/* --- outbound SMTP --- */
+/* MX hosts and addresses tried per next hop: more than any real domain
+ * needs, and a hostile DNS answer cannot make a delivery try more. */
+#define MX_HOSTS_MAX 16
+#define MX_ADDRS_MAX 32
+/* A DNS answer: they are small here; TCP fallback gives at most this. */
+#define MX_ANSWER_MAX 65536
+/* The text of a remote reply kept for the log, mailq and a DSN. */
+#define CLIENT_TEXT_MAX 400
+/* Recipients per transaction (Postfix smtp_destination_recipient_limit). */
+#define CLIENT_RCPT_MAX 50
+/* A remote's reply line (RFC 5321 4.5.3.1.5 gives 512 octets; longer ones
+ * are cut) and the lines of one reply (a hostile server cannot make us
+ * read for ever). */
+#define CLIENT_REPLY_LINE_MAX 2048
+#define CLIENT_REPLY_LINES_MAX 200
+/* Connections the relay agent keeps open across a pass, and how long. */
+#define RELAY_CACHE_MAX 8
+#define RELAY_CACHE_IDLE_MS 60000
 
 /* --- POP3 (RFC 1939, RFC 2449) --- */
 /* RFC 2449 section 4: a command line is at most 255 octets with CRLF. */
 #define POP3_CMD_MAX 255
 /* RFC 1939 section 3: an argument is at most 40 characters. */
 #define POP3_ARG_MAX 40
-/* RFC 5034 section 4: SASL responses are not bound by the 255 rule. */
-#define POP3_SASL_MAX 4096
+/* RFC 5034 section 4: SASL responses are not bound by the 255 rule; a
+ * POP3 line (command or SASL response) is read into SASL_LINE_MAX. */
 /* RFC 1939 section 3: the autologout timer is at least 10 minutes. */
 #define POP3_IDLE_SEC 600
 /* Unknown or wrong-state commands before the server gives up. */
@@ -57,6 +116,42 @@
 #define IMAP_ERRORS_MAX 20
 /* mbox-interop.md 7.3 */
 #define IMAP_LOCK_TIMEOUT_MS 20000
+/* Literals in one command (APPEND of many messages, MULTIAPPEND). */
+#define IMAP_SEGMENTS_MAX 1000
+/* Before login a literal can only be a user name or a password. */
+#define IMAP_PREAUTH_LITERAL_MAX (AUTH_USER_MAX + AUTH_PASS_MAX + 1024)
+/* Ranges of one sequence set (a client lists UIDs one by one at worst). */
+#define IMAP_SEQ_RANGES_MAX 100000
+/* FETCH items in one command, header field names in one section, and
+ * the depth of a section part path (BODY[1.2.3...]; MIME_DEPTH_MAX is
+ * 100, but no client asks for more than a few levels). */
+#define IMAP_FETCH_ATTS_MAX 64
+#define IMAP_FETCH_FIELDS_MAX 256
+#define IMAP_SECTION_PATH_MAX 64
+/* Keywords in one flag list of STORE or APPEND (a mailbox has at most
+ * MBOX_KW_MAX of them). */
+#define IMAP_FLAGLIST_KW_MAX 64
+/* A mailbox name (a path under mail_folders; Linux allows 255 octets per
+ * level, clients use far less). */
+#define IMAP_NAME_MAX 512
+/* LIST patterns in one command (RFC 5258 allows several). */
+#define IMAP_LIST_PATTERNS_MAX 16
+/* SEARCH: nodes of the search key tree, and its nesting (parentheses,
+ * NOT, OR), so a query costs a bounded amount per message. */
+#define SEARCH_NODES_MAX 512
+#define SEARCH_DEPTH_MAX 64
+/* Messages served per read lock in long commands (FETCH 1:*): writers
+ * get the lock between chunks. */
+#define IMAP_READ_CHUNK 512
+/* IDLE looks at the mailbox this often (no inotify on every file system). */
+#define IMAP_IDLE_POLL_MS 2000
+/* Parameters kept per Content-Type/Disposition field; more are dropped. */
+#define MIME_PARAMS_MAX 64
+/* RFC 2046 5.1.1 allows 70 octets of boundary; broken mailers get more. */
+#define MIME_BOUNDARY_MAX 200
+/* Quoted strings this long or more go out as literals: clients cope and
+ * no quoting corner case remains. */
+#define IMAPSTR_QUOTED_MAX 1024
 /* RFC 2046 5.1.1 / Dovecot message-parser.h: MIME nesting and part count. */
 #define MIME_DEPTH_MAX 100
 #define MIME_PARTS_MAX 10000
@@ -76,11 +171,62 @@
 #define PREAUTH_MEM_MAX (256UL * 1024 * 1024)
 /* Delay after each failed login (Dovecot auth_failure_delay is 2 s). */
 #define AUTH_FAIL_DELAY_MS 2000
+/* One SASL line, the same for the three servers: the base64 of
+ * authzid NUL authcid NUL password at their limits is about 2 KiB. */
+#define SASL_LINE_MAX 4096
+/* A crypt(3) hash read from the passwd-file (they are under 200 bytes;
+ * CRYPT_OUTPUT_SIZE is 384). */
+#define AUTH_HASH_MAX 512
+/* The longest TLS handshake (and stunnel's plaintext connection). */
+#define TLS_HANDSHAKE_SEC 60
 
-/* --- mailboxes and config --- */
+/* --- processes, buffers, records --- */
+/* lib/io.h buffers: a line (and an IMAP command segment) is at most this. */
+#define IO_INBUF 65536
+#define IO_OUTBUF 65536
+/* No record payload is larger: a 64 KiB chunk of client input plus its
+ * framing (lib/rec.h). */
+#define REC_LEN_MAX (65536 + 1024)
+/* The context a pre-auth child is given (lib/priv.h). */
+#define PRIV_CTX_MAX 1024
+
+/* --- mailboxes --- */
+/* Every mailbox lock wait, whatever lock_timeout says (Dovecot's
+ * mbox_lock_timeout default is 5 minutes): conf_lock_ms() is the one rule. */
+#define LOCK_TIMEOUT_MAX_MS 300000
+/* mbox-interop.md 7.4: a dotlock is stale when its pid is dead and it is
+ * this old (a), or when it is this old whatever it holds (b, liblockfile). */
+#define LOCK_STALE_PID_SEC 5
+#define LOCK_STALE_AGE_SEC 300
+/* procmail breaks only dotlocks this small; we read no more of one. */
+#define LOCK_CONTENT_MAX 16
+/* Dotlock retries: a random back-off growing between these. */
+#define LOCK_BACKOFF_MIN_MS 50
+#define LOCK_BACKOFF_MAX_MS 2000
+/* Kernel lock busy: poll it every 1..10 ms (a bounded wait on the first
+ * lock only, mbox-interop.md 3): writers of one mailbox then follow each
+ * other within milliseconds instead of sleeping the dotlock back-off. */
+#define LOCK_KWAIT_MIN_MS 1
+#define LOCK_KWAIT_MAX_MS 10
+/* Our dotlock temporaries left by dead processes go after this long. */
+#define LOCK_TEMP_STALE_SEC 60
+/* A From_ line's sender longer than this becomes MAILER-DAEMON. */
+#define MBOX_SENDER_MAX 998
+/* A generated metadata block (X-IMAPbase, X-UID, Status, X-Keywords). */
+#define MBOX_META_MAX 8192
+/* Folders: nesting, how many are listed, the subscriptions file. */
+#define FOLDER_DEPTH_MAX 32
+#define FOLDER_COUNT_MAX 100000
+#define FOLDER_SUBS_FILE_MAX (4 << 20)
+
+/* --- config --- */
 /* message_size_limit default, the lab's value (Postfix's default too). */
 #define DEFAULT_MESSAGE_SIZE_LIMIT 10240000
-/* One config line. */
+/* One config line, one name (a host, a user), one list value. */
 #define CONF_LINE_MAX 4096
+#define CONF_NAME_MAX 256
+#define CONF_LIST_MAX 4096
+/* Networks in mynetworks / login_trusted_networks. */
+#define NET_LIST_MAX 64
 
 #endif

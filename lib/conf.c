@@ -586,3 +586,10 @@ int conf_bare_newline(const struct conf *c, const struct peer *p)
 		return CONF_BARELF_NO;
 	return c->smtpd_forbid_bare_newline;
 }
+
+unsigned conf_lock_ms(const struct conf *c, unsigned default_ms)
+{
+	unsigned long long ms = c->lock_timeout ? c->lock_timeout * 1000ULL : default_ms;
+
+	return ms > LOCK_TIMEOUT_MAX_MS ? LOCK_TIMEOUT_MAX_MS : (unsigned)ms;
+}

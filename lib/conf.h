@@ -11,8 +11,6 @@
 #include "net.h"
 
 #define CONF_DEFAULT_PATH "/etc/facteur.conf"
-#define CONF_NAME_MAX 256
-#define CONF_LIST_MAX 4096
 /* smtpd_forbid_bare_newline values (Postfix 3.9 meanings) */
 #define CONF_BARELF_NO 0       /* a bare LF ends a line */
 #define CONF_BARELF_NORMAL 1   /* ... but DATA ends only on CRLF.CRLF */
@@ -99,6 +97,10 @@ int conf_is_local_domain(const struct conf *c, const char *dom, size_t len);
 int conf_folder_root(const struct conf *c, const char *home, char *out, size_t outlen);
 /* The spool mailbox path for a user name. */
 int conf_spool_path(const struct conf *c, const char *user, char *out, size_t outlen);
+/* The one mailbox-lock wait rule of the three servers: lock_timeout when
+ * set, else the caller's protocol default (bounds.h); never more than
+ * LOCK_TIMEOUT_MAX_MS.  Milliseconds. */
+unsigned conf_lock_ms(const struct conf *c, unsigned default_ms);
 /* Common option parsing: "-c FILE" anywhere in argv.  Returns the file or
  * NULL; leaves other arguments alone. */
 const char *conf_argv_path(int argc, char **argv);

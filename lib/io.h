@@ -6,10 +6,9 @@
 #define FACTEUR_IO_H
 
 #include <stddef.h>
+#include "bounds.h"
 #include <stdarg.h>
 
-#define IO_INBUF 65536
-#define IO_OUTBUF 65536
 
 /* io_getline / io_read outcomes */
 #define IO_OK 1        /* a line (or bytes) was returned */

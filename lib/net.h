@@ -3,10 +3,10 @@
 #define FACTEUR_NET_H
 
 #include <stddef.h>
+#include "bounds.h"
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#define NET_LIST_MAX 64
 
 struct netmask {
 	int family;             /* AF_INET or AF_INET6 */

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include "bounds.h"
 #include "conf.h"
 #include "auth.h"
 #include "io.h"
@@ -80,7 +81,6 @@ typedef void (*priv_child_fn)(struct io *io, void *arg);
  * called priv_starttls.  Nothing changed in the parent (still root, io
  * empty): it starts TLS (lib/tls.h) and calls priv_preauth again. */
 #define PRIV_PREAUTH_TLS 1
-#define PRIV_CTX_MAX 1024
 int priv_preauth(const struct conf *c, struct io *io, priv_child_fn fn, void *arg,
 		 struct auth_user *u_r, char *ctx_r, size_t ctxmax, size_t *ctxlen_r);
 /* In the child: 1 accepted (return from fn at once, write nothing), 0

@@ -8,10 +8,9 @@
 #define FACTEUR_REC_H
 
 #include <stddef.h>
+#include "bounds.h"
 
 #define REC_HDR 5
-/* No payload is larger: a 64 KiB chunk of client input plus its framing. */
-#define REC_LEN_MAX (65536 + 1024)
 
 /* rec.c */
 /* Writes one record (small ones in one write).  0, or -1 (EMSGSIZE over

@@ -16,8 +16,6 @@
 #include <stddef.h>
 #include "conf.h"
 
-/* The longest wait for a TLS handshake (and stunnel's plaintext connection). */
-#define TLS_HANDSHAKE_SEC 60
 
 /* tls.c */
 /* May TLS be offered?  1 yes; 0 no, with the reason in why ("" when

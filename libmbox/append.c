@@ -20,7 +20,6 @@
 
 #define APPEND_BLOCK 65536
 #define HOLD_MAX 32             /* longer than any header name we drop */
-#define SENDER_MAX 998          /* beyond this the From_ line gets MAILER-DAEMON */
 
 struct ap {
 	int fd;
@@ -315,7 +314,7 @@ static int sender_ok(const char *s)
 	if (!s || !*s)
 		return 0;
 	for (; s[n]; n++)
-		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] == 0x7f || n >= SENDER_MAX)
+		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] == 0x7f || n >= MBOX_SENDER_MAX)
 			return 0;
 	return 1;
 }

@@ -14,11 +14,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "bounds.h"
 #include "mbox.h"
 
-#define FOLDER_DEPTH_MAX 32
-#define FOLDER_COUNT_MAX 100000
-#define SUBS_FILE_MAX (4 << 20)
 #define SUBS_LOCK_TRIES 40      /* x 50 ms */
 #define SUBS_LOCK_STALE 30      /* seconds */
 
@@ -264,7 +262,7 @@ static int subs_load(const char *root, struct mbox_folder_list *l)
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &st) < 0 || st.st_size > SUBS_FILE_MAX || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0 || st.st_size > FOLDER_SUBS_FILE_MAX || !S_ISREG(st.st_mode)) {
 		close(fd);
 		errno = EFBIG;
 		return -1;

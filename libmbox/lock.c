@@ -20,19 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOCK_STALE_PID_SEC 5     /* §7.4 (a): dead pid, lock at least this old */
-#define LOCK_STALE_AGE_SEC 300   /* §7.4 (b): liblockfile's age rule */
-#define LOCK_CONTENT_MAX 16      /* procmail breaks only locks this small */
-#define BACKOFF_MIN_MS 50
-#define BACKOFF_MAX_MS 2000
-/* kernel lock busy: poll it every 1..10 ms (a bounded wait on the first
- * lock only, mbox-interop.md §3): writers of one mailbox then follow each
- * other within milliseconds instead of sleeping the dotlock backoff */
-#define KWAIT_MIN_MS 1
-#define KWAIT_MAX_MS 10
 #define NFS_MAGIC 0x6969
-/* our dotlock temporaries left by dead processes go after this long */
-#define LK_TEMP_STALE_SEC 60
 
 #define LS(mb) mbox_ls(mb)
 
@@ -531,7 +519,7 @@ static void sweep_temps(struct mbox *mb, const char *host)
 			continue;
 		n = snprintf(full, sizeof full, "%s/%s", dir, de->d_name);
 		if (n < 0 || (size_t)n >= sizeof full || lstat(full, &st) == -1 ||
-		    !S_ISREG(st.st_mode) || now.tv_sec - st.st_mtim.tv_sec < LK_TEMP_STALE_SEC)
+		    !S_ISREG(st.st_mode) || now.tv_sec - st.st_mtim.tv_sec < LOCK_TEMP_STALE_SEC)
 			continue;
 		unlink_priv(full);
 	}
@@ -633,10 +621,10 @@ static int lock_once(struct mbox *mb, int kind, long long deadline)
 /* The wait for a lock, up to deadline; sets mb->lock. */
 static int lock_wait(struct mbox *mb, int kind, long long deadline)
 {
-	long long left, delay, kdelay = KWAIT_MIN_MS;
+	long long left, delay, kdelay = LOCK_KWAIT_MIN_MS;
 	int r;
 
-	delay = rnd(BACKOFF_MIN_MS, 3 * BACKOFF_MIN_MS);
+	delay = rnd(LOCK_BACKOFF_MIN_MS, 3 * LOCK_BACKOFF_MIN_MS);
 	for (;;) {
 		r = lock_once(mb, kind, deadline);
 		if (r == TRY_OK)
@@ -652,12 +640,12 @@ static int lock_wait(struct mbox *mb, int kind, long long deadline)
 			/* we hold nothing meanwhile: polling the first lock
 			 * is the bounded wait §3 allows */
 			sleep_ms(kdelay < left ? kdelay : left);
-			kdelay = kdelay * 2 > KWAIT_MAX_MS ? KWAIT_MAX_MS : kdelay * 2;
+			kdelay = kdelay * 2 > LOCK_KWAIT_MAX_MS ? LOCK_KWAIT_MAX_MS : kdelay * 2;
 		} else if (r == TRY_BUSY) {
 			sleep_ms(delay < left ? delay : left);
 			delay = delay * 3 / 2;
-			if (delay > BACKOFF_MAX_MS)
-				delay = BACKOFF_MAX_MS;
+			if (delay > LOCK_BACKOFF_MAX_MS)
+				delay = LOCK_BACKOFF_MAX_MS;
 		}
 	}
 	mb->lock = kind;

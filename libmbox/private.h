@@ -2,6 +2,7 @@
 #ifndef FACTEUR_MBOX_PRIVATE_H
 #define FACTEUR_MBOX_PRIVATE_H
 
+#include "bounds.h"
 #include "mbox.h"
 
 /* ---- scan / meta / read / rewrite / journal ----------------------------- */

@@ -44,7 +44,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define META_MAX 8192   /* a generated metadata block */
 
 struct item {
 	struct mbox_msg m;    /* offsets (for the pseudo message: its own) */
@@ -110,7 +109,7 @@ static int put_changed(struct mbox_journal *j, int fd, const struct mbox_scan *s
 		       struct item *it, struct mbox_reader *r)
 {
 	struct hplan hp;
-	char meta[META_MAX];
+	char meta[MBOX_META_MAX];
 	const char *p;
 	size_t n;
 	int first, eol, ret, hidden = 0, odd = 0;
@@ -149,7 +148,7 @@ static int put_changed(struct mbox_journal *j, int fd, const struct mbox_scan *s
 
 static int put_pseudo(struct mbox_journal *j, const struct mbox_scan *sc, struct item *it)
 {
-	char b[1024], meta[META_MAX], date[64], host[256];
+	char b[1024], meta[MBOX_META_MAX], date[64], host[256];
 	time_t now = time(NULL);
 	struct tm tm;
 	long ml;
@@ -280,7 +279,7 @@ static int plan_inplace(struct mbox *mb, const struct mbox_scan *sc, struct plan
 			struct mbox_reader *r)
 {
 	struct hplan hp;
-	char meta[META_MAX];
+	char meta[MBOX_META_MAX];
 
 	for (size_t i = 0; i < pl->n; i++) {
 		struct item *it = &pl->it[i];
@@ -302,7 +301,7 @@ static int plan_inplace(struct mbox *mb, const struct mbox_scan *sc, struct plan
 
 static int patch(struct mbox *mb, const struct mbox_scan *sc, struct item *it)
 {
-	char meta[META_MAX];
+	char meta[MBOX_META_MAX];
 	long ml = mbox_meta_format(sc, &it->out, meta, sizeof(meta), (size_t)it->run_len);
 
 	if (ml < 0)

@@ -125,7 +125,6 @@ int pop3_box_resync(struct pop3_box *b);
  * then unchanged. */
 int pop3_box_update(struct pop3_box *b, const struct conf *c);
 void pop3_box_close(struct pop3_box *b);
-unsigned pop3_lock_timeout(const struct conf *c);
 
 /* pop3_out.c */
 /* Sends message i as a multi-line reply ("+OK n octets", dot-stuffed data,

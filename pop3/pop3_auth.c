@@ -108,7 +108,7 @@ static int pop3_plain(struct pop3 *s, const char *b64, size_t len)
 
 int pop3_cmd_auth(struct pop3 *s, const struct pop3_args *a)
 {
-	static char resp[POP3_SASL_MAX];
+	static char resp[SASL_LINE_MAX];
 	size_t len;
 	int r;
 

@@ -7,13 +7,6 @@
 #include "log.h"
 #include "pop3.h"
 
-unsigned pop3_lock_timeout(const struct conf *c)
-{
-	if (c->lock_timeout && c->lock_timeout * 1000ULL < POP3_LOCK_TIMEOUT_MS)
-		return c->lock_timeout * 1000U;
-	return POP3_LOCK_TIMEOUT_MS;
-}
-
 static int pop3_box_snapshot(struct pop3_box *b)
 {
 	size_t i;
@@ -69,7 +62,7 @@ int pop3_box_open(struct pop3_box *b, const struct conf *c, const char *user)
 		return -1;
 	}
 	b->open = 1;
-	if (mbox_lock(&b->mb, MBOX_LOCK_WRITE, pop3_lock_timeout(c)) < 0)
+	if (mbox_lock(&b->mb, MBOX_LOCK_WRITE, conf_lock_ms(c, POP3_LOCK_TIMEOUT_MS)) < 0)
 		return -1;
 	if (mbox_scan(&b->mb, &b->sc) < 0)
 		goto fail;
@@ -174,7 +167,7 @@ int pop3_box_update(struct pop3_box *b, const struct conf *c)
 		return 0; /* nothing to write: no lock needed */
 	if (pop3_box_reopen(b, MBOX_RDWR) < 0)
 		return -1;
-	if (mbox_lock(&b->mb, MBOX_LOCK_WRITE, pop3_lock_timeout(c)) < 0)
+	if (mbox_lock(&b->mb, MBOX_LOCK_WRITE, conf_lock_ms(c, POP3_LOCK_TIMEOUT_MS)) < 0)
 		return -1;
 	if (pop3_box_resync(b) < 0)
 		goto fail;

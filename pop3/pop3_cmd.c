@@ -173,7 +173,7 @@ static int pop3_run(struct pop3 *s, const char *line, size_t len)
 
 int pop3_loop(struct pop3 *s)
 {
-	static char line[POP3_SASL_MAX];
+	static char line[SASL_LINE_MAX];
 	size_t len;
 
 	for (;;) {

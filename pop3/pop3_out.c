@@ -91,7 +91,7 @@ int pop3_send_msg(struct pop3 *s, size_t i, long lines)
 	o.bol = 1;
 	/* under the read lock the file cannot change: check first that our
 	 * offsets still hold (mbox-interop.md 7.9), else find it by UID */
-	if (mbox_lock(&b->mb, MBOX_LOCK_READ, pop3_lock_timeout(s->c)) < 0) {
+	if (mbox_lock(&b->mb, MBOX_LOCK_READ, conf_lock_ms(s->c, POP3_LOCK_TIMEOUT_MS)) < 0) {
 		e = errno;
 		log_msg(LOG_WARNING, "user %s: RETR: read lock: %s", s->authname, strerror(e));
 		if (e == EAGAIN)

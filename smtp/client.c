@@ -19,8 +19,6 @@
 #include "log.h"
 #include "smtp.h"
 
-#define REPLY_LINE_MAX 2048             /* longer lines are cut */
-#define REPLY_LINES_MAX 200
 
 struct reply {
 	int code;                       /* 0: none (lost or timed out) */
@@ -123,7 +121,7 @@ static int get_line(struct client_conn *k, char *out, size_t outlen, long long d
  * The EHLO keywords are handed to ehlo when given. */
 static int get_reply(struct client_conn *k, unsigned timeout, struct reply *rp, struct client_conn *ehlo)
 {
-	char line[REPLY_LINE_MAX];
+	char line[CLIENT_REPLY_LINE_MAX];
 	long long deadline = now_ms() + (long long)timeout * 1000;
 	size_t tl = 0, nlines = 0;
 
@@ -139,7 +137,7 @@ static int get_reply(struct client_conn *k, unsigned timeout, struct reply *rp, 
 		    line[2] < '0' || line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-'))
 			return -1;      /* not SMTP: treat as a broken connection */
 		cont = len > 3 && line[3] == '-';
-		if (++nlines > REPLY_LINES_MAX)
+		if (++nlines > CLIENT_REPLY_LINES_MAX)
 			return -1;
 		/* keep printable ASCII only: the text goes into logs and DSNs */
 		for (i = 0; line[i]; i++)

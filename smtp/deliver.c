@@ -8,7 +8,7 @@
  * never lost (the success of the last one is not synced when the file is
  * removed right after).  Callers: smtpd once its client is gone and its
  * delivery worker (deliver_batch, short lock budget), and the queue runner
- * (deliver_queue, runner.c), which takes what stayed locked.
+ * (its pass in runner.c), which takes what stayed locked.
  *   temporary (lock timeout, disk full, I/O): deferred, retried by the runner
  *   permanent (user gone, quota/file too big): bounced (bounce.c) */
 #include <dirent.h>
@@ -28,11 +28,6 @@
 #include "mbox.h"
 #include "priv.h"
 #include "smtp.h"
-
-static unsigned lock_ms(const struct conf *c)
-{
-	return c->lock_timeout ? c->lock_timeout * 1000u : SMTP_LOCK_TIMEOUT_MS;
-}
 
 static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct buf *b)
 {
@@ -202,11 +197,12 @@ static int todo(const struct q_rcpt *r, int retry)
 /* After delivery: bounces for what failed, the file removed when every
  * recipient is done (the directory is not synced: *unlinked_r says the
  * caller must), closed.  *deferred_r (if given) counts deferred ones. */
-static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, size_t *deferred_r)
+static int qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, size_t *deferred_r)
 {
 	struct q_env *e = &f->e;
 	char bid[Q_ID_MAX];
 	size_t i, left = 0, failed = 0;
+	int need = 0;
 
 	for (i = 0; i < e->r.n; i++) {
 		struct q_rcpt *r = &e->r.v[i];
@@ -227,7 +223,7 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
 				if (e->r.v[i].state == Q_FAILED)
 					queue_set_state(f->fd, &e->r.v[i], Q_BOUNCED, e->r.v[i].reason);
 			if (bid[0])
-				deliver_file(c, bid, 0);
+				need = deliver_file(c, bid, 0) > 0;
 		} else {
 			left++;
 			log_msg(LOG_ERR, "%s: cannot queue the bounce: %m", e->id);
@@ -242,6 +238,7 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
 	queue_env_free(e);
 	close(f->fd);
 	f->fd = -1;
+	return need;
 }
 
 /* ---- batches: every delivery (a file of the runner is a batch of one) ----
@@ -252,11 +249,15 @@ static void qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, si
  * work, never while waiting for more.  The states are written after the
  * child's report; the files done are removed and the queue directory
  * fsync'ed once for the batch. */
-#define GROUP_MAX 64
 
 /* Set while the runner's pass runs: its deliveries (bounces too) send
  * remote recipients themselves; elsewhere they request a run. */
 static int in_runner;
+
+void deliver_in_runner(int on)
+{
+	in_runner = on;
+}
 
 struct job {
 	struct qfile *f;
@@ -276,8 +277,8 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 	size_t i, k;
 	int code = 0, rc;
 
-	int qfds[GROUP_MAX];
-	const char *qpaths[GROUP_MAX];
+	int qfds[DELIVER_GROUP_MAX];
+	const char *qpaths[DELIVER_GROUP_MAX];
 	size_t nq = 0;
 
 	/* only the files of this mailbox's messages stay open as the user,
@@ -285,7 +286,7 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 	for (k = 0; k < nf; k++) {
 		for (i = 0; i < n && g[i]->f != &fv[k]; i++)
 			;
-		if (i < n && fv[k].fd >= 0 && nq < GROUP_MAX) {
+		if (i < n && fv[k].fd >= 0 && nq < DELIVER_GROUP_MAX) {
 			qfds[nq] = fv[k].fd;
 			qpaths[nq++] = fv[k].path;
 		}
@@ -380,7 +381,8 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 	struct qfile *fv;
 	struct job *jv = NULL, **g = NULL;
 	size_t i, k, nf = 0, nj = 0, cap = 0, ng, nrun = 0, deferred, nlater = 0;
-	int unlinked = 0, runner = 0;
+	int unlinked = 0, runner = 0, more = 0;   /* more: a bounce or notice needs a run */
+	char notice[Q_ID_MAX];
 
 	if (n == 0 || queue_path(c, NULL, dir, sizeof dir) < 0)
 		return -1;
@@ -422,7 +424,7 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 			nj++;
 		}
 	}
-	g = nj ? calloc(nj < GROUP_MAX ? nj : GROUP_MAX, sizeof *g) : NULL;
+	g = nj ? calloc(nj < DELIVER_GROUP_MAX ? nj : DELIVER_GROUP_MAX, sizeof *g) : NULL;
 	if (nj && !g) {
 		for (i = 0; i < nj; i++)
 			queue_set_state(jv[i].f->fd, jv[i].r, Q_DEFERRED, "4.3.0 out of memory");
@@ -434,7 +436,7 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 			continue;
 		nrun++;
 		ng = 0;
-		for (k = i; k < nj && ng < GROUP_MAX; k++) {
+		for (k = i; k < nj && ng < DELIVER_GROUP_MAX; k++) {
 			if (jv[k].grouped || jv[k].u.uid != jv[i].u.uid || strcmp(jv[k].path, jv[i].path))
 				continue;
 			jv[k].grouped = 1;
@@ -456,21 +458,24 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 	for (k = 0; k < nf; k++) {
 		/* remote recipients (issue 12): sent by the runner, else left to it */
 		deferred = 0;
+		notice[0] = '\0';
 		if (remote)
-			relay_file(c, fv[k].fd, fv[k].path, &fv[k].e, retry);
+			relay_file(c, fv[k].fd, fv[k].path, &fv[k].e, retry, notice, sizeof notice);
 		else
 			deferred = relay_pending(&fv[k].e);
 		runner |= deferred > 0;
 		str_copyz(ids[nlater], sizeof ids[0], fv[k].e.id);
-		qf_finish(c, &fv[k], &unlinked, &deferred);
+		more |= qf_finish(c, &fv[k], &unlinked, &deferred);
 		nlater += deferred ? 1 : 0;
+		if (notice[0])
+			more |= deliver_file(c, notice, 0) > 0;
 	}
 	free(fv);
 	if (unlinked)
 		fsync_dir(dir);
-	if (nlater && (lms < lock_ms(c) || runner))
-		runner_request(c);
-	return 0;
+	/* what a short lock budget left, and remote recipients outside the
+	 * runner, need a queue run: the caller asks for it */
+	return (nlater && (lms < conf_lock_ms(c, SMTP_LOCK_TIMEOUT_MS) || runner)) || more ? 1 : 0;
 }
 
 /* After a session (smtpd, its worker): a short lock budget, so one mailbox
@@ -479,7 +484,7 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
  * from the queue runner. */
 int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
 {
-	unsigned lms = lock_ms(c);
+	unsigned lms = conf_lock_ms(c, SMTP_LOCK_TIMEOUT_MS);
 
 	return batch(c, ids, n, 0, lms < SMTP_QUICK_LOCK_MS ? lms : SMTP_QUICK_LOCK_MS, 0);
 }
@@ -489,77 +494,5 @@ int deliver_file(const struct conf *c, const char *id, int retry)
 	char one[1][Q_ID_MAX];
 
 	str_copyz(one[0], sizeof one[0], id);
-	return batch(c, one, 1, retry, lock_ms(c), in_runner);
-}
-
-
-struct qent {
-	struct timespec t;
-	char id[Q_ID_MAX];
-};
-
-static int qent_cmp(const void *a, const void *b)
-{
-	const struct qent *x = a, *y = b;
-
-	if (x->t.tv_sec != y->t.tv_sec)
-		return x->t.tv_sec < y->t.tv_sec ? -1 : 1;
-	if (x->t.tv_nsec != y->t.tv_nsec)
-		return x->t.tv_nsec < y->t.tv_nsec ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-int deliver_queue(const struct conf *c)
-{
-	char dir[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-	struct qent *v = NULL;
-	struct statx sx;
-	struct statx_timestamp ts;
-	size_t n = 0, cap = 0, i;
-
-	deliver_pickup(c);
-	queue_sweep_tmp(c);
-	if (queue_path(c, NULL, dir, sizeof dir) < 0)
-		return -1;
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -1;
-	/* in order of arrival (the files' birth times, else their mtimes,
-	 * which a deferral changes), not the directory's */
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= Q_ID_MAX ||
-		    statx(dirfd(d), de->d_name, AT_SYMLINK_NOFOLLOW, STATX_BTIME | STATX_MTIME, &sx) < 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct qent *nv = realloc(v, ncap * sizeof *nv);
-			if (!nv)
-				break;
-			v = nv;
-			cap = ncap;
-		}
-		ts = (sx.stx_mask & STATX_BTIME) ? sx.stx_btime : sx.stx_mtime;
-		v[n].t.tv_sec = (time_t)ts.tv_sec;
-		v[n].t.tv_nsec = (long)ts.tv_nsec;
-		str_copyz(v[n].id, sizeof v[n].id, de->d_name);
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof *v, qent_cmp);
-	in_runner = 1;
-	for (i = 0; i < n; i++)
-		deliver_file(c, v[i].id, 1);
-	in_runner = 0;
-	free(v);
-	relay_end();                    /* the agent's connections, kept for the pass */
-	return 0;
-}
-
-void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
-{
-	if (n)
-		deliver_batch(c, ids, n);
+	return batch(c, one, 1, retry, conf_lock_ms(c, SMTP_LOCK_TIMEOUT_MS), in_runner);
 }

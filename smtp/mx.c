@@ -19,8 +19,6 @@
 #include <unistd.h>
 #include "smtp.h"
 
-/* answers are small here; TCP fallback gives at most this */
-#define MX_ANSWER_MAX 65536
 
 struct mxname {
 	char name[NS_MAXDNAME];

@@ -21,7 +21,6 @@
 #include "log.h"
 #include "smtp.h"
 
-#define PICKUP_KEEP_SEC (24 * 3600)
 
 static int opendir_at(const struct conf *c, const char *sub)
 {
@@ -96,7 +95,7 @@ static void move_in(int mfd, int pfd, const char *name, unsigned *seq)
 	}
 }
 
-int deliver_pickup(const struct conf *c)
+int pickup_run(const struct conf *c)
 {
 	DIR *d;
 	struct dirent *de;

@@ -30,8 +30,6 @@
 #include "smtp.h"
 
 #define Q_MAGIC "FACTEUR-QUEUE 1\n"
-/* envelope of a file: RCPT_EXPANDED_MAX lines of about 1.5 KiB at most */
-#define Q_ENV_MAX (16 * 1024 * 1024)
 
 static unsigned q_counter;
 
@@ -91,8 +89,7 @@ int queue_mkdirs(const struct conf *c)
 
 /* tmp/t<pid>.<n> files of processes that died while writing them (a crash
  * between create and commit or abort): removed by the queue runner once
- * the pid is gone and the file has not changed for TMP_STALE_SEC. */
-#define TMP_STALE_SEC 600
+ * the pid is gone and the file has not changed for QUEUE_TMP_STALE_SEC. */
 
 void queue_sweep_tmp(const struct conf *c)
 {
@@ -115,7 +112,7 @@ void queue_sweep_tmp(const struct conf *c)
 		if (errno || *end != '.' || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-		    now - st.st_mtime >= TMP_STALE_SEC)
+		    now - st.st_mtime >= QUEUE_TMP_STALE_SEC)
 			unlinkat(dirfd(d), de->d_name, 0);
 	}
 	closedir(d);

@@ -11,8 +11,6 @@
 #include "log.h"
 #include "smtp.h"
 
-/* Expansions of one message, all recipients together. */
-#define RCPT_EXPANDED_MAX (SMTP_RCPT_MAX * 4)
 
 struct expand {
 	const struct conf *c;

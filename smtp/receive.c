@@ -226,7 +226,8 @@ static void on_etrn(struct recv_ctx *x, const char *p, size_t n)
 	else
 		d[0] = '\0';
 	log_msg(LOG_INFO, "ETRN %s from %s: queue run requested", d[0] ? d : "(no domain)", x->peer->addr);
-	runner_request(x->c);
+	if (x->on_etrn)
+		x->on_etrn(x);
 }
 
 /* Records a maildrop file may hold: an envelope and its message. */

@@ -32,8 +32,6 @@
 #define REC_GO 'G'
 #define REC_RES 'r'      /* idx code \n status \n relay \n text */
 #define REC_DONE 'g'
-#define CACHE_MAX 8
-#define CACHE_IDLE_MS 60000
 
 static pid_t agent_pid = -1;
 static int agent_fd = -1;
@@ -44,13 +42,13 @@ struct cached {
 	char key[CONF_NAME_MAX];
 	struct client_conn k;
 };
-static struct cached cache[CACHE_MAX];
+static struct cached cache[RELAY_CACHE_MAX];
 
 static struct client_conn *cache_get(const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < CACHE_MAX; i++)
+	for (i = 0; i < RELAY_CACHE_MAX; i++)
 		if (cache[i].k.fd >= 0 && !strcasecmp(cache[i].key, key))
 			return &cache[i].k;
 	return NULL;
@@ -60,13 +58,13 @@ static struct client_conn *cache_slot(const struct conf *c, const char *key)
 {
 	size_t i, old = 0;
 
-	for (i = 0; i < CACHE_MAX; i++) {
+	for (i = 0; i < RELAY_CACHE_MAX; i++) {
 		if (cache[i].k.fd < 0)
 			break;
 		if (cache[i].k.last_used < cache[old].k.last_used)
 			old = i;
 	}
-	if (i == CACHE_MAX) {
+	if (i == RELAY_CACHE_MAX) {
 		client_quit(c, &cache[old].k);
 		i = old;
 	}
@@ -125,7 +123,7 @@ static void run_job(const struct conf *c, const char *key, const struct client_m
 	size_t done = 0, i, batch;
 	int early, reused;
 
-	if (k && mono_ms() - k->last_used > CACHE_IDLE_MS) {
+	if (k && mono_ms() - k->last_used > RELAY_CACHE_IDLE_MS) {
 		client_quit(c, k);
 		k = NULL;
 	}
@@ -239,7 +237,7 @@ static void agent_main(const struct conf *c, int sock)
 	size_t len, n, i;
 	int type, fd;
 
-	for (i = 0; i < CACHE_MAX; i++)
+	for (i = 0; i < RELAY_CACHE_MAX; i++)
 		cache[i].k.fd = -1;
 	buf_init(&out);
 	for (;;) {
@@ -296,7 +294,7 @@ static void agent_main(const struct conf *c, int sock)
 			break;
 	}
 end:
-	for (i = 0; i < CACHE_MAX; i++)
+	for (i = 0; i < RELAY_CACHE_MAX; i++)
 		client_quit(c, &cache[i].k);
 	buf_free(&out);
 }
@@ -478,7 +476,8 @@ static void apply(const struct conf *c, int fd, struct q_env *e, struct q_rcpt *
 		log_msg(LOG_INFO, "%s: from=<%s>, status=expired, returned to sender", e->id, e->sender);
 }
 
-int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, int retry)
+int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, int retry, char *notice,
+	       size_t noticelen)
 {
 	static struct client_rcpt res[RETRY_MAX];
 	static char relay[RETRY_MAX][340];
@@ -488,6 +487,8 @@ int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, 
 	unsigned char *due;
 	int changed = 0, deferred = 0, warned = 0;
 
+	if (noticelen)
+		notice[0] = '\0';
 	for (i = 0; i < n && e->r.v[i].kind != RCPT_REMOTE; i++)
 		;
 	if (i == n)
@@ -547,13 +548,10 @@ int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, 
 	for (i = 0; i < n; i++)
 		deferred |= e->r.v[i].kind == RCPT_REMOTE && e->r.v[i].state == Q_DEFERRED;
 	if (deferred && !warned && c->delay_warning_time && now - e->time >= (long long)c->delay_warning_time) {
-		char bid[Q_ID_MAX];
-		/* once per message, as Postfix's delay_warning_time */
-		if (bounce_delay_queue(c, fd, e, bid, sizeof bid) == 0) {
+		/* once per message, as Postfix's delay_warning_time; the
+		 * caller delivers the notice */
+		if (bounce_delay_queue(c, fd, e, notice, noticelen) == 0)
 			warned = changed = 1;
-			if (bid[0])
-				deliver_file(c, bid, 0);
-		}
 	}
 	if (changed && deferred)
 		retry_save(c, e->id, next, n, warned);

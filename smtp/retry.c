@@ -16,7 +16,6 @@
 #include "io.h"
 #include "smtp.h"
 
-#define RETRY_FILE_MAX (RETRY_MAX * 32)
 
 static int defer_path(const struct conf *c, const char *id, char *out, size_t len)
 {
@@ -140,12 +139,11 @@ long long retry_backoff(const struct conf *c, unsigned attempts)
 
 /* What forcing this process has: set by sendmail's options or ETRN in
  * the requester, carried to the runner in run.request (runner.c) as lines
- * "A", "R domain", "S sender", merged there; past FORCE_MAX texts a run
+ * "A", "R domain", "S sender", merged there; past RETRY_FORCE_MAX texts a run
  * simply forces every one (retrying early only costs a connection). */
-#define FORCE_MAX 16
 static int force_all;
-static char force_text[FORCE_MAX][CONF_NAME_MAX];
-static char force_kind[FORCE_MAX];      /* 'R' domain, 'S' sender */
+static char force_text[RETRY_FORCE_MAX][CONF_NAME_MAX];
+static char force_kind[RETRY_FORCE_MAX];      /* 'R' domain, 'S' sender */
 static size_t force_n;
 
 static void force_add(char kind, const char *text)
@@ -157,7 +155,7 @@ static void force_add(char kind, const char *text)
 	for (i = 0; i < force_n; i++)
 		if (force_kind[i] == kind && !strcasecmp(force_text[i], text))
 			return;
-	if (force_n == FORCE_MAX) {
+	if (force_n == RETRY_FORCE_MAX) {
 		force_all = 1;
 		return;
 	}

@@ -12,18 +12,21 @@
  *   runner:    lock; while (take request) pass; unlock; request? again
  *
  * Both files live in queue_directory, which only root may write. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "log.h"
 #include "smtp.h"
 
-#define RUN_REQUEST_MAX 8192
 
 static int qpath(const struct conf *c, const char *name, char *out, size_t outlen)
 {
@@ -98,6 +101,74 @@ static int request_pending(const struct conf *c)
 	return qpath(c, "run.request", p, sizeof p) == 0 && lstat(p, &st) == 0;
 }
 
+struct qent {
+	struct timespec t;
+	char id[Q_ID_MAX];
+};
+
+static int qent_cmp(const void *a, const void *b)
+{
+	const struct qent *x = a, *y = b;
+
+	if (x->t.tv_sec != y->t.tv_sec)
+		return x->t.tv_sec < y->t.tv_sec ? -1 : 1;
+	if (x->t.tv_nsec != y->t.tv_nsec)
+		return x->t.tv_nsec < y->t.tv_nsec ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* One pass: maildrop pickup, stale temp files, then every queue file in
+ * order of arrival, deferred recipients retried, remote ones sent. */
+static int pass(const struct conf *c)
+{
+	char dir[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+	struct qent *v = NULL;
+	struct statx sx;
+	struct statx_timestamp ts;
+	size_t n = 0, cap = 0, i;
+
+	pickup_run(c);
+	queue_sweep_tmp(c);
+	if (queue_path(c, NULL, dir, sizeof dir) < 0)
+		return -1;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	/* in order of arrival (the files' birth times, else their mtimes,
+	 * which a deferral changes), not the directory's */
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= Q_ID_MAX ||
+		    statx(dirfd(d), de->d_name, AT_SYMLINK_NOFOLLOW, STATX_BTIME | STATX_MTIME, &sx) < 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct qent *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv)
+				break;
+			v = nv;
+			cap = ncap;
+		}
+		ts = (sx.stx_mask & STATX_BTIME) ? sx.stx_btime : sx.stx_mtime;
+		v[n].t.tv_sec = (time_t)ts.tv_sec;
+		v[n].t.tv_nsec = (long)ts.tv_nsec;
+		str_copyz(v[n].id, sizeof v[n].id, de->d_name);
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof *v, qent_cmp);
+	deliver_in_runner(1);
+	for (i = 0; i < n; i++)
+		deliver_file(c, v[i].id, 1);
+	deliver_in_runner(0);
+	free(v);
+	relay_end();                    /* the agent's connections, kept for the pass */
+	return 0;
+}
+
+
 int runner_run(const struct conf *c)
 {
 	unsigned passes = 0;
@@ -115,7 +186,7 @@ int runner_run(const struct conf *c)
 		}
 		while (request_take(c)) {
 			passes++;
-			deliver_queue(c);
+			pass(c);
 		}
 		flock(fd, LOCK_UN);
 		if (!request_pending(c))

@@ -16,7 +16,6 @@
 #include "smtp.h"
 
 /* a base64 line: PLAIN's authzid NUL authcid NUL password, encoded */
-#define SASL_LINE_MAX (((AUTH_USER_MAX * 2 + AUTH_PASS_MAX + 2) / 3 + 1) * 4 + 8)
 
 /* ---- the child ---- */
 

@@ -13,18 +13,8 @@
 #include "rec.h"
 #include "str.h"
 
-/* An address as stored: SMTP_PATH_MAX octets plus room for SMTPUTF8. */
-#define SMTP_ADDR_MAX (SMTP_PATH_MAX + 1)
-/* ORCPT and ENVID values (RFC 3461 4.2 and 4.4: 500 and 100 octets). */
-#define SMTP_XTEXT_MAX 501
 /* A queue recipient's reason field: fixed width so it is updated in place. */
 #define Q_REASON_LEN 120
-/* Alias nesting (Postfix: 1000 expansions, nesting a few levels). */
-#define ALIAS_DEPTH_MAX 8
-/* Recipients an alias may expand to. */
-#define ALIAS_TARGETS_MAX 1000
-/* Largest alias file read (it is read whole). */
-#define ALIAS_FILE_MAX (4 * 1024 * 1024)
 
 /* DSN NOTIFY bits (RFC 3461 4.1); 0 = not given (default: FAILURE) */
 #define DSN_NEVER 1
@@ -35,7 +25,6 @@
 /* ---- records between the session child and the root parent (lib/rec.h)
  * A reader that sees EOF before the end marker of a message queues
  * nothing.  Also the format of maildrop files (MAIL..END only). */
-#define SMTP_REC_MAX (SMTP_TEXT_CHUNK + 1024)
 /* child -> parent */
 #define REC_HELO 'H'     /* HELO/EHLO name; payload[0] 'E' or 'H' then name */
 #define REC_MAIL 'F'     /* begin a transaction: sender */
@@ -193,37 +182,39 @@ int queue_list(const struct conf *c, int fd);
 /* A header line "Received: ..." for a message (ends in LF). */
 int queue_received(const struct conf *c, const struct q_env *e, struct buf *b);
 
-/* ---- deliver.c: running queue files ---- */
+/* ---- deliver.c: running queue files ----
+ * deliver.c decides nothing about when: it returns 1 when what it left
+ * (deferred, remote recipients outside the runner) needs a queue run, and
+ * its caller asks for one (runner_request); the runner's pass is in
+ * runner.c.  So the call graph has no cycle: runner -> deliver -> relay. */
 /* Delivers every pending local recipient of one queue file (deferred ones
  * too when retry is set), sends bounces, removes the file when all done.
- * Silently returns 0 if another process is working on the file. */
+ * Silently returns 0 if another process is working on the file.  1: a
+ * queue run is needed; -1 error. */
 int deliver_file(const struct conf *c, const char *id, int retry);
-/* One pass over the queue (the runner's, runner.c): maildrop pickup, then
- * every file in order of arrival, deferred recipients retried.  Local
- * recipients only: RCPT_REMOTE ones wait for the relay client, which is
- * to plug in here, in the same pass, under the same runner lock. */
-int deliver_queue(const struct conf *c);
-/* smtpd after its session: deliver_batch of the ids, in this process. */
-#define SMTP_QUICK_LOCK_MS 2000
-void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
+/* Set by the runner around its pass: deliveries (bounces too) then send
+ * remote recipients themselves instead of leaving them to a run. */
+void deliver_in_runner(int on);
 /* Delivers the pending local recipients of n files as one batch: one
  * process (as the owner) and one lock per mailbox, messages in queue
  * order, each fsync'ed (libmbox) before its state is written; one fsync of
  * the queue directory for the files removed.  Files another runner holds
- * are skipped.  Lock budget SMTP_QUICK_LOCK_MS: files left deferred go to
- * the queue runner.  Overwrites ids. */
+ * are skipped.  Lock budget SMTP_QUICK_LOCK_MS: what it left deferred and
+ * remote recipients need the queue runner: 1 (the caller requests a run).
+ * Overwrites ids. */
 int deliver_batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
 
 /* ---- pickup.c: maildrop/ files into the queue (run by the runner) ---- */
-int deliver_pickup(const struct conf *c);
+int pickup_run(const struct conf *c);
 
 /* ---- runner.c: the single queue runner ----
  * All scheduling of queue runs goes through these two calls.  At most one
  * runner exists (flock on queue_directory/runner.lock); it delivers in its
- * own process, one message after another (deliver_queue), with no
+ * own process, one message after another (its pass), with no
  * descriptor of its requester.  A request while it runs is remembered
  * (queue_directory/run.request) and served by another pass before it
- * exits.  A relay client plugs into deliver_queue (above). */
+ * exits.  Its pass: maildrop pickup, then each queue file (deliver_file),
+ * remote recipients sent by relay.c in the same pass. */
 /* Asks for a queue run and returns at once: starts a detached runner
  * unless one is active.  For smtpd (ETRN, deferred mail) and sendmail. */
 int runner_request(const struct conf *c);
@@ -252,8 +243,6 @@ void worker_close(struct worker *w);
  * ids wait for the end of the session (delivered then without forking
  * twice) unless the session goes on or idles RECV_PEND_WAIT_MS: then the
  * worker takes them, and every later id at once. */
-#define RECV_PEND_MAX 16
-#define RECV_PEND_WAIT_MS 200
 struct session_ids {
 	size_t npend;
 	char pend[RECV_PEND_MAX][Q_ID_MAX];
@@ -263,6 +252,7 @@ struct recv_ctx;
 void worker_on_queued(struct recv_ctx *x, const char *id);
 void worker_on_wait(struct recv_ctx *x, int fd);
 void worker_on_record(struct recv_ctx *x);
+void worker_on_etrn(struct recv_ctx *x);
 /* After the session: the worker gets the rest, or they are delivered here. */
 void worker_session_end(const struct conf *c, struct session_ids *si);
 
@@ -292,6 +282,9 @@ struct recv_ctx {
 	void (*on_queued)(struct recv_ctx *x, const char *id);
 	void (*on_wait)(struct recv_ctx *x, int fd);
 	void (*on_record)(struct recv_ctx *x);
+	/* an ETRN the parent accepted (its forcing already recorded): smtpd
+	 * requests a queue run; NULL (maildrop, tools): nothing */
+	void (*on_etrn)(struct recv_ctx *x);
 	struct session_ids *ids;        /* smtpd's, for the worker_on_* hooks */
 	int tls;                        /* the session runs under TLS */
 	int tls_fd;                     /* STARTTLS: the client socket from the child, else -1 */
@@ -346,8 +339,6 @@ int data_bdat_finish(int recfd, struct bdat_state *st);
 /* ==== outbound SMTP (issue 12): mx.c, client.c, relay.c, retry.c ==== */
 #include <sys/socket.h>
 /* ---- mx.c: the addresses of a next hop (relayhost or MX lookup) ---- */
-#define MX_HOSTS_MAX 16
-#define MX_ADDRS_MAX 32
 #define MX_TEMP 4
 #define MX_PERM 5
 struct mx_addr {
@@ -368,8 +359,6 @@ struct mx_route {
 int mx_route(const struct conf *c, const char *nexthop, struct mx_route *r, char *why, size_t whylen);
 
 /* ---- client.c: one SMTP client connection (runs as default_privs) ---- */
-#define CLIENT_TEXT_MAX 400
-#define CLIENT_RCPT_MAX 50              /* per transaction (Postfix's default) */
 struct client_rcpt {
 	unsigned idx;                   /* in the queue file */
 	unsigned notify;
@@ -419,8 +408,11 @@ void client_quit(const struct conf *c, struct client_conn *k);
  * (fd, path), updates their states and retry times.  retry: deferred ones
  * whose time has come (or forced) are due too; pending ones always are.
  * The network side runs in an unprivileged agent process kept for the
- * whole run (connections are reused across messages).  0 or -1. */
-int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, int retry);
+ * whole run (connections are reused across messages).  notice: the id of
+ * a delay_warning_time notice queued for the caller to deliver, or "".
+ * 0 or -1. */
+int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, int retry, char *notice,
+	       size_t noticelen);
 /* Remote recipients of e still pending (never tried): a runner is due. */
 size_t relay_pending(const struct q_env *e);
 /* Ends the agent (QUIT to every kept connection). */
@@ -430,7 +422,6 @@ void relay_end(void);
 /* queue_directory/defer/ID holds "INDEX NEXT-ATTEMPT" lines for the
  * deferred remote recipients of q/ID, replaced atomically (write, fsync,
  * rename); the reason and attempt count stay in the queue file. */
-#define RETRY_MAX 4096
 /* *warned: the delay_warning_time notice was sent (a "warned" line). */
 int retry_load(const struct conf *c, const char *id, long long *next, size_t n, int *warned);
 int retry_save(const struct conf *c, const char *id, const long long *next, size_t n, int warned);

@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 	rx.on_queued = worker_on_queued;
 	rx.on_wait = worker_on_wait;
 	rx.on_record = worker_on_record;
+	rx.on_etrn = worker_on_etrn;
 	rx.tls_fd = -1;
 	while (serve(&so, &rx)) {
 		/* a new child under TLS, knowing nothing of the old one

@@ -73,8 +73,8 @@ static void worker_main(const struct conf *c, int fd)
 		}
 		memmove(buf, buf + start, have - start);
 		have -= start;
-		if (n)
-			deliver_batch(c, ids, n);
+		if (n && deliver_batch(c, ids, n) > 0)
+			runner_request(c);
 	}
 }
 
@@ -190,6 +190,11 @@ void worker_on_record(struct recv_ctx *x)
 	pend_flush(x);                  /* the session goes on */
 }
 
+void worker_on_etrn(struct recv_ctx *x)
+{
+	runner_request(x->c);
+}
+
 void worker_session_end(const struct conf *c, struct session_ids *si)
 {
 	if (si->worker.on) {
@@ -198,5 +203,7 @@ void worker_session_end(const struct conf *c, struct session_ids *si)
 		worker_close(&si->worker);
 		return;
 	}
-	deliver_after_session(c, si->pend, si->npend);
+	/* a one-message session: delivered here, once the client is gone */
+	if (si->npend && deliver_batch(c, si->pend, si->npend) > 0)
+		runner_request(c);
 }

@@ -1,9 +1,7 @@
 /* IMAP string output: NIL, quoted, or literal by content (RFC 3501 4.3). */
+#include "bounds.h"
 #include "mime.h"
 
-/* Quoted strings this long or more go out as literals: clients cope and
- * no quoting corner case remains. */
-#define IMAPSTR_QUOTED_MAX 1024
 
 int mime_put_nstring(struct buf *out, const char *s, size_t n)
 {

@@ -2,6 +2,7 @@
 #ifndef FACTEUR_MIME_INT_H
 #define FACTEUR_MIME_INT_H
 
+#include "bounds.h"
 #include "mime.h"
 
 /* rfc822.c: a tokenizer on {p, end} (Dovecot's rfc822-parser shape). */
@@ -31,11 +32,10 @@ typedef int rfc822_addr_cb(void *ctx, const struct rfc822_addr *a);
 int rfc822_addr_list(const char *v, size_t n, rfc822_addr_cb *cb, void *ctx);
 
 /* params.c: Content-Type / Content-Disposition values. */
-#define PARAMS_MAX 64 /* parameters kept per field; more are dropped */
 struct params {
 	struct buf s; /* value, then attr/value strings */
 	size_t n;
-	size_t aoff[PARAMS_MAX], alen[PARAMS_MAX], voff[PARAMS_MAX], vlen[PARAMS_MAX];
+	size_t aoff[MIME_PARAMS_MAX], alen[MIME_PARAMS_MAX], voff[MIME_PARAMS_MAX], vlen[MIME_PARAMS_MAX];
 	size_t v1off, v1len, v2off, v2len; /* "type" "/" "subtype", or the disposition */
 };
 void params_init(struct params *pr);

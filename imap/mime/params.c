@@ -49,7 +49,7 @@ static void split_name(const char *a, size_t n, size_t *base_r, long *sec_r, int
 
 static int add(struct params *pr, const char *a, size_t al, int star, const char *v, size_t vl)
 {
-	if (pr->n == PARAMS_MAX)
+	if (pr->n == MIME_PARAMS_MAX)
 		return 0;
 	pr->aoff[pr->n] = pr->s.len;
 	pr->alen[pr->n] = al + (star ? 1 : 0);
@@ -130,7 +130,7 @@ int params_parse(struct params *pr, const char *v, size_t n, int ct)
 {
 	struct rfc822 r;
 	struct buf t;
-	struct raw raw[PARAMS_MAX + 1]; /* +1: the slot being filled */
+	struct raw raw[MIME_PARAMS_MAX + 1]; /* +1: the slot being filled */
 	size_t nraw = 0;
 	int ret = -1, got;
 
@@ -187,7 +187,7 @@ int params_parse(struct params *pr, const char *v, size_t n, int ct)
 		if (got < 0)
 			goto out;
 		x->vlen = t.len - x->voff;
-		if (nraw < PARAMS_MAX)
+		if (nraw < MIME_PARAMS_MAX)
 			nraw++;
 	}
 	ret = merge(pr, raw, nraw, t.s ? t.s : "");

@@ -12,8 +12,6 @@
 
 #include "bounds.h"
 
-/* RFC 2046 5.1.1 allows 70; be generous with broken mailers. */
-#define BOUNDARY_MAX 200
 
 /* internal flag: the close delimiter is the last line, cut before its EOL */
 #define PARSE_CLOSED_AT_END 0x100
@@ -207,7 +205,7 @@ static int parse_part(struct pctx *c, struct mime_part *m, size_t off, size_t en
 		/* without a usable boundary: a multipart with no parts (Dovecot
 		 * then shows one empty text/plain part) */
 		m->flags |= MIME_PART_MULTIPART;
-		if (bnd != NULL && bl > 0 && bl <= BOUNDARY_MAX && m->depth < MIME_DEPTH_MAX)
+		if (bnd != NULL && bl > 0 && bl <= MIME_BOUNDARY_MAX && m->depth < MIME_DEPTH_MAX)
 			ret = parse_multipart(c, m, bnd, bl);
 	} else if (str_ieq(ct.s.s + ct.v1off, ct.v1len, "message", 7) &&
 		   (str_ieq(ct.s.s + ct.v2off, ct.v2len, "rfc822", 6) ||

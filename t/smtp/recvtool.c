@@ -42,6 +42,7 @@ int main(int argc, char **argv)
 	x.peer = &peer;
 	x.relay_ok = relay;
 	x.maildrop = md;
+	x.on_etrn = worker_on_etrn;   /* as smtpd: an accepted ETRN requests a run */
 	x.local_uid = -1;
 	x.outfd = md ? -1 : 1;
 	return receive_loop(&x, 0) == 0 && !x.proto_err ? 0 : 1;

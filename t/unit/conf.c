@@ -231,11 +231,32 @@ static void test_tls_keys(void)
 	ok(!tls_plaintext_ok(&c, &p, 0) && tls_plaintext_ok(&c, &p, 1), "encrypt: not even from trusted networks");
 }
 
+/* the one lock-wait rule (issue 11.3): lock_timeout when set, else the
+ * protocol's default, never past LOCK_TIMEOUT_MAX_MS */
+static void test_lock_ms(void)
+{
+	struct conf c;
+	char err[256];
+
+	conf_defaults(&c);
+	ok(conf_lock_ms(&c, POP3_LOCK_TIMEOUT_MS) == POP3_LOCK_TIMEOUT_MS &&
+	   conf_lock_ms(&c, SMTP_LOCK_TIMEOUT_MS) == SMTP_LOCK_TIMEOUT_MS, "lock_timeout 0: each protocol's default");
+	ok(conf_set(&c, "lock_timeout", "1", err, sizeof err) == 0 && conf_lock_ms(&c, POP3_LOCK_TIMEOUT_MS) == 1000 &&
+	   conf_lock_ms(&c, SMTP_LOCK_TIMEOUT_MS) == 1000, "lock_timeout 1: 1 s for every protocol");
+	ok(conf_set(&c, "lock_timeout", "45", err, sizeof err) == 0 && conf_lock_ms(&c, POP3_LOCK_TIMEOUT_MS) == 45000 &&
+	   conf_lock_ms(&c, IMAP_LOCK_TIMEOUT_MS) == 45000, "lock_timeout above a default: the same rule for POP3 and IMAP");
+	ok(conf_set(&c, "lock_timeout", "100000", err, sizeof err) == 0 &&
+	   conf_lock_ms(&c, SMTP_LOCK_TIMEOUT_MS) == LOCK_TIMEOUT_MAX_MS, "capped at LOCK_TIMEOUT_MAX_MS");
+	c.lock_timeout = 4294967u;   /* * 1000 overflows 32 bits */
+	ok(conf_lock_ms(&c, SMTP_LOCK_TIMEOUT_MS) == LOCK_TIMEOUT_MAX_MS, "no overflow");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
 		return 1;
 	test_defaults();
+	test_lock_ms();
 	test_keys();
 	test_errors();
 	test_numbers_and_b64();

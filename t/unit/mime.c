@@ -234,8 +234,8 @@ int main(void)
 		for (i = 0; i < 70; i++)
 			n += (size_t)snprintf(big + n, sizeof big - n, ";p%zu=v", i);
 		params_init(&pr);
-		ok(params_parse(&pr, big, n, 1) == 0 && pr.n == PARAMS_MAX, "70 parameters: the first %d kept (%zu)",
-		   PARAMS_MAX, pr.n);
+		ok(params_parse(&pr, big, n, 1) == 0 && pr.n == MIME_PARAMS_MAX, "70 parameters: the first %d kept (%zu)",
+		   MIME_PARAMS_MAX, pr.n);
 		params_free(&pr);
 	}
 
