@@ -16,7 +16,6 @@
 #include "imap.h"
 #include "mime.h"
 
-
 enum { A_FLAGS, A_UID, A_IDATE, A_SIZE, A_BODY, A_ENVELOPE, A_STRUCT, A_BODYPLAIN };
 enum { S_ALL, S_HEADER, S_TEXT, S_FIELDS, S_FIELDS_NOT, S_MIME };
 
@@ -382,16 +381,6 @@ static void put_section_name(struct imap_sess *s, const struct fatt *a)
 		imap_put(s, "<%llu>", (unsigned long long)a->off);
 }
 
-void imap_fetch_flags(struct imap_sess *s, size_t i, int with_uid)
-{
-	if (with_uid)
-		imap_put(s, "* %zu FETCH (UID %u FLAGS ", i + 1, s->view.v[i].uid);
-	else
-		imap_put(s, "* %zu FETCH (FLAGS ", i + 1);
-	imap_put_flags(s, &s->view.v[i]);
-	imap_putn(s, ")\r\n", 3);
-}
-
 /* The response for view message i.  m is its scan entry, or NULL when the
  * message is gone from the file (expunged by another session, EXPUNGE not
  * sent yet): then, as Dovecot does, every item is answered with what the
@@ -539,28 +528,6 @@ static int mark_seen(struct imap_sess *s, void *arg)
 	return 0;
 }
 
-/* selects view entries: sel[i] = 1 */
-int imap_select_set(struct imap_sess *s, struct imap_cmd *c, struct imap_seq *set,
-		    unsigned char *sel)
-{
-	size_t i;
-
-	if (c->uid) {
-		imap_seq_resolve(set, imap_view_max_uid(s));
-		for (i = 0; i < s->view.count; i++)
-			sel[i] = (unsigned char)imap_seq_has(set, s->view.v[i].uid, 0);
-		return 0;
-	}
-	if (s->view.count == 0)
-		return 0;   /* nothing to match, even "1:*" */
-	imap_seq_resolve(set, (uint32_t)s->view.count);
-	if (set->n && (set->r[set->n - 1].hi > s->view.count || set->r[0].lo == 0))
-		return -1;
-	for (i = 0; i < s->view.count; i++)
-		sel[i] = (unsigned char)imap_seq_has(set, (uint32_t)(i + 1), 0);
-	return 0;
-}
-
 enum imap_res cmd_fetch(struct imap_sess *s, struct imap_cmd *c)
 {
 	static struct fetch f;
@@ -585,7 +552,7 @@ enum imap_res cmd_fetch(struct imap_sess *s, struct imap_cmd *c)
 		return IMAP_DONE;
 	}
 	flagged = sel + s->view.count + 1;
-	if (imap_select_set(s, c, &set, sel) < 0) {
+	if (imap_view_select(s, c, &set, sel) < 0) {
 		imap_seq_free(&set);
 		free(sel);
 		imap_tagged(s, c, "BAD", "Invalid message sequence number.");

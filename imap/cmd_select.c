@@ -67,37 +67,6 @@ enum imap_res cmd_check(struct imap_sess *s, struct imap_cmd *c)
 	return imap_eol(&c->ps) ? IMAP_OK : IMAP_BAD;
 }
 
-struct expunge_arg {
-	const struct imap_seq *uids;
-	int force;
-};
-
-static int mark_expunge(struct imap_sess *s, void *arg)
-{
-	struct expunge_arg *a = arg;
-	size_t i;
-
-	for (i = 0; i < s->view.count; i++) {
-		long k = imap_view_index(s, i);
-		if (k < 0)
-			continue;
-		if (a->uids && !imap_seq_has(a->uids, s->view.v[i].uid, 0))
-			continue;
-		if (a->force || (s->sc.msgs[k].flags & MBOX_F_DELETED))
-			s->sc.msgs[k].expunge = 1;
-	}
-	return 0;
-}
-
-int imap_do_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report)
-{
-	struct expunge_arg a = { uids, force };
-
-	if (imap_view_write(s, mark_expunge, &a) < 0)
-		return -1;
-	return report ? imap_view_sync(s, IMAP_SYNC_EXPUNGE) : 0;
-}
-
 enum imap_res cmd_expunge(struct imap_sess *s, struct imap_cmd *c)
 {
 	struct imap_seq set;
@@ -116,7 +85,7 @@ enum imap_res cmd_expunge(struct imap_sess *s, struct imap_cmd *c)
 		imap_tagged(s, c, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return IMAP_DONE;
 	}
-	r = imap_do_expunge(s, c->uid ? &set : NULL, 0, 1);
+	r = imap_view_expunge(s, c->uid ? &set : NULL, 0, 1);
 	imap_seq_free(&set);
 	if (r < 0) {
 		if (s->bye)
@@ -133,7 +102,7 @@ enum imap_res cmd_close(struct imap_sess *s, struct imap_cmd *c)
 
 	if (!imap_eol(&c->ps))
 		return IMAP_BAD;
-	if (!s->readonly && imap_do_expunge(s, NULL, 0, 0) < 0)
+	if (!s->readonly && imap_view_expunge(s, NULL, 0, 0) < 0)
 		e = errno;
 	imap_view_close(s);
 	if (e) {

@@ -103,7 +103,7 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 		imap_no_errno(s, c, ENOMEM);
 		return IMAP_DONE;
 	}
-	if (imap_select_set(s, c, &set, sel) < 0) {
+	if (imap_view_select(s, c, &set, sel) < 0) {
 		imap_seq_free(&set);
 		free(sel);
 		imap_tagged(s, c, "BAD", "Invalid message sequence number.");
@@ -129,7 +129,7 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 		s->view.v[i].flags = s->sc.msgs[k].flags;
 		s->view.v[i].keywords = s->sc.msgs[k].keywords;
 		if (!silent)
-			imap_fetch_flags(s, i, c->uid);
+			imap_put_fetch_flags(s, i, c->uid);
 	}
 	free(sel);
 	if (gone) {

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include "conf.h"
 #include "io.h"
@@ -121,7 +122,20 @@ int imap_string(struct imap_parser *ps, const char **p_r, size_t *len_r);
 int imap_list_mailbox(struct imap_parser *ps, const char **p_r, size_t *len_r);
 /* NUL-terminated copy in the arena (NULL if the bytes hold a NUL) */
 char *imap_dupz(struct imap_parser *ps, const char *p, size_t len);
-int imap_is_atom_char(int c);
+/* one flag: 1 system flag (*flag_r), 2 \Recent, 0 keyword, -1 invalid */
+int imap_flag_parse(const char *p, size_t len, uint32_t *flag_r);
+/* a flag list "(\Seen kw)": system flags into *flags_r, keyword names
+ * (pointers into the command) into kw[0..*nkw), at most kwmax */
+int imap_flag_list(struct imap_parser *ps, uint32_t *flags_r, const char **kw, size_t *nkw,
+		   size_t kwmax, int allow_recent);
+int imap_date_parse(const char *p, size_t len, int64_t *t_r);      /* 1-Feb-1994 */
+int imap_datetime_parse(const char *p, size_t len, int64_t *t_r);  /* "dd-Mon-yyyy hh:mm:ss +zzzz" */
+/* RFC 3501 ATOM-CHAR: any CHAR except atom-specials (the parser and the
+ * output's choice of atom or string both use it) */
+static inline int imap_is_atom_char(int c)
+{
+	return c > 0x20 && c < 0x7f && !strchr("(){%*\"\\]", c);
+}
 
 /* imap_out.c */
 void imap_put(struct imap_sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -134,6 +148,9 @@ void imap_put_flags(struct imap_sess *s, const struct imap_vmsg *m);
 /* a keyword from the file is shown only if it is a valid atom */
 int imap_kw_ok(const char *k);
 void imap_put_mailbox(struct imap_sess *s, const char *name);
+void imap_put_datetime(struct imap_sess *s, int64_t t);            /* "dd-Mon-yyyy hh:mm:ss +zzzz" */
+/* "* n FETCH ([UID u ]FLAGS (...))" for view message i */
+void imap_put_fetch_flags(struct imap_sess *s, size_t i, int with_uid);
 
 /* imap_seq.c: sequence sets, "1:3,7,9:*" */
 struct imap_seq {
@@ -141,9 +158,10 @@ struct imap_seq {
 	size_t n;
 	int dollar;
 };
-/* star = the value of '*' (largest seq or UID); -1 on syntax error */
+/* 0, or -1 on syntax error */
 int imap_seq_parse(struct imap_parser *ps, struct imap_seq *set);
 void imap_seq_free(struct imap_seq *set);
+/* star = the value of '*' (largest seq or UID): sorts and merges */
 void imap_seq_resolve(struct imap_seq *set, uint32_t star);
 int imap_seq_has(const struct imap_seq *set, uint32_t x, uint32_t star);
 
@@ -175,6 +193,17 @@ void imap_view_read_tick(struct imap_sess *s);
 void imap_view_read_end(struct imap_sess *s);
 /* mbox_msg_load of scan entry k, only under the read lock taken above */
 int imap_view_load(struct imap_sess *s, long k, int parts, char **p_r, size_t *len_r);
+/* EXPUNGE, CLOSE, MOVE: removes the \Deleted messages (every one with
+ * force), only those in uids if given; report: EXPUNGE responses now */
+int imap_view_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report);
+/* the view entries the set names (by UID for a UID command): sel[i] = 1;
+ * -1 if a sequence number is out of range */
+int imap_view_select(struct imap_sess *s, struct imap_cmd *c, struct imap_seq *set, unsigned char *sel);
+
+/* imap_append.c: APPEND, COPY and MOVE into the mailbox at path; UIDs
+ * of the n messages in uids_r (0 for one not appended) */
+int imap_append_to(struct imap_sess *s, const char *path, int create, const struct mbox_append *a,
+		   size_t n, uint32_t *uidvalidity_r, uint32_t *uids_r);
 
 /* imap_name.c: mailbox names */
 /* Resolves a client mailbox name: INBOX -> spool, else a path under the
@@ -184,13 +213,6 @@ int imap_name_resolve(struct imap_sess *s, const char *name, size_t len, char *p
 		      size_t pathmax, char *canon_r, size_t canonmax);
 int imap_utf7_valid(const char *p, size_t len);
 const char *imap_special_use(const char *name);
-int imap_flag_parse(const char *p, size_t len, uint32_t *flag_r);
-/* flag list "(\Seen kw)" into flags + keyword names (kwbuf) */
-int imap_flag_list(struct imap_parser *ps, uint32_t *flags_r, const char **kw, size_t *nkw,
-		   size_t kwmax, int allow_recent);
-int imap_date_parse(const char *p, size_t len, int64_t *t_r);      /* 1-Feb-1994 */
-int imap_datetime_parse(const char *p, size_t len, int64_t *t_r);  /* "dd-Mon-yyyy hh:mm:ss +zzzz" */
-void imap_put_datetime(struct imap_sess *s, int64_t t);
 
 /* cmd handler signature */
 typedef enum imap_res (*imap_handler)(struct imap_sess *s, struct imap_cmd *c);
@@ -225,19 +247,10 @@ enum imap_res cmd_search(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_copy(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_move(struct imap_sess *, struct imap_cmd *);
 
-/* cmd_select.c: shared by EXPUNGE/CLOSE/MOVE */
-int imap_do_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report);
 /* cmd_mailbox.c: STATUS, shared with LIST ... RETURN (STATUS (..)) */
 int imap_status_items(struct imap_parser *ps);   /* "(MESSAGES ..)": item bits, -1 bad */
 /* "* STATUS" of one mailbox: 0; 1 not selectable; -1 errno (nothing written) */
 int imap_status_put(struct imap_sess *s, const char *canon, const char *path, int inbox,
 		    int items);
-/* cmd_copy.c: shared with APPEND */
-int imap_append_to(struct imap_sess *s, const char *path, int create, const struct mbox_append *a,
-		   size_t n, uint32_t *uidvalidity_r, uint32_t *uids_r);
-/* cmd_fetch.c */
-int imap_select_set(struct imap_sess *s, struct imap_cmd *c, struct imap_seq *set,
-		    unsigned char *sel);
-void imap_fetch_flags(struct imap_sess *s, size_t i, int with_uid);
 
 #endif

@@ -147,3 +147,15 @@ void imap_put_datetime(struct imap_sess *s, int64_t t)
 		 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 sign, off / 60, off % 60);
 }
+
+/* "* n FETCH ([UID u ]FLAGS (...))" for view message i (FETCH, STORE, and
+ * the flag changes imap_view_sync reports) */
+void imap_put_fetch_flags(struct imap_sess *s, size_t i, int with_uid)
+{
+	if (with_uid)
+		imap_put(s, "* %zu FETCH (UID %u FLAGS ", i + 1, s->view.v[i].uid);
+	else
+		imap_put(s, "* %zu FETCH (FLAGS ", i + 1);
+	imap_put_flags(s, &s->view.v[i]);
+	imap_putn(s, ")\r\n", 3);
+}

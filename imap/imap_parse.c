@@ -2,7 +2,8 @@
  * LITERAL+) and tokenizing it.  A command is kept in memory as its lines with
  * each literal inlined as "{n}\r\n" followed by its n bytes, so the tokenizer
  * sees one buffer with explicit lengths.  Bounds: IMAP_LINE_MAX per line,
- * message_size_limit per literal and for the whole command. */
+ * message_size_limit per literal and for the whole command.  Also the
+ * parsing of flag lists (RFC 3501 2.3.2) and dates (9, date, date-time). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,13 +232,6 @@ int imap_sp(struct imap_parser *ps)
 	return -1;
 }
 
-/* RFC 3501 ATOM-CHAR: any CHAR except atom-specials */
-int imap_is_atom_char(int c)
-{
-	if (c <= 0x20 || c >= 0x7f)
-		return 0;
-	return !strchr("(){%*\"\\]", c);
-}
 
 static int span(struct imap_parser *ps, const char **p_r, size_t *len_r, const char *extra)
 {
@@ -338,4 +332,169 @@ int imap_list_mailbox(struct imap_parser *ps, const char **p_r, size_t *len_r)
 	if (ps->p < ps->end && (*ps->p == '"' || *ps->p == '{'))
 		return imap_string(ps, p_r, len_r);
 	return span(ps, p_r, len_r, "]%*");
+}
+
+/* ---- flags (RFC 3501 2.3.2) and dates (9, date and date-time) ---- */
+
+/* 1 system flag (*flag_r), 2 \Recent, 0 keyword, -1 invalid */
+int imap_flag_parse(const char *p, size_t len, uint32_t *flag_r)
+{
+	static const struct { const char *n; uint32_t f; } t[] = {
+		{ "\\Seen", MBOX_F_SEEN }, { "\\Answered", MBOX_F_ANSWERED },
+		{ "\\Flagged", MBOX_F_FLAGGED }, { "\\Deleted", MBOX_F_DELETED },
+		{ "\\Draft", MBOX_F_DRAFT },
+	};
+	size_t i;
+
+	if (len == 0)
+		return -1;
+	if (p[0] != '\\')
+		return 0;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (str_ieq(p, len, t[i].n, strlen(t[i].n))) {
+			*flag_r = t[i].f;
+			return 1;
+		}
+	if (str_ieq(p, len, "\\Recent", 7))
+		return 2;
+	return -1;
+}
+
+static int flag_token(struct imap_parser *ps, const char **p_r, size_t *len_r)
+{
+	char *p = ps->p;
+	const char *a;
+	size_t n;
+
+	if (p < ps->end && *p == '\\')
+		ps->p++;
+	if (imap_atom(ps, &a, &n) < 0) {
+		ps->p = p;
+		return -1;
+	}
+	*p_r = p;
+	*len_r = (size_t)(ps->p - p);
+	return 0;
+}
+
+int imap_flag_list(struct imap_parser *ps, uint32_t *flags_r, const char **kw, size_t *nkw,
+		   size_t kwmax, int allow_recent)
+{
+	int paren = imap_peek(ps) == '(';
+	const char *p;
+	size_t n;
+
+	*flags_r = 0;
+	*nkw = 0;
+	if (paren) {
+		ps->p++;
+		if (imap_peek(ps) == ')') {
+			ps->p++;
+			return 0;
+		}
+	}
+	for (;;) {
+		uint32_t f = 0;
+		int r;
+
+		if (flag_token(ps, &p, &n) < 0)
+			return -1;
+		r = imap_flag_parse(p, n, &f);
+		if (r < 0 || (r == 2 && !allow_recent))
+			return -1;
+		if (r == 1) {
+			*flags_r |= f;
+		} else if (r == 0) {
+			if (*nkw >= kwmax)
+				return -1;
+			kw[(*nkw)++] = imap_dupz(ps, p, n);
+		}
+		if (paren && imap_peek(ps) == ')') {
+			ps->p++;
+			return 0;
+		}
+		if (imap_sp(ps) < 0)
+			return paren ? -1 : 0;
+		if (!paren)
+			return -1;
+	}
+}
+
+static const char *const mon[] = { "jan", "feb", "mar", "apr", "may", "jun",
+				   "jul", "aug", "sep", "oct", "nov", "dec" };
+
+static int month(const char *p)
+{
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (!strncasecmp(p, mon[i], 3))
+			return i;
+	return -1;
+}
+
+static int num(const char *p, size_t n, int *v)
+{
+	uint32_t x;
+
+	if (parse_u32(p, n, 100000, &x) < 0)
+		return -1;
+	*v = (int)x;
+	return 0;
+}
+
+/* "1-Feb-1994" or "01-Feb-1994": the day number (days since 1970-01-01) */
+int imap_date_parse(const char *p, size_t len, int64_t *t_r)
+{
+	const char *d1 = memchr(p, '-', len), *d2;
+	struct tm tm;
+	int day, m, y;
+
+	if (!d1 || d1 - p < 1 || d1 - p > 2)
+		return -1;
+	d2 = d1 + 4;
+	if ((size_t)(d2 - p) >= len || *d2 != '-' || (size_t)(d2 + 5 - p) != len)
+		return -1;
+	if (num(p, (size_t)(d1 - p), &day) < 0 || (m = month(d1 + 1)) < 0 ||
+	    num(d2 + 1, 4, &y) < 0 || day < 1 || day > 31)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_mday = day;
+	tm.tm_mon = m;
+	tm.tm_year = y - 1900;
+	*t_r = (int64_t)timegm(&tm) / 86400;
+	return 0;
+}
+
+/* "17-Jul-1996 02:44:25 -0700" (day may be " 7") -> time_t */
+int imap_datetime_parse(const char *p, size_t len, int64_t *t_r)
+{
+	struct tm tm;
+	int day, m, y, hh, mm, ss, zh, zm, sign;
+
+	if (len != 26 || p[2] != '-' || p[6] != '-' || p[11] != ' ' || p[14] != ':' ||
+	    p[17] != ':' || p[20] != ' ' || (p[21] != '+' && p[21] != '-'))
+		return -1;
+	if (p[0] == ' ') {
+		if (num(p + 1, 1, &day) < 0)
+			return -1;
+	} else if (num(p, 2, &day) < 0) {
+		return -1;
+	}
+	if ((m = month(p + 3)) < 0 || num(p + 7, 4, &y) < 0 || num(p + 12, 2, &hh) < 0 ||
+	    num(p + 15, 2, &mm) < 0 || num(p + 18, 2, &ss) < 0 || num(p + 22, 2, &zh) < 0 ||
+	    num(p + 24, 2, &zm) < 0)
+		return -1;
+	if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zm > 59 || y < 1970)
+		return -1;
+	sign = p[21] == '-' ? -1 : 1;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_mday = day;
+	tm.tm_mon = m;
+	tm.tm_year = y - 1900;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	*t_r = (int64_t)timegm(&tm) - sign * (zh * 3600 + zm * 60);
+	return 0;
 }

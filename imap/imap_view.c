@@ -333,7 +333,7 @@ static int reconcile(struct imap_sess *s, int flags, const uint32_t *rec, size_t
 			continue;
 		v->v[i].changed = 0;
 		if (!v->v[i].gone)
-			imap_fetch_flags(s, i, 0);
+			imap_put_fetch_flags(s, i, 0);
 	}
 	/* 4. new messages */
 	added = add_new(s, rec, nrec);
@@ -570,4 +570,58 @@ void imap_view_read_end(struct imap_sess *s)
 {
 	if (s->mb.lock != MBOX_LOCK_NONE)
 		mbox_unlock(&s->mb);
+}
+
+/* EXPUNGE, CLOSE and MOVE: removes the view's \Deleted messages (all of
+ * them with force), only those in uids if given; report: send EXPUNGE. */
+struct expunge_arg {
+	const struct imap_seq *uids;
+	int force;
+};
+
+static int mark_expunge(struct imap_sess *s, void *arg)
+{
+	struct expunge_arg *a = arg;
+	size_t i;
+
+	for (i = 0; i < s->view.count; i++) {
+		long k = imap_view_index(s, i);
+		if (k < 0)
+			continue;
+		if (a->uids && !imap_seq_has(a->uids, s->view.v[i].uid, 0))
+			continue;
+		if (a->force || (s->sc.msgs[k].flags & MBOX_F_DELETED))
+			s->sc.msgs[k].expunge = 1;
+	}
+	return 0;
+}
+
+int imap_view_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report)
+{
+	struct expunge_arg a = { uids, force };
+
+	if (imap_view_write(s, mark_expunge, &a) < 0)
+		return -1;
+	return report ? imap_view_sync(s, IMAP_SYNC_EXPUNGE) : 0;
+}
+
+int imap_view_select(struct imap_sess *s, struct imap_cmd *c, struct imap_seq *set,
+		    unsigned char *sel)
+{
+	size_t i;
+
+	if (c->uid) {
+		imap_seq_resolve(set, imap_view_max_uid(s));
+		for (i = 0; i < s->view.count; i++)
+			sel[i] = (unsigned char)imap_seq_has(set, s->view.v[i].uid, 0);
+		return 0;
+	}
+	if (s->view.count == 0)
+		return 0;   /* nothing to match, even "1:*" */
+	imap_seq_resolve(set, (uint32_t)s->view.count);
+	if (set->n && (set->r[set->n - 1].hi > s->view.count || set->r[0].lo == 0))
+		return -1;
+	for (i = 0; i < s->view.count; i++)
+		sel[i] = (unsigned char)imap_seq_has(set, (uint32_t)(i + 1), 0);
+	return 0;
 }

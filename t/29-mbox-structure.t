@@ -4,7 +4,8 @@
 # reader that locks behind its caller's back, lock internals not public.
 # Also smtp's call graph has no cycle (item 4: scheduling in runner.c),
 # every limit lives in lib/bounds.h and the lock-timeout rule is one
-# function (item 3).
+# function (item 3); imapd's call graph has no cycle and SMTP replies are
+# written by smtp/reply.c only (item 5).
 . "${FACTEUR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}/t/lib/tap.sh"
 S=$FACTEUR_SRC/libmbox
 [ -f "$S/recover.c" ] || { echo "Bail out! no $S/recover.c"; exit 1; }
@@ -41,4 +42,18 @@ rm -f "${TMPDIR:-/tmp}/lim.$$"
 is "$(grep -l 'lock_timeout' "$F"/smtp/*.c "$F"/pop3/*.c "$F"/imap/*.c | wc -l)" 0 \
 	"no server reads lock_timeout itself: conf_lock_ms is the one rule"
 grep -q '^unsigned conf_lock_ms(' "$F/lib/conf.c"; ok $? "conf_lock_ms is in lib/conf.c"
+
+# imap: helpers where their names say: no command file calls another's,
+# no cycle (imap_view -> imap_seq -> ..., flags and dates in imap_parse)
+sh "$FACTEUR_SRC/t/lib/callgraph.sh" "$F/imap" > "${TMPDIR:-/tmp}/cg.$$"
+ok $? "imap's call graph has no cycle"
+lacks "${TMPDIR:-/tmp}/cg.$$" '^(imap_[a-z]*|cmd_[a-z]*) -> cmd_(fetch|copy|select|store)$' \
+	"no file calls into cmd_fetch, cmd_copy, cmd_select or cmd_store"
+rm -f "${TMPDIR:-/tmp}/cg.$$"
+# smtp: every server reply comes from the table in reply.c
+grep -nE '(io_printf|io_puts)\([^,]*, *"[2-5][0-9][0-9][ -]|replyf\(' "$F"/smtp/*.c | grep -v '/smtp/reply\.c:' \
+	> "${TMPDIR:-/tmp}/rp.$$"
+sed 's/^/# /' "${TMPDIR:-/tmp}/rp.$$"
+is "$(wc -l < "${TMPDIR:-/tmp}/rp.$$")" 0 "SMTP replies are written by reply.c only"
+rm -f "${TMPDIR:-/tmp}/rp.$$"
 done_testing
