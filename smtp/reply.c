@@ -2,7 +2,7 @@
  * enhanced status codes (RFC 3463) stay consistent and permanent (5xx) or
  * temporary (4xx) is decided here only.  Texts follow Postfix, which the
  * lab's clients and scripts expect. */
-#include <stdarg.h>
+#include <string.h>
 #include "reply.h"
 
 static const struct { int code; const char *esc, *text; } replies[] = {
@@ -47,6 +47,36 @@ static const struct { int code; const char *esc, *text; } replies[] = {
 	[SR_NO_SPACE] = { 452, "4.3.1", "Insufficient system storage" },
 	[SR_ETRN_DENIED] = { 459, "4.7.1", "Error: ETRN not allowed for this client" },
 	[SR_INTERNAL] = { 421, "4.3.0", "Error: internal error, closing connection" },
+	[SR_GREETING] = { 220, NULL, "%s ESMTP facteur" },
+	[SR_HELO_OK] = { 250, NULL, "%s" },
+	[SR_QUEUED] = { 250, "2.0.0", "Ok: queued as %s" },
+	[SR_BDAT_OK] = { 250, "2.0.0", "Ok: %s bytes" },
+	[SR_TIMEOUT] = { 421, "4.4.2", "%s Error: timeout exceeded" },
+	[SR_TOO_MANY_ERRORS] = { 421, "4.7.0", "%s Error: too many errors" },
+	[SR_BARE_LF] = { 521, "5.5.2", "%s Error: bare <LF> received" },
+	[SR_RCPT_UNKNOWN] = { 550, "5.1.1", "<%s>: Recipient address rejected: User unknown in local recipient table" },
+	[SR_RCPT_RELAY] = { 554, "5.7.1", "<%s>: Relay access denied" },
+	[SR_RCPT_TEMP] = { 451, "4.3.0", "<%s>: Temporary lookup failure" },
+	[SR_SYN_STARTTLS] = { 501, "5.5.4", "Syntax: STARTTLS" },
+	[SR_TLS_ACTIVE] = { 554, "5.5.1", "Error: TLS already active" },
+	[SR_TLS_GO] = { 220, "2.0.0", "Ready to start TLS" },
+	[SR_NEED_STARTTLS] = { 530, "5.7.0", "Must issue a STARTTLS command first" },
+	[SR_AUTHED_ALREADY] = { 503, "5.5.1", "Error: already authenticated" },
+	[SR_AUTH_OFF] = { 503, "5.5.1", "Error: authentication not enabled" },
+	[SR_AUTH_NEED_TLS] = { 538, "5.7.11", "Encryption required for requested authentication mechanism" },
+	[SR_SYN_AUTH] = { 501, "5.5.4", "Syntax: AUTH mechanism" },
+	[SR_AUTH_REQUIRED] = { 530, "5.7.0", "Authentication required" },
+	[SR_AUTH_MECH] = { 504, "5.5.4", "Unsupported authentication mechanism" },
+	[SR_AUTH_ABORTED] = { 501, "5.7.0", "Authentication aborted" },
+	[SR_AUTH_DECODE] = { 501, "5.5.2", "Error: cannot decode response" },
+	[SR_AUTH_OK] = { 235, "2.7.0", "Authentication successful" },
+	[SR_AUTH_TEMP] = { 454, "4.7.0", "Temporary authentication failure" },
+	[SR_AUTH_FAILED] = { 535, "5.7.8", "Error: authentication failed" },
+	[SR_AUTH_TOO_MANY] = { 421, "4.7.0", "Error: too many authentication failures" },
+	[SR_AUTH_PLAIN_BAD] = { 501, "5.5.2", "Error: malformed PLAIN response" },
+	[SR_AUTH_AUTHZID] = { 535, "5.7.8", "Error: authorization identity refused" },
+	/* RFC 4954 4: the base64 challenge, "" for an empty one */
+	[SR_AUTH_CHALLENGE] = { 334, NULL, "%s" },
 };
 
 int reply(struct io *io, int which)
@@ -61,17 +91,24 @@ int reply_code(int which)
 	return replies[which].code;
 }
 
-int replyf(struct io *io, int code, const char *esc, const char *fmt, ...)
+int reply_s(struct io *io, int which, const char *arg)
 {
-	va_list ap;
-	int r;
+	const char *t = replies[which].text, *pc = strstr(t, "%s");
 
-	if (io_printf(io, "%d %s ", code, esc) < 0)
+	if (replies[which].esc ? io_printf(io, "%d %s ", replies[which].code, replies[which].esc) < 0
+			       : io_printf(io, "%d ", replies[which].code) < 0)
 		return -1;
-	va_start(ap, fmt);
-	r = io_vprintf(io, fmt, ap);
-	va_end(ap);
-	if (r < 0)
+	if (!pc)
+		return io_printf(io, "%s\r\n", t);
+	if (io_put(io, t, (size_t)(pc - t)) < 0 || io_puts(io, arg) < 0)
 		return -1;
-	return io_puts(io, "\r\n");
+	return io_printf(io, "%s\r\n", pc + 2);
+}
+
+int reply_ehlo(struct io *io, const char *host, unsigned long long size, int starttls, int auth)
+{
+	if (io_printf(io, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-VRFY\r\n250-ETRN\r\n", host, size) < 0 ||
+	    (starttls && io_puts(io, "250-STARTTLS\r\n") < 0) || (auth && io_puts(io, "250-AUTH PLAIN LOGIN\r\n") < 0))
+		return -1;
+	return io_puts(io, "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
 }

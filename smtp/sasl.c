@@ -32,7 +32,7 @@ static int response(struct io *io, char *buf, size_t max, size_t *len_r)
 	if (r != IO_OK || io->eol == IO_EOL_NONE)
 		return -1;
 	if (*len_r == 1 && buf[0] == '*') {
-		replyf(io, 501, "5.7.0", "Authentication aborted");
+		reply(io, SR_AUTH_ABORTED);
 		return 0;
 	}
 	return 1;
@@ -43,7 +43,7 @@ static int decode(struct io *io, const char *b64, size_t len, unsigned char *out
 	if (len == 1 && b64[0] == '=')
 		len = 0; /* RFC 4954 section 4: "=" is an empty initial response */
 	if (b64_decode(b64, len, out, max, n_r) < 0) {
-		replyf(io, 501, "5.5.2", "Error: cannot decode response");
+		reply(io, SR_AUTH_DECODE);
 		return -1;
 	}
 	return 0;
@@ -75,17 +75,17 @@ static int ask(struct io *io, int recfd, const unsigned char *user, size_t ulen,
 	case 'Y':
 		ans[n] = '\0';
 		str_copyz(name_r, namemax, ans + 1);
-		replyf(io, 235, "2.7.0", "Authentication successful");
+		reply(io, SR_AUTH_OK);
 		return SASL_OK;
 	case 'T':
-		replyf(io, 454, "4.7.0", "Temporary authentication failure");
+		reply(io, SR_AUTH_TEMP);
 		return SASL_NO;
 	case 'Q':
-		replyf(io, 535, "5.7.8", "Error: authentication failed");
-		io_printf(io, "421 4.7.0 Error: too many authentication failures\r\n");
+		reply(io, SR_AUTH_FAILED);
+		reply(io, SR_AUTH_TOO_MANY);
 		return SASL_QUIT;
 	default:
-		replyf(io, 535, "5.7.8", "Error: authentication failed");
+		reply(io, SR_AUTH_FAILED);
 		return SASL_NO;
 	}
 }
@@ -103,14 +103,14 @@ static int plain(struct io *io, int recfd, const char *b64, size_t len, char *na
 	z2 = z1 ? memchr(z1 + 1, '\0', n - (size_t)(z1 + 1 - raw)) : NULL;
 	if (!z2 || memchr(z2 + 1, '\0', n - (size_t)(z2 + 1 - raw))) {
 		str_wipe(raw, sizeof raw);
-		replyf(io, 501, "5.5.2", "Error: malformed PLAIN response");
+		reply(io, SR_AUTH_PLAIN_BAD);
 		return SASL_NO;
 	}
 	zl = (size_t)(z1 - raw);
 	ul = (size_t)(z2 - z1 - 1);
 	if (zl && !str_ieq((const char *)raw, zl, (const char *)z1 + 1, ul)) {
 		str_wipe(raw, sizeof raw);
-		replyf(io, 535, "5.7.8", "Error: authorization identity refused");
+		reply(io, SR_AUTH_AUTHZID);
 		return SASL_NO;
 	}
 	r = ask(io, recfd, z1 + 1, ul, z2 + 1, n - (size_t)(z2 + 1 - raw), name_r, namemax);
@@ -130,13 +130,13 @@ static int login(struct io *io, int recfd, const char *ir, size_t irlen, char *n
 		if (decode(io, ir, irlen, user, sizeof user, &ul) < 0)
 			return SASL_NO;
 	} else {
-		io_puts(io, "334 VXNlcm5hbWU6\r\n"); /* "Username:" */
+		reply_s(io, SR_AUTH_CHALLENGE, "VXNlcm5hbWU6"); /* "Username:" */
 		if ((r = response(io, line, sizeof line, &len)) <= 0)
 			return r < 0 ? -1 : SASL_NO;
 		if (decode(io, line, len, user, sizeof user, &ul) < 0)
 			return SASL_NO;
 	}
-	io_puts(io, "334 UGFzc3dvcmQ6\r\n"); /* "Password:" */
+	reply_s(io, SR_AUTH_CHALLENGE, "UGFzc3dvcmQ6"); /* "Password:" */
 	r = response(io, line, sizeof line, &len);
 	if (r <= 0)
 		return r < 0 ? -1 : SASL_NO;
@@ -159,12 +159,12 @@ int sasl_session(struct io *io, int recfd, const char *arg, size_t len, char *na
 	if (str_ieq(arg, mlen, "LOGIN", 5))
 		return login(io, recfd, sp ? sp + 1 : "", irlen, name_r, namemax);
 	if (!str_ieq(arg, mlen, "PLAIN", 5)) {
-		replyf(io, 504, "5.5.4", "Unsupported authentication mechanism");
+		reply(io, SR_AUTH_MECH);
 		return SASL_NO;
 	}
 	if (sp)
 		return plain(io, recfd, sp + 1, irlen, name_r, namemax);
-	io_puts(io, "334 \r\n");
+	reply_s(io, SR_AUTH_CHALLENGE, "");
 	r = response(io, line, sizeof line, &n);
 	if (r <= 0)
 		return r < 0 ? -1 : SASL_NO;

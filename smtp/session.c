@@ -4,6 +4,7 @@
  * by lib/io and leave only when the child is about to wait for input, which
  * is PIPELINING (RFC 2920) done right: in order, one write per batch. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "log.h"
@@ -117,7 +118,7 @@ static int cmd_helo(struct sess *s, const char *arg, size_t len)
 {
 	if (hello(s, arg, len, 0) != 0 || s->state != S_HELO)
 		return 0;
-	return io_printf(s->io, "250 %s\r\n", s->o->c->myhostname);
+	return reply_s(s->io, SR_HELO_OK, s->o->c->myhostname);
 }
 
 static int cmd_ehlo(struct sess *s, const char *arg, size_t len)
@@ -126,12 +127,8 @@ static int cmd_ehlo(struct sess *s, const char *arg, size_t len)
 		return 0;
 	/* exactly what is implemented, in Postfix's order (the lab's list);
 	 * STARTTLS only before TLS, AUTH only where a password may be sent */
-	if (io_printf(s->io, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-VRFY\r\n250-ETRN\r\n",
-		      s->o->c->myhostname, (unsigned long long)s->limit) < 0 ||
-	    (s->o->tls_offer && !s->o->tls && io_puts(s->io, "250-STARTTLS\r\n") < 0) ||
-	    (s->o->auth_enable && s->o->plain_ok && !s->authed && io_puts(s->io, "250-AUTH PLAIN LOGIN\r\n") < 0))
-		return -1;
-	return io_puts(s->io, "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
+	return reply_ehlo(s->io, s->o->c->myhostname, (unsigned long long)s->limit, s->o->tls_offer && !s->o->tls,
+			  s->o->auth_enable && s->o->plain_ok && !s->authed);
 }
 
 /* RFC 3207: the go-ahead, then the child ends and hands the client socket
@@ -145,19 +142,19 @@ static int cmd_starttls(struct sess *s, const char *arg, size_t len)
 
 	if (len) {
 		s->errors++;
-		return replyf(s->io, 501, "5.5.4", "Syntax: STARTTLS");
+		return reply(s->io, SR_SYN_STARTTLS);
 	}
 	if (s->o->tls) {
 		s->errors++;
-		return replyf(s->io, 554, "5.5.1", "Error: TLS already active");
+		return reply(s->io, SR_TLS_ACTIVE);
 	}
 	if (!s->o->tls_offer)
 		return err(s, SR_NOT_IMPL);
 	if (s->authed) {
 		s->errors++;
-		return replyf(s->io, 503, "5.5.1", "Error: already authenticated");
+		return reply(s->io, SR_AUTHED_ALREADY);
 	}
-	if (replyf(s->io, 220, "2.0.0", "Ready to start TLS") < 0 || io_flush(s->io) < 0)
+	if (reply(s->io, SR_TLS_GO) < 0 || io_flush(s->io) < 0)
 		return -1;
 	n = io_take_pending(s->io, junk, sizeof junk);
 	if (n)
@@ -174,19 +171,19 @@ static int cmd_auth(struct sess *s, const char *arg, size_t len)
 
 	if (!s->o->auth_enable) {
 		s->errors++;
-		return replyf(s->io, 503, "5.5.1", "Error: authentication not enabled");
+		return reply(s->io, SR_AUTH_OFF);
 	}
 	if (s->authed) {
 		s->errors++;
-		return replyf(s->io, 503, "5.5.1", "Error: already authenticated");
+		return reply(s->io, SR_AUTHED_ALREADY);
 	}
 	if (!s->o->plain_ok) {
 		s->errors++;
-		return replyf(s->io, 538, "5.7.11", "Encryption required for requested authentication mechanism");
+		return reply(s->io, SR_AUTH_NEED_TLS);
 	}
 	if (len == 0) {
 		s->errors++;
-		return replyf(s->io, 501, "5.5.4", "Syntax: AUTH mechanism");
+		return reply(s->io, SR_SYN_AUTH);
 	}
 	r = sasl_session(s->io, s->o->recfd, arg, len, s->authname, sizeof s->authname);
 	if (r < 0) {
@@ -232,7 +229,7 @@ static int cmd_mail(struct sess *s, const char *arg, size_t len)
 
 	if (s->o->submission && !s->authed) {
 		s->errors++;
-		return replyf(s->io, 530, "5.7.0", "Authentication required");
+		return reply(s->io, SR_AUTH_REQUIRED);
 	}
 	if (len == 0)
 		return err(s, SR_SYN_MAIL);
@@ -286,14 +283,14 @@ static int cmd_rcpt(struct sess *s, const char *arg, size_t len)
 		return reply(s->io, SR_RCPT_OK);
 	case RCPT_UNKNOWN:
 		s->errors++;
-		return replyf(s->io, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown in local recipient table", r.addr);
+		return reply_s(s->io, SR_RCPT_UNKNOWN, r.addr);
 	case RCPT_DENIED:
 		s->errors++;
-		return replyf(s->io, 554, "5.7.1", "<%s>: Relay access denied", r.addr);
+		return reply_s(s->io, SR_RCPT_RELAY, r.addr);
 	case RCPT_TOOMANY:
 		return err(s, SR_TOO_MANY_RCPT);
 	default:
-		return replyf(s->io, 451, "4.3.0", "<%s>: Temporary lookup failure", r.addr);
+		return reply_s(s->io, SR_RCPT_TEMP, r.addr);
 	}
 }
 
@@ -304,7 +301,7 @@ static int lost(struct sess *s)
 {
 	s->quit = 1;
 	if (!s->io->eof)
-		return io_printf(s->io, "421 4.4.2 %s Error: timeout exceeded\r\n", s->o->c->myhostname);
+		return reply_s(s->io, SR_TIMEOUT, s->o->c->myhostname);
 	return 0;
 }
 
@@ -326,14 +323,14 @@ static int finish(struct sess *s)
 	if (type != REC_QUEUED)
 		return reply(s->io, SR_QUEUE_ERR);
 	id[n] = '\0';
-	return replyf(s->io, 250, "2.0.0", "Ok: queued as %s", id);
+	return reply_s(s->io, SR_QUEUED, id);
 }
 
 /* smtpd_forbid_bare_newline = strict: Postfix's reply, then the end. */
 static int bare_lf(struct sess *s)
 {
 	log_msg(LOG_INFO, "bare <LF> received from %s", s->o->peer->addr);
-	io_printf(s->io, "521 5.5.2 %s Error: bare <LF> received\r\n", s->o->c->myhostname);
+	reply_s(s->io, SR_BARE_LF, s->o->c->myhostname);
 	s->quit = 1;
 	return 0;
 }
@@ -406,7 +403,11 @@ static int cmd_bdat(struct sess *s, const char *arg, size_t len)
 		return err(s, SR_TOO_BIG);
 	}
 	if (!last)
-		return replyf(s->io, 250, "2.0.0", "Ok: %llu bytes", (unsigned long long)n);
+	{
+		char nb[24];
+		snprintf(nb, sizeof nb, "%llu", (unsigned long long)n);
+		return reply_s(s->io, SR_BDAT_OK, nb);
+	}
 	if (data_bdat_finish(s->o->recfd, &s->bdat) < 0)
 		return -1;
 	return finish(s);
@@ -488,7 +489,7 @@ static int dispatch(struct sess *s, char *line, size_t len)
 	arg = line + i;
 	if (s->o->tls_required && !s->o->tls && !allowed_before_tls(line, vlen)) {
 		s->errors++;
-		return replyf(s->io, 530, "5.7.0", "Must issue a STARTTLS command first");
+		return reply(s->io, SR_NEED_STARTTLS);
 	}
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		const struct cmd *c = &cmds[i];
@@ -514,14 +515,14 @@ void session_run(struct io *io, const struct session_opts *o)
 	s.limit = o->c->message_size_limit;
 	s.barelf = conf_bare_newline(o->c, o->peer);
 	if (!o->resumed)
-		io_printf(io, "220 %s ESMTP facteur\r\n", o->c->myhostname);
+		reply_s(io, SR_GREETING, o->c->myhostname);
 	while (!s.quit) {
 		size_t len = 0;
 		int r = io_getline(io, line, SMTP_CMD_MAX, &len);
 		if (r == IO_EOF || r == IO_ERR)
 			break;
 		if (r == IO_TIMEOUT) {
-			io_printf(io, "421 4.4.2 %s Error: timeout exceeded\r\n", o->c->myhostname);
+			reply_s(io, SR_TIMEOUT, o->c->myhostname);
 			break;
 		}
 		if (r == IO_LONG) {
@@ -535,7 +536,7 @@ void session_run(struct io *io, const struct session_opts *o)
 			break;
 		}
 		if (s.errors >= SMTP_ERRORS_MAX || ++commands >= SMTP_COMMANDS_MAX) {
-			io_printf(io, "421 4.7.0 %s Error: too many errors\r\n", o->c->myhostname);
+			reply_s(io, SR_TOO_MANY_ERRORS, o->c->myhostname);
 			break;
 		}
 	}
