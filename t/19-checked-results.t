@@ -82,7 +82,7 @@ conf_set lock_timeout 20
 mkbox alice < /dev/null
 msg 1 | deliver alice
 conf_set lock_timeout 1
-sess_start f 3
+sess_start imapd f 3
 say 3 "f1 LOGIN alice alice-pw" "f2 SELECT INBOX"
 expect '^f2 OK' f
 as_user_bg "$B/t/bin/mboxtool" lock "$M/alice" write 30 > "$T_TMP/lock2.out" &

@@ -267,14 +267,14 @@ is "$(cat "$T_TMP/got")" "+OK facteur ready." "EOF in the middle of a line: no r
 
 # idle clients are disconnected (pop3_timeout), before and after login
 conf_set pop3_timeout 1
-sess_start
+sess_start pop3d
 expect 'facteur ready'
 sleep 1.5
 expect 'inactivity'
 ok $? "idle before login: disconnected"
 say 'USER alice'
 sess_end
-sess_start
+sess_start pop3d
 say 'USER alice' 'PASS alice-pw'
 expect 'Logged in'
 sleep 1.5

@@ -56,7 +56,7 @@ same_file "$T_TMP/got" "$T_TMP/view3" "... and the messages are otherwise unchan
 
 # --- delivery during a session is kept ---------------------------------------
 mkbox alice < "$POP3_SRC/three.mbox"
-sess_start
+sess_start pop3d
 say 'USER alice' 'PASS alice-pw' 'DELE 1' 'RETR 3'
 expect '^line 5'
 printf 'Subject: arrived meanwhile\n\nnew body\n' | deliver alice late@example.test
@@ -75,7 +75,7 @@ grep -q '^+OK 3 00000004' "$T_TMP/got"; ok $? "the new message gets the next UID
 # --- another program removes a message during the session ---------------------
 mkbox alice < "$POP3_SRC/three.mbox"
 printf 'USER alice\nPASS alice-pw\nQUIT\n' | pop3 > /dev/null
-sess_start
+sess_start pop3d
 say 'USER alice' 'PASS alice-pw' 'STAT'
 expect '^+OK 3 370'
 # a mutt-like rewrite: message 2 removed, the others and their X-UIDs kept
@@ -100,7 +100,7 @@ grep -q '^Subject: one' "$T_TMP/got"; ok $? "message 1 kept"
 
 # --- UIDVALIDITY changed behind our back: delete nothing ---------------------
 mkbox alice < "$POP3_SRC/three.mbox"
-sess_start
+sess_start pop3d
 say 'USER alice' 'PASS alice-pw' 'DELE 1'
 expect 'marked for deletion'
 sed 's/^X-IMAPbase: [0-9]*/X-IMAPbase: 12345/' "$SPOOL/alice" > "$T_TMP/tampered"
@@ -125,7 +125,7 @@ if [ -x "$B/t/bin/mboxtool" ]; then
 	wait $lpid
 	cmp -s "$SPOOL/alice" "$POP3_SRC/three.mbox"; ok $? "... mailbox untouched"
 
-	sess_start
+	sess_start pop3d
 	say 'USER alice' 'PASS alice-pw' 'DELE 1'
 	expect 'marked for deletion'
 	cp "$SPOOL/alice" "$T_TMP/before"

@@ -21,7 +21,7 @@ ids() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s '[:space:]' ' '
 
 # --- uids of the processes before and after login --------------------------
 mkbox alice < "$POP3_SRC/three.mbox"
-sess_start
+sess_start pop3d
 expect 'facteur ready'
 child=$(pgrep -P "$SESS_PID" | head -n 1)
 diag "before login: parent $SESS_PID uid $(ids $SESS_PID Uid), child $child uid $(ids "$child" Uid)"
@@ -77,7 +77,7 @@ conf_set auth pam
 conf_set pam_service "$PAMSVC"
 cat "$POP3_SRC/three.mbox" > "$SPOOL/fctpop1"
 chown fctpop1:mail "$SPOOL/fctpop1" && chmod 600 "$SPOOL/fctpop1"
-sess_start
+sess_start pop3d
 say 'USER fctpop1' 'PASS fctpop1-Secret1'
 expect 'Logged in'
 is "$(ids "$SESS_PID" Uid)" "$(id -u fctpop1) $(id -u fctpop1) $(id -u fctpop1) $(id -u fctpop1)" \

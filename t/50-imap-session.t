@@ -395,7 +395,7 @@ IN
 grep -q '^\* 1 FETCH (UID 1 BODY\[\] {' "$O" && grep -q '^X-UID: 1' "$MAILDIR_A/plain"; ok $? "UIDs assigned and persisted before they are shown"
 
 # IDLE with a delivery during it
-sess_start idle 3
+sess_start imapd idle 3
 say 3 "n1 LOGIN alice alice-pw" "n2 SELECT INBOX" "n3 IDLE"
 expect '^+ idling' idle; ok $? "IDLE: continuation"
 msg 9 | deliver alice
@@ -408,7 +408,7 @@ say 3 "n4 LOGOUT"
 sess_end idle 3
 
 # flags changed and messages expunged by another session show up at NOOP
-sess_start w 5
+sess_start imapd w 5
 say 5 "w1 LOGIN alice alice-pw" "w2 SELECT INBOX"
 expect '^w2 OK' w; ok $? "watcher selected INBOX"
 imap > "$O" <<'IN'
@@ -477,12 +477,12 @@ tagged q6 "$O" | grep -q '^q6 OK' && tagged q8 "$O" | grep -q '^q8 BAD'; ok $? "
 
 # autologout: a silent client gets BYE after imap_timeout (shorter before login)
 conf_set imap_timeout 2
-sess_start t 6
+sess_start imapd t 6
 say 6 "t1 LOGIN alice alice-pw"
 expect '^t1 OK' t; ok $? "logged in"
 expect '^\* BYE Autologout' t; ok $? "idle client: BYE Autologout"
 eval "exec 6>&-"; eval "wait \$SESS_PID_t"
-sess_start u 6
+sess_start imapd u 6
 expect '^\* BYE Autologout' u; ok $? "silent client before login: BYE Autologout"
 eval "exec 6>&-"; eval "wait \$SESS_PID_u"
 conf_set imap_timeout 1800
@@ -543,7 +543,7 @@ grep -q ' BODY\[1\]<1> {3}$' "$O"; ok $? "partial of a part"
 # an INBOX the MTA has not created yet, in Debian's root:mail 2775 spool
 # (imapd could create it with the mail group, and must not)
 rm -f "$SPOOL/carol"
-sess_start v 7
+sess_start imapd v 7
 say 7 "v1 LOGIN carol carol-pw" "v2 SELECT INBOX"
 expect '^v2 ' v
 nocr < "$T_TMP/v.out" | grep -q '^\* 0 EXISTS$' && grep -q '^v2 OK \[READ-WRITE\]' "$T_TMP/v.out"; ok $? "missing INBOX: selected, empty"
@@ -560,7 +560,7 @@ eval "exec 7>&-"; eval "wait \$SESS_PID_v"
 # an expunge and a delivery between two commands: EXPUNGE, then EXISTS
 mkbox bob < /dev/null
 for i in 1 2 3; do msg $i | deliver bob; done
-sess_start y 7
+sess_start imapd y 7
 say 7 "y1 LOGIN bob bob-pw" "y2 SELECT INBOX"
 expect '^y2 OK' y
 imap > /dev/null <<'IN'

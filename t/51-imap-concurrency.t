@@ -42,8 +42,8 @@ z4 EXPUNGE
 IN
 }
 
-sess_start a 3
-sess_start b 4
+sess_start imapd a 3
+sess_start imapd b 4
 say 3 "a1 LOGIN alice alice-pw" "a2 SELECT INBOX"
 say 4 "b1 LOGIN alice alice-pw" "b2 SELECT INBOX"
 expect '^a2 OK' a; ok $? "session A selected INBOX"

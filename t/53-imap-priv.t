@@ -11,7 +11,7 @@ nobody=$(id -u nobody)
 
 uid_of() { awk '/^Uid:/ { print $2, $3, $4 }' "/proc/$1/status" 2>/dev/null; }
 
-sess_start p 3
+sess_start imapd p 3
 expect '^\* OK \[CAPABILITY' p; ok $? "greeting"
 child=$(pgrep -P "$SESS_PID_p" | head -n 1)
 [ -n "$child" ]; ok $? "a pre-auth child exists"

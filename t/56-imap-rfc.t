@@ -12,8 +12,8 @@ O=$T_TMP/out
 for i in 1 2 3 4 5; do msg $i | deliver alice; done
 
 # --- a flag patched in place, then a delivery: the other session sees both --
-sess_start A 3
-sess_start B 4
+sess_start imapd A 3
+sess_start imapd B 4
 say 3 "a1 LOGIN alice alice-pw" "a2 SELECT INBOX"
 say 4 "b1 LOGIN alice alice-pw" "b2 SELECT INBOX"
 expect "^a2 OK" A; expect "^b2 OK" B
@@ -98,7 +98,7 @@ ok $? "overlong line ending in a LITERAL+ literal: BAD, then BYE (the bytes cann
 # --- Thunderbird: three connections, deliveries, flags from one seen by all ---
 : > "$SPOOL/alice"
 for i in 1 2 3; do msg $i | deliver alice; done
-sess_start T1 3; sess_start T2 4; sess_start T3 5
+sess_start imapd T1 3; sess_start imapd T2 4; sess_start imapd T3 5
 say 3 "t1 LOGIN alice alice-pw" "t2 SELECT INBOX" "t3 UID FETCH 1:* (FLAGS)" "t4 IDLE"
 say 4 "u1 LOGIN alice alice-pw" "u2 SELECT INBOX" "u3 UID FETCH 1:* (FLAGS)"
 say 5 "v1 LOGIN alice alice-pw" "v2 SELECT INBOX"

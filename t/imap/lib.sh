@@ -6,7 +6,7 @@
 #                     sent as CRLF, one write), stdout the replies, CR removed
 #   imap_raw          the same without any conversion
 #   tagged TAG FILE   the tagged reply line of TAG in FILE
-#   sess_start / say / expect / sess_end: an interactive session via a fifo
+#   sess_start imapd NAME FD / say FD / expect PAT NAME / sess_end NAME FD (t/lib/sess.sh)
 IMAP_SRC=$FACTEUR_SRC/t/imap
 
 imap_env() {
@@ -31,15 +31,6 @@ imap() { crlf | "$B/imapd" -c "$FCONF" | nocr; }
 imap_raw() { "$B/imapd" -c "$FCONF"; }
 tagged() { grep "^$1 " "$2" | tail -n 1; }
 
-
-sess_start() {
-	SESS=${1:-sess}
-	rm -f "$T_TMP/$SESS.fifo" "$T_TMP/$SESS.out"
-	mkfifo "$T_TMP/$SESS.fifo"
-	"$B/imapd" -c "$FCONF" < "$T_TMP/$SESS.fifo" > "$T_TMP/$SESS.out" &
-	eval "SESS_PID_$SESS=\$!"
-	eval "exec ${2:-3}> \"\$T_TMP/\$SESS.fifo\""
-}
-say() { fd=$1; shift; for l in "$@"; do printf '%s\r\n' "$l" >&"$fd"; done; }
-expect() { wait_for "$1" "$T_TMP/$2.out"; }
-sess_end() { eval "exec $2>&-"; eval "wait \$SESS_PID_$1"; }
+# sessions through a fifo: sess_start imapd NAME FD, say FD ..., expect
+# PATTERN NAME, sess_end NAME FD (t/lib/sess.sh, shared with POP3)
+. "$FACTEUR_SRC/t/lib/sess.sh"

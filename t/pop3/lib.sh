@@ -23,19 +23,8 @@ uv_hex() {
 	sed -n 's/^X-IMAPbase: *\([0-9][0-9]*\) .*/\1/p' "$SPOOL/$1" | head -n 1 | { read -r uv && printf '%08x' "$uv"; }
 }
 
-# An interactive session through a fifo: sess_start, then `say CMD...` (one
-# line each), `expect PATTERN` (bounded wait for a reply), sess_end (closes
-# the client side and waits for pop3d).  Replies go to $T_TMP/sess.out.
-sess_start() {
-	trap '' PIPE # a pop3d that ended must not kill the test with SIGPIPE
-	rm -f "$T_TMP/sess.fifo" "$T_TMP/sess.out"
-	mkfifo "$T_TMP/sess.fifo"
-	"$B/pop3d" -c "$FCONF" < "$T_TMP/sess.fifo" > "$T_TMP/sess.out" &
-	SESS_PID=$!
-	exec 3> "$T_TMP/sess.fifo"
-}
-say() { for l in "$@"; do printf '%s\r\n' "$l" >&3; done 2>/dev/null; }
-expect() { wait_for "$1" "$T_TMP/sess.out"; }
-sess_end() { exec 3>&-; wait "$SESS_PID"; }
+# An interactive session through a fifo (t/lib/sess.sh): sess_start pop3d,
+# say CMD..., expect PATTERN, sess_end.  Replies go to $T_TMP/sess.out.
+. "$FACTEUR_SRC/t/lib/sess.sh"
 # view USER: the user's mailbox as users see it (t/pop3/view.py)
 view() { python3 "$POP3_SRC/view.py" "$SPOOL/$1" $2; }
