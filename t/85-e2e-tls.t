@@ -30,9 +30,10 @@ conf_set stunnel_path "$STUNNEL"
 sed 's/^tls_security_level.*//' "$FCONF" > "$T_TMP/enc.conf" && echo "tls_security_level = encrypt" >> "$T_TMP/enc.conf"
 grep -v '^tls_cert_file' "$FCONF" > "$T_TMP/nocert.conf" && echo "tls_cert_file = $T_TMP/no-such.pem" >> "$T_TMP/nocert.conf"
 { cat "$FCONF"; printf 'imap_timeout = 3\npop3_timeout = 3\nsmtpd_timeout = 3\n'; } > "$T_TMP/short.conf"
+{ cat "$FCONF"; printf 'smtpd_sasl_auth_enable = yes\n'; } > "$T_TMP/sasl.conf"
 
 set -- smtp submission submissions pop3 pop3s imap imaps smtp_enc imap_enc pop3_enc smtp_nocert pop3_nocert \
-	imaps_nocert imaps_short pop3_short
+	imaps_nocert imaps_short pop3_short smtp_sasl
 PORTS=
 for s in "$@"; do
 	p=$(free_port)
@@ -54,8 +55,9 @@ xinetd_service f-pop3-nocert "$P_pop3_nocert" "$B/pop3d" -c "$T_TMP/nocert.conf"
 xinetd_service f-imaps-nocert "$P_imaps_nocert" "$B/imapd" -c "$T_TMP/nocert.conf" -T
 xinetd_service f-imaps-short "$P_imaps_short" "$B/imapd" -c "$T_TMP/short.conf" -T
 xinetd_service f-pop3-short "$P_pop3_short" "$B/pop3d" -c "$T_TMP/short.conf"
+xinetd_service f-smtp-sasl "$P_smtp_sasl" "$B/smtpd" -c "$T_TMP/sasl.conf"
 xinetd_start
-ok $? "xinetd serves 15 facteur services with and without TLS"
+ok $? "xinetd serves 16 facteur services with and without TLS"
 
 # --- openssl s_client -------------------------------------------------------
 sclient() { # sclient ARGS...: stdin is the session (LF, sent as CRLF), stdout what came back

@@ -67,6 +67,26 @@ def smtp_starttls_25():
        'SMTP 25: mail over STARTTLS delivered, Received says ESMTPS')
 
 
+def smtp_sasl_25():
+    """smtpd_sasl_auth_enable = yes: AUTH on port 25 too (Postfix's key),
+    offered to the trusted loopback before TLS and after it; optional."""
+    s = smtplib.SMTP(H, P['smtp_sasl'], timeout=20)
+    s.ehlo('client.test')
+    ok(s.has_extn('auth') and s.has_extn('starttls'), 'SMTP 25, smtpd_sasl_auth_enable = yes: AUTH and STARTTLS')
+    code, _ = s.docmd('MAIL FROM:<alice@example.test>')
+    ok(code == 250, 'SMTP 25, smtpd_sasl_auth_enable = yes: AUTH not required (%d)' % code)
+    s.rset()
+    s.starttls(context=CTX)
+    s.ehlo('client.test')
+    ok('PLAIN' in s.esmtp_features.get('auth', '') and 'LOGIN' in s.esmtp_features.get('auth', ''),
+       'SMTP 25, smtpd_sasl_auth_enable = yes, under TLS: AUTH PLAIN LOGIN')
+    s.login('bob', 'bob-pw')
+    s.sendmail('bob@example.test', ['alice@example.test'], msg('smtp-25-auth', 'alice@example.test'))
+    s.quit()
+    ok(wait_mail('alice', r'\(Authenticated sender: bob\)\n\tby [^\n]* with ESMTPSA id \w+[^\n]*\n(?:[^\n]+\n)*?Subject: smtp-25-auth'),
+       'SMTP 25, smtpd_sasl_auth_enable = yes: AUTH then mail, Received says ESMTPSA')
+
+
 def smtp_submission():
     s = smtplib.SMTP(H, P['submission'], timeout=20)
     s.ehlo('client.test')
@@ -332,7 +352,7 @@ def after_login():
        'SMTP 587: STARTTLS after AUTH: %s, the session goes on' % tail[1])
 
 
-for fn in (smtp_starttls_25, smtp_submission, smtp_auth_failures, after_login):
+for fn in (smtp_starttls_25, smtp_sasl_25, smtp_submission, smtp_auth_failures, after_login):
     attempt(fn.__name__, fn)
 attempt('inject smtp', lambda: inject('SMTP', P['smtp'], [b'EHLO x\r\n', b'STARTTLS\r\nRSET\r\n'], b'EHLO y\r\n', r'^250-mail\.example\.test$'))
 attempt('inject pop3', lambda: inject('POP3', P['pop3'], [b'STLS\r\nUSER alice\r\n'], b'NOOP\r\n', r'^-ERR'))
