@@ -342,14 +342,14 @@ static void child_close_fds(int fd_in, int fd_out, int keep)
  * thread at exit. */
 static int confine(const struct conf *c, pid_t parent)
 {
-	struct rlimit rl;
-
 	if (priv_drop_unprivileged(c) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
 	    getppid() != parent)
 		return -1;
 #ifndef __SANITIZE_ADDRESS__
+	struct rlimit rl;
+
 	rl.rlim_cur = rl.rlim_max = 0;
 	if (setrlimit(RLIMIT_NPROC, &rl) < 0)
 		return -1;
