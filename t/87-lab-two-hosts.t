@@ -8,8 +8,8 @@
 # runs facteur as `make install` put it (a temporary PREFIX/SYSCONFDIR) with every xinetd
 # drop-in enabled on its real port (25, 587, 465, 143, 993, 110, 995), the
 # lab's settings from README, its own /var/mail (root:mail 2775, bind-
-# mounted), /etc/resolv.conf and certificate; users foo and bar made with
-# adduser (PAM).  Checks: a Thunderbird-like guess from the domain finds
+# mounted), /etc/resolv.conf and certificate; users foo87 and bar87 made
+# with adduser (PAM).  Checks: a Thunderbird-like guess from the domain finds
 # IMAP 993 SSL / 143 STARTTLS, POP3 995 / 110 STLS, SMTP 465 / 587 with a
 # normal password and verified TLS; plaintext logins are refused from the
 # user's network; foo@mail1.com submits on 587 (STARTTLS + AUTH) to
@@ -21,12 +21,14 @@
 . "$(dirname "$0")/lib/tap.sh"
 . "$FACTEUR_SRC/t/lib/xinetd.sh"
 need_root "network namespaces, adduser, xinetd on ports 25..995 inside them"
+# the lab's foo and bar, under names of their own (t/84 makes foo and bar)
+U1=foo87 U2=bar87
 for c in unshare nsenter ip adduser deluser chpasswd openssl make; do need_cmd "$c"; done
 DNSMASQ=$(command -v dnsmasq 2>/dev/null || echo /usr/sbin/dnsmasq)
 [ -x "$DNSMASQ" ] || skip_all "dnsmasq not installed (Debian package dnsmasq-base)"
 [ -x "$(command -v stunnel4 || echo /usr/bin/stunnel4)" ] || skip_all "stunnel4 not installed"
 for p in smtpd pop3d imapd sendmail; do [ -x "$B/$p" ] || skip_all "$p not built"; done
-for u in foo bar; do
+for u in $U1 $U2; do
 	! getent passwd "$u" > /dev/null || skip_all "user $u exists on this host: not touching it"
 done
 if [ -z "${FACTEUR_NETNS:-}" ]; then
@@ -43,7 +45,7 @@ NSPIDS=
 cleanup() {
 	for h in 1 2; do [ -s "$T/h$h/xinetd.pid" ] && kill "$(cat "$T/h$h/xinetd.pid")" 2> /dev/null; done
 	for p in $NSPIDS; do kill "$p" 2> /dev/null; done
-	for u in foo bar; do deluser --remove-home "$u" > /dev/null 2>&1; done
+	for u in $U1 $U2; do deluser --remove-home "$u" > /dev/null 2>&1; done
 	rm -f "/etc/pam.d/$PAMSVC"
 }
 trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$T_TMP"' EXIT
@@ -83,7 +85,7 @@ is "$(cat "$T/dropins")" "facteur-imap facteur-imaps facteur-pop3 facteur-pop3s 
 grep -h server_args "$ETC"/xinetd.d/facteur-* | grep -v -- "-c $ETC/facteur.conf" > "$T/bad-args"
 [ ! -s "$T/bad-args" ]; ok $? "every drop-in reads SYSCONFDIR/facteur.conf"
 cp "$ETC/pam.d/facteur" "/etc/pam.d/$PAMSVC"
-for u in foo bar; do
+for u in $U1 $U2; do
 	adduser --disabled-password --gecos '' "$u" > "$T/adduser.out" 2>&1 && echo "$u:$u-pw" | chpasswd
 	ok $? "adduser $u"
 done
@@ -166,79 +168,79 @@ waitfor() { i=0; while ! grep -q -- "$2" "$1" 2> /dev/null && [ $i -lt 300 ]; do
 
 # --- Thunderbird's account set-up from the user's machine ------------------
 for n in 1 2; do
-	u=foo; [ $n = 2 ] && u=bar
+	u=foo87; [ $n = 2 ] && u=bar87
 	"$PYTHON" "$AC" probe "mail$n.com" "$CA" "$u" "$u-pw" > "$T/probe$n" 2>&1
 	pytap "$T/probe$n"
 done
 grep -q '^config imap imap.mail1.com 993 SSL password-cleartext$' "$T/probe1" &&
 	grep -q '^config pop3 pop.mail1.com 995 SSL password-cleartext$' "$T/probe1" &&
 	grep -q '^config smtp smtp.mail1.com 465 SSL password-cleartext$' "$T/probe1"
-ok $? "the guess for foo@mail1.com: IMAP 993 SSL, POP3 995 SSL, SMTP 465 SSL, normal password (no 'no encryption' warning)"
+ok $? "the guess for foo87@mail1.com: IMAP 993 SSL, POP3 995 SSL, SMTP 465 SSL, normal password (no 'no encryption' warning)"
 [ $? = 0 ] || sed 's/^/# /' "$T/probe1"
 for p in '143 STARTTLS' '110 STARTTLS' '587 STARTTLS'; do
 	grep -q "^# [a-z0-9]* [a-z.0-9]*:$p: password allowed" "$T/probe1"
 	ok $? "... and the STARTTLS alternative on $p (Thunderbird's other choice) allows a password"
 done
-"$PYTHON" "$AC" refusals mail1.com "$CA" foo foo-pw > "$T/refusals" 2>&1
+"$PYTHON" "$AC" refusals mail1.com "$CA" foo87 foo87-pw > "$T/refusals" 2>&1
 pytap "$T/refusals"
 grep -q 'imap 143 without TLS' "$T/refusals" || { ok 1 "the plaintext refusals ran"; sed 's/^/# /' "$T/refusals"; }
 
-# --- the lab: foo@mail1.com writes to bar@mail2.com -------------------------
-"$PYTHON" "$AC" submit 587 smtp.mail1.com "$CA" foo foo-pw foo@mail1.com "lab over TLS" \
-	bar@mail2.com nobody-here@mail2.com > "$T/submit1" 2>&1
-ok $? "foo submits on 587 (STARTTLS, MAIL before AUTH refused, AUTH PLAIN) to bar@mail2.com"
+# --- the lab: foo87@mail1.com writes to bar87@mail2.com -------------------------
+"$PYTHON" "$AC" submit 587 smtp.mail1.com "$CA" foo87 foo87-pw foo87@mail1.com "lab over TLS" \
+	bar87@mail2.com nobody-here@mail2.com > "$T/submit1" 2>&1
+ok $? "foo87 submits on 587 (STARTTLS, MAIL before AUTH refused, AUTH PLAIN) to bar87@mail2.com"
 [ $? = 0 ] || sed 's/^/# /' "$T/submit1"
-waitfor "$H2/mail/bar" '^Subject: lab over TLS'
-ok $? "machine 1 relays it by MX to machine 2: /var/mail/bar there"
-is "$(stat -c '%U:%G %a' "$H2/mail/bar" 2>/dev/null)" "bar:mail 600" "machine 2's /var/mail/bar is bar:mail 0600"
-[ ! -e "$H1/mail/bar" ]; ok $? "nothing delivered to bar on machine 1"
-grep -q 'to=<bar@mail2.com>, relay=smtp2.mail2.com\[192.168.0.2\]:25, delay=[0-9]*, dsn=2.0.0, status=sent' "$H1/log"
+waitfor "$H2/mail/bar87" '^Subject: lab over TLS'
+ok $? "machine 1 relays it by MX to machine 2: /var/mail/bar87 there"
+is "$(stat -c '%U:%G %a' "$H2/mail/bar87" 2>/dev/null)" "bar87:mail 600" "machine 2's /var/mail/bar87 is bar87:mail 0600"
+[ ! -e "$H1/mail/bar87" ]; ok $? "nothing delivered to bar87 on machine 1"
+grep -q 'to=<bar87@mail2.com>, relay=smtp2.mail2.com\[192.168.0.2\]:25, delay=[0-9]*, dsn=2.0.0, status=sent' "$H1/log"
 ok $? "machine 1 logs relay=smtp2.mail2.com[192.168.0.2]:25 status=sent"
 grep -q 'to=<nobody-here@mail2.com>, relay=smtp2.mail2.com\[192.168.0.2\]:25, .*dsn=5.1.1, status=bounced' "$H1/log"
 ok $? "machine 2's 550 for nobody-here: bounced by machine 1"
-"$PYTHON" "$AC" imapread imap.mail2.com "$CA" bar bar-pw "lab over TLS" > "$T/read2" 2>&1
-ok $? "bar reads it over IMAPS (993) on machine 2"
+"$PYTHON" "$AC" imapread imap.mail2.com "$CA" bar87 bar87-pw "lab over TLS" > "$T/read2" 2>&1
+ok $? "bar87 reads it over IMAPS (993) on machine 2"
 grep -q '^Received: from smtp1.mail1.com (unknown \[192.168.0.1\])' "$T/read2" &&
 	grep -q 'by smtp2.mail2.com (facteur) with ESMTP ' "$T/read2"
 ok $? "with machine 2's Received line (from smtp1.mail1.com [192.168.0.1])"
-grep -q '^Received: from tb.client (unknown \[192.168.7.7\])' "$T/read2" && grep -q '(Authenticated sender: foo)' "$T/read2" &&
+grep -q '^Received: from tb.client (unknown \[192.168.7.7\])' "$T/read2" && grep -q '(Authenticated sender: foo87)' "$T/read2" &&
 	grep -q 'by smtp1.mail1.com (facteur) with ESMTPSA' "$T/read2"
-ok $? "and machine 1's: from the user's machine, (Authenticated sender: foo), ESMTPSA"
+ok $? "and machine 1's: from the user's machine, (Authenticated sender: foo87), ESMTPSA"
 [ $? = 0 ] || grep '^Received\|^	' "$T/read2" | sed 's/^/# /'
-grep -q "^To: <bar@mail2.com>, <nobody-here@mail2.com>" "$T/read2"; ok $? "the message as written"
-waitfor "$H1/mail/foo" '^Final-Recipient: rfc822; nobody-here@mail2.com'
-ok $? "foo gets the DSN on machine 1"
-grep -q '^Remote-MTA: dns; smtp2.mail2.com' "$H1/mail/foo" && grep -q '^Diagnostic-Code: smtp; 550' "$H1/mail/foo"
+grep -q "^To: <bar87@mail2.com>, <nobody-here@mail2.com>" "$T/read2"; ok $? "the message as written"
+waitfor "$H1/mail/foo87" '^Final-Recipient: rfc822; nobody-here@mail2.com'
+ok $? "foo87 gets the DSN on machine 1"
+grep -q '^Remote-MTA: dns; smtp2.mail2.com' "$H1/mail/foo87" && grep -q '^Diagnostic-Code: smtp; 550' "$H1/mail/foo87"
 ok $? "naming machine 2 and its 550"
-is "$(grep -c '^Final-Recipient' "$H1/mail/foo")" 1 "one recipient in it"
+is "$(grep -c '^Final-Recipient' "$H1/mail/foo87")" 1 "one recipient in it"
 
-# --- bar answers on 465; foo reads over POP3 with STLS ------------------------
-"$PYTHON" "$AC" submit 465 smtp.mail2.com "$CA" bar bar-pw bar@mail2.com "the answer" foo@mail1.com > "$T/submit2" 2>&1
-ok $? "bar submits on 465 (implicit TLS, AUTH) to foo@mail1.com"
-waitfor "$H1/mail/foo" '^Subject: the answer'
-"$PYTHON" "$AC" popread pop.mail1.com "$CA" foo foo-pw "the answer" > "$T/read1" 2>&1
-ok $? "foo reads the answer over POP3 STLS (110) on machine 1"
-grep -q '(Authenticated sender: bar)' "$T/read1"; ok $? "sent by bar, authenticated"
+# --- bar87 answers on 465; foo87 reads over POP3 with STLS ------------------------
+"$PYTHON" "$AC" submit 465 smtp.mail2.com "$CA" bar87 bar87-pw bar87@mail2.com "the answer" foo87@mail1.com > "$T/submit2" 2>&1
+ok $? "bar87 submits on 465 (implicit TLS, AUTH) to foo87@mail1.com"
+waitfor "$H1/mail/foo87" '^Subject: the answer'
+"$PYTHON" "$AC" popread pop.mail1.com "$CA" foo87 foo87-pw "the answer" > "$T/read1" 2>&1
+ok $? "foo87 reads the answer over POP3 STLS (110) on machine 1"
+grep -q '(Authenticated sender: bar87)' "$T/read1"; ok $? "sent by bar87, authenticated"
 
 # --- machine 2 down: deferred; up: `sendmail -q` at the retry time -----------
 xinetd_host_stop 2
-"$PYTHON" "$AC" submit 465 smtp.mail1.com "$CA" foo foo-pw foo@mail1.com "while down" bar@mail2.com > "$T/submit3" 2>&1
-waitfor "$H1/log" 'to=<bar@mail2.com>.*status=deferred'
-grep -q 'to=<bar@mail2.com>, relay=none, .*status=deferred (connect to smtp2.mail2.com\[192.168.0.2\]:25: Connection refused)' "$H1/log"
+"$PYTHON" "$AC" submit 465 smtp.mail1.com "$CA" foo87 foo87-pw foo87@mail1.com "while down" bar87@mail2.com > "$T/submit3" 2>&1
+waitfor "$H1/log" 'to=<bar87@mail2.com>.*status=deferred'
+grep -q 'to=<bar87@mail2.com>, relay=none, .*status=deferred (connect to smtp2.mail2.com\[192.168.0.2\]:25: Connection refused)' "$H1/log"
 ok $? "machine 2 down: deferred (connection refused)"
 in_host 1 "$L/sendmail" -c "$ETC/facteur.conf" -bp > "$T/mailq" 2>&1
-grep -q 'Connection refused' "$T/mailq" && grep -q 'bar@mail2.com' "$T/mailq"
+grep -q 'Connection refused' "$T/mailq" && grep -q 'bar87@mail2.com' "$T/mailq"
 ok $? "mailq on machine 1 shows it with the reason"
 xinetd_host 2
 in_host 1 "$L/sendmail" -c "$ETC/facteur.conf" -q
-is "$(grep -c '^Subject: while down' "$H2/mail/bar")" 0 "sendmail -q before the retry time: not tried"
+is "$(grep -c '^Subject: while down' "$H2/mail/bar87")" 0 "sendmail -q before the retry time: not tried"
 sleep 2.2
 in_host 1 "$L/sendmail" -c "$ETC/facteur.conf" -q
-waitfor "$H2/mail/bar" '^Subject: while down'
+waitfor "$H2/mail/bar87" '^Subject: while down'
 ok $? "sendmail -q after the backoff: delivered"
 in_host 1 "$L/sendmail" -c "$ETC/facteur.conf" -qf
 sleep 0.5
-is "$(grep -c '^Subject: while down' "$H2/mail/bar")" 1 "once"
+is "$(grep -c '^Subject: while down' "$H2/mail/bar87")" 1 "once"
 is "$(ls "$H1/queue/q" | wc -l)" 0 "machine 1's queue is empty"
 lacks "$H1/log" "fatal\|panic" "no fatal error in machine 1's log"
 xinetd_host_stop 1
