@@ -156,8 +156,10 @@ int imap_run_one(struct imap_sess *s, struct buf *cmdbuf)
 	}
 	c.name = k->name;
 	if (!(k->states & s->state)) {
+		/* LOGIN, AUTHENTICATE, STARTTLS: only before login (RFC 3501 6.2) */
 		imap_tagged(s, &c, "BAD", "%s not allowed %s", k->name,
 			    s->state == IMAP_S_NOTAUTH ? "before login" :
+			    k->states == IMAP_S_NOTAUTH ? "after login" :
 			    s->state == IMAP_S_AUTH ? "without a selected mailbox" : "now");
 		goto err;
 	}

@@ -65,6 +65,32 @@ bad:
 	return -1;
 }
 
+#ifdef __SANITIZE_ADDRESS__
+/* Sanitizer builds only, never an installed program: LeakSanitizer's
+ * check at exit ptraces the process from a clone with the same
+ * credentials, which the kernel refuses when the process is undumpable
+ * (any uid change) or keeps a saved gid other than its gid (mail_privileged_
+ * group): "LeakSanitizer has encountered a fatal error".  So, at exit
+ * (run before LeakSanitizer's own handler, registered earlier), give up
+ * the saved gid and be dumpable again. */
+static void san_exit_creds(void)
+{
+	gid_t g = getgid();
+
+	if (setresgid(g, g, g) == 0)
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
+static void san_ptraceable(void)
+{
+	static int registered;
+
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (!registered++)
+		atexit(san_exit_creds);
+}
+#endif
+
 /* setgroups/initgroups, setresgid, setresuid, in that order (popa3d's set_user). */
 static int drop_to(uid_t uid, gid_t gid, gid_t sgid, const char *name)
 {
@@ -85,6 +111,9 @@ static int drop_to(uid_t uid, gid_t gid, gid_t sgid, const char *name)
 			(unsigned long)gid);
 		return -1;
 	}
+#ifdef __SANITIZE_ADDRESS__
+	san_ptraceable();
+#endif
 	return 0;
 }
 

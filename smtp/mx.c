@@ -186,8 +186,9 @@ static int parse_nexthop(const char *nh, char *host, size_t hlen, int *port_r)
 	return host[0] ? br : -1;
 }
 
-/* [1.2.3.4] or [IPv6:...] (or a bare address in brackets). */
-static int literal(const char *host, int port, struct mx_route *r)
+/* [1.2.3.4] or [IPv6:...] (or a bare address in brackets): 1 added, 0 not
+ * an address, -1 an address of a family inet_protocols leaves out. */
+static int literal(const struct conf *c, const char *host, int port, struct mx_route *r)
 {
 	unsigned char a[16];
 	const char *h = host;
@@ -195,9 +196,9 @@ static int literal(const char *host, int port, struct mx_route *r)
 	if (!strncasecmp(h, "IPv6:", 5))
 		h += 5;
 	if (inet_pton(AF_INET, h, a) == 1)
-		return add_addr(r, host, 0, AF_INET, a, port);
+		return want(c, AF_INET) ? add_addr(r, host, 0, AF_INET, a, port) : -1;
 	if (inet_pton(AF_INET6, h, a) == 1)
-		return add_addr(r, host, 0, AF_INET6, a, port);
+		return want(c, AF_INET6) ? add_addr(r, host, 0, AF_INET6, a, port) : -1;
 	return 0;
 }
 
@@ -238,8 +239,15 @@ int mx_route(const struct conf *c, const char *nexthop, struct mx_route *r, char
 		return MX_TEMP;
 	}
 	r->port = port;
-	if (literal(host, port, r) > 0)
+	k = literal(c, host, port, r);
+	if (k > 0)
 		return 0;
+	if (k < 0) {
+		/* as Postfix: a configuration matter (relayhost), keep the mail */
+		why_set(why, whylen, "4.4.4 no usable address for %s (inet_protocols = %s)", host,
+			c->inet_protocols);
+		return MX_TEMP;
+	}
 	if (br) {
 		k = host_addrs(c, host, 0, port, r);
 		goto addrs;

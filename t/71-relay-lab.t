@@ -9,7 +9,8 @@
 # 2's mailbox with both hosts' Received lines, and the reply comes back;
 # MX order (first MX down, second up); no MX (the domain's A record); a
 # null MX, a loop back to ourselves and an unknown domain bounce; an MX
-# down then up (deferred, retried, delivered once).
+# down then up (deferred, retried, delivered once); relayhost = host (its
+# MX) and [host] (its address).
 . "${FACTEUR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}/t/lib/tap.sh"
 . "$FACTEUR_SRC/t/lib/env.sh"
 . "$FACTEUR_SRC/t/smtp/lib.sh"
@@ -208,5 +209,25 @@ is "$((n1 + n2))" 16 "16 messages to a domain with two MX of equal preference"
 ok $? "both MX used ($n1 and $n2)"
 stop 127.0.0.7
 stop 127.0.0.8
+
+# 7: relayhost forms (Postfix's meaning): `host` uses host's MX records,
+# `[host]` only its address; either way the recipient's own MX is ignored
+remote 127.0.0.4 rh
+FCONF=$C1 conf_set relayhost two.test
+send1 rh1 r1@mail2.com
+waitfor "$H1/log" 'to=<r1@mail2.com>.*status=sent'
+grep -q 'to=<r1@mail2.com>, relay=mxb.two.test\[127.0.0.4\]:25, .*status=sent' "$H1/log"
+ok $? "relayhost = two.test: its MX (the second, the first being down), not mail2.com's"
+FCONF=$C1 conf_set relayhost '[mxb.two.test]'
+nmxa=$(grep -c 'mxa.two.test' "$H1/log")
+send1 rh2 r2@mail2.com
+waitfor "$H1/log" 'to=<r2@mail2.com>.*status=sent'
+grep -q 'to=<r2@mail2.com>, relay=mxb.two.test\[127.0.0.4\]:25, .*status=sent' "$H1/log"
+ok $? "relayhost = [mxb.two.test]: its address, no MX lookup"
+is "$(grep -c 'mxa.two.test' "$H1/log")" "$nmxa" "... mxa (two.test's first MX, down) not tried for it"
+is "$(ls "$ROOT/rh" | grep -c '^msg-')" 2 "both reached the relay host"
+[ ! -e "$H2/spool/r1" ]; ok $? "none went to mail2.com's own MX"
+FCONF=$C1 conf_set relayhost ''
+stop 127.0.0.4
 
 done_testing

@@ -1,11 +1,12 @@
 #!/bin/sh
 # TLS through stunnel4 and SMTP AUTH, end to end under xinetd on 127.0.0.1:
 # STARTTLS/STLS and implicit TLS (465/993/995) for the three programs with
-# openssl s_client, swaks, curl and python3 (smtplib, imaplib, poplib); the
-# capabilities before and after TLS; AUTH PLAIN/LOGIN, failures, relaying
-# and the Received header; the injection test (CVE-2011-0411 class);
-# tls_security_level = encrypt; a missing certificate; a client that drops
-# after TLS and one that never finishes the handshake.
+# openssl s_client, swaks, curl, mbsync, fetchmail, mutt (ssl_force_tls) and
+# python3 (smtplib, imaplib, poplib); the capabilities before and after
+# TLS; AUTH PLAIN/LOGIN, failures, relaying and the Received header; the
+# injection test (CVE-2011-0411 class); tls_security_level = encrypt; a
+# missing certificate; a client that drops after TLS and one that never
+# finishes the handshake.
 . "${FACTEUR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}/t/lib/tap.sh"
 . "$FACTEUR_SRC/t/lib/env.sh"
 . "$FACTEUR_SRC/t/lib/xinetd.sh"
@@ -29,9 +30,10 @@ conf_set stunnel_path "$STUNNEL"
 sed 's/^tls_security_level.*//' "$FCONF" > "$T_TMP/enc.conf" && echo "tls_security_level = encrypt" >> "$T_TMP/enc.conf"
 grep -v '^tls_cert_file' "$FCONF" > "$T_TMP/nocert.conf" && echo "tls_cert_file = $T_TMP/no-such.pem" >> "$T_TMP/nocert.conf"
 { cat "$FCONF"; printf 'imap_timeout = 3\npop3_timeout = 3\nsmtpd_timeout = 3\n'; } > "$T_TMP/short.conf"
+{ cat "$FCONF"; printf 'smtpd_sasl_auth_enable = yes\n'; } > "$T_TMP/sasl.conf"
 
 set -- smtp submission submissions pop3 pop3s imap imaps smtp_enc imap_enc pop3_enc smtp_nocert pop3_nocert \
-	imaps_nocert imaps_short pop3_short
+	imaps_nocert imaps_short pop3_short smtp_sasl
 PORTS=
 for s in "$@"; do
 	p=$(free_port)
@@ -53,8 +55,9 @@ xinetd_service f-pop3-nocert "$P_pop3_nocert" "$B/pop3d" -c "$T_TMP/nocert.conf"
 xinetd_service f-imaps-nocert "$P_imaps_nocert" "$B/imapd" -c "$T_TMP/nocert.conf" -T
 xinetd_service f-imaps-short "$P_imaps_short" "$B/imapd" -c "$T_TMP/short.conf" -T
 xinetd_service f-pop3-short "$P_pop3_short" "$B/pop3d" -c "$T_TMP/short.conf"
+xinetd_service f-smtp-sasl "$P_smtp_sasl" "$B/smtpd" -c "$T_TMP/sasl.conf"
 xinetd_start
-ok $? "xinetd serves 15 facteur services with and without TLS"
+ok $? "xinetd serves 16 facteur services with and without TLS"
 
 # --- openssl s_client -------------------------------------------------------
 sclient() { # sclient ARGS...: stdin is the session (LF, sent as CRLF), stdout what came back
@@ -203,6 +206,69 @@ if command -v fetchmail > /dev/null; then
 	done
 else
 	skip "fetchmail not installed"
+fi
+
+# --- mutt with ssl_force_tls: sending (smtps://, smtp:// + STARTTLS) and
+# reading (imaps://, imap:// + STARTTLS, pops://, pop:// + STLS); against a
+# server without a certificate it must refuse to go on in plaintext
+if command -v mutt > /dev/null && command -v script > /dev/null; then
+	cat > "$T_TMP/muttrc" <<RC
+set ssl_force_tls = yes
+set ssl_starttls = yes
+set certificate_file = $T_TMP/cert.pem
+set from = alice@example.test
+set use_from = yes
+set smtp_pass = alice-pw
+set imap_user = alice
+set imap_pass = alice-pw
+set pop_user = alice
+set pop_pass = alice-pw
+set header_cache = ""
+set message_cachedir = ""
+set confirmcreate = no
+set confirmappend = no
+set quit = yes
+set move = no
+set wait_key = no
+set mbox_type = mbox
+RC
+	printf 'hello from mutt\n' > "$T_TMP/mutt.body"
+	# mutt_send URL SUBJECT: mutt in batch mode (no terminal needed)
+	mutt_send() {
+		HOME=$T_TMP timeout 30 mutt -n -F "$T_TMP/muttrc" -e "set smtp_url=\"$1\"" -s "$2" -- bob@example.test \
+			< "$T_TMP/mutt.body" > "$T_TMP/mutt.out" 2>&1
+	}
+	mutt_send "smtps://alice@127.0.0.1:$P_submissions" "mutt-smtps"
+	ok $? "mutt ssl_force_tls, smtps:// (465) with AUTH: sent"
+	mutt_send "smtp://alice@127.0.0.1:$P_submission" "mutt-starttls"
+	ok $? "mutt ssl_force_tls, smtp:// (587, STARTTLS) with AUTH: sent"
+	mutt_send "smtp://alice@127.0.0.1:$P_smtp_nocert" "mutt-plain"
+	r=$?
+	[ $r != 0 ] && grep -q 'Could not send' "$T_TMP/mutt.out"
+	ok $? "mutt ssl_force_tls, server without TLS: refuses to send (exit $r)"
+	wait_for 'Subject: mutt-starttls' "$SPOOL/bob"
+	awk '/^From /{h=""} {h=h $0 "\n"} /^Subject: mutt-starttls/{print h; exit}' "$SPOOL/bob" | grep -q 'with ESMTPSA'
+	ok $? "mutt's messages arrive, received with ESMTPSA"
+	lacks "$SPOOL/bob" '^Subject: mutt-plain' "nothing sent in plaintext"
+	# mutt_read URL: mutt on a pty (script), copying every message to a file
+	mutt_read() {
+		rm -f "$T_TMP/mutt.mbox"
+		HOME=$T_TMP TERM=vt100 timeout 30 script -qec "mutt -n -F '$T_TMP/muttrc' -f '$1' -e 'push \"<tag-pattern>~A<enter><tag-prefix><copy-message>$T_TMP/mutt.mbox<enter><quit>\"'" \
+			/dev/null < /dev/null > "$T_TMP/mutt.out" 2>&1
+		grep -c '^From ' "$T_TMP/mutt.mbox" 2> /dev/null || echo 0
+	}
+	n0=$(grep -c 'tls: started' "$T_TMP/log")
+	for u in "imaps://127.0.0.1:$P_imaps/INBOX" "imap://127.0.0.1:$P_imap/INBOX" "pops://127.0.0.1:$P_pop3s/" \
+		"pop://127.0.0.1:$P_pop3/"; do
+		n=$(mutt_read "$u")
+		ok "$([ "$n" -ge 1 ]; echo $?)" "mutt ssl_force_tls reads $u ($n messages)"
+	done
+	is "$(($(grep -c 'tls: started' "$T_TMP/log") - n0))" 4 "... each over TLS"
+	n0=$(grep -c 'login: user=alice' "$T_TMP/log")
+	is "$(mutt_read "pop://127.0.0.1:$P_pop3_nocert/")" 0 "mutt ssl_force_tls, POP3 server without STLS: nothing read"
+	is "$(grep -c 'login: user=alice' "$T_TMP/log")" "$n0" "... and no password sent"
+else
+	skip "mutt or script not installed"
 fi
 
 # --- python3 smtplib, imaplib, poplib, raw sockets ---------------------------

@@ -7,6 +7,7 @@ every command line received is appended to OUTDIR/transcript.
   remote.py --listen ADDR:PORT --out DIR [options]
     --helo-only        EHLO answered 502 (an RFC 821 server)
     --no-8bitmime      no 8BITMIME, no SMTPUTF8 in the EHLO reply
+    --no-smtputf8      no SMTPUTF8 (8BITMIME kept)
     --no-pipelining    no PIPELINING
     --size N           SIZE N
     --grey N           the first N RCPT of each address get 450 (greylisting)
@@ -25,6 +26,7 @@ ap.add_argument("--out", required=True)
 ap.add_argument("--helo-only", action="store_true")
 ap.add_argument("--no-8bitmime", action="store_true")
 ap.add_argument("--no-pipelining", action="store_true")
+ap.add_argument("--no-smtputf8", action="store_true")
 ap.add_argument("--size", type=int, default=0)
 ap.add_argument("--grey", type=int, default=0)
 ap.add_argument("--reject", action="append", default=[])
@@ -89,7 +91,9 @@ def session(c):
             if a.size:
                 ext.append("SIZE %d" % a.size)
             if not a.no_8bitmime:
-                ext += ["8BITMIME", "SMTPUTF8"]
+                ext.append("8BITMIME")
+            if not a.no_8bitmime and not a.no_smtputf8:
+                ext.append("SMTPUTF8")
             ext.append("DSN")
             lines = [a.name] + ext
             for l in lines[:-1]:

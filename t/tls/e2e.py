@@ -67,6 +67,26 @@ def smtp_starttls_25():
        'SMTP 25: mail over STARTTLS delivered, Received says ESMTPS')
 
 
+def smtp_sasl_25():
+    """smtpd_sasl_auth_enable = yes: AUTH on port 25 too (Postfix's key),
+    offered to the trusted loopback before TLS and after it; optional."""
+    s = smtplib.SMTP(H, P['smtp_sasl'], timeout=20)
+    s.ehlo('client.test')
+    ok(s.has_extn('auth') and s.has_extn('starttls'), 'SMTP 25, smtpd_sasl_auth_enable = yes: AUTH and STARTTLS')
+    code, _ = s.docmd('MAIL FROM:<alice@example.test>')
+    ok(code == 250, 'SMTP 25, smtpd_sasl_auth_enable = yes: AUTH not required (%d)' % code)
+    s.rset()
+    s.starttls(context=CTX)
+    s.ehlo('client.test')
+    ok('PLAIN' in s.esmtp_features.get('auth', '') and 'LOGIN' in s.esmtp_features.get('auth', ''),
+       'SMTP 25, smtpd_sasl_auth_enable = yes, under TLS: AUTH PLAIN LOGIN')
+    s.login('bob', 'bob-pw')
+    s.sendmail('bob@example.test', ['alice@example.test'], msg('smtp-25-auth', 'alice@example.test'))
+    s.quit()
+    ok(wait_mail('alice', r'\(Authenticated sender: bob\)\n\tby [^\n]* with ESMTPSA id \w+[^\n]*\n(?:[^\n]+\n)*?Subject: smtp-25-auth'),
+       'SMTP 25, smtpd_sasl_auth_enable = yes: AUTH then mail, Received says ESMTPSA')
+
+
 def smtp_submission():
     s = smtplib.SMTP(H, P['submission'], timeout=20)
     s.ehlo('client.test')
@@ -296,7 +316,43 @@ def drop_after_tls():
         t.close()
 
 
-for fn in (smtp_starttls_25, smtp_submission, smtp_auth_failures):
+def after_login():
+    """STARTTLS/STLS once logged in (plaintext, from trusted loopback): the
+    protocol's error, and the session goes on in plaintext."""
+    def talk(port, lines, last):
+        sock = socket.create_connection((H, port), timeout=10)
+        f = sock.makefile('rb')
+        got = [readline(f)]
+        for l, tag in lines:
+            sock.sendall(l + b'\r\n')
+            while True:
+                r = readline(f)
+                got.append(r)
+                if not r or r.startswith(tag) and (tag != '' or r[3:4] != '-'):
+                    break
+        sock.close()
+        return got
+    g = talk(P['pop3'], [(b'USER alice', '+OK'), (b'PASS alice-pw', ''), (b'STLS', ''), (b'STAT', ''),
+                         (b'QUIT', '')], None)
+    ok(g[2].startswith('+OK') and g[3].startswith('-ERR') and g[4].startswith('+OK ') and g[5].startswith('+OK'),
+       'POP3: STLS after login: -ERR, the session goes on (%s | %s)' % (g[3], g[4]))
+    g = talk(P['imap'], [(b'a LOGIN alice alice-pw', 'a '), (b'b STARTTLS', 'b '), (b'c NOOP', 'c '),
+                         (b'd LOGOUT', 'd ')], None)
+    b = [x for x in g if x.startswith('b ')]
+    c = [x for x in g if x.startswith('c ')]
+    ok(b and b[0] == 'b BAD STARTTLS not allowed after login' and c and c[0].startswith('c OK'),
+       'IMAP: STARTTLS after LOGIN: BAD, the session goes on (%s)' % (b[0] if b else g))
+    import base64
+    cred = base64.b64encode(b'\0alice\0alice-pw')
+    g = talk(P['submission'], [(b'EHLO x', '250 '), (b'AUTH PLAIN ' + cred, ''), (b'STARTTLS', ''),
+                               (b'NOOP', ''), (b'QUIT', '')], None)
+    st = [x for x in g if x[:3].isdigit()]
+    tail = st[-4:]
+    ok(tail[0].startswith('235') and tail[1][:1] == '5' and tail[2].startswith('250') and tail[3].startswith('221'),
+       'SMTP 587: STARTTLS after AUTH: %s, the session goes on' % tail[1])
+
+
+for fn in (smtp_starttls_25, smtp_sasl_25, smtp_submission, smtp_auth_failures, after_login):
     attempt(fn.__name__, fn)
 attempt('inject smtp', lambda: inject('SMTP', P['smtp'], [b'EHLO x\r\n', b'STARTTLS\r\nRSET\r\n'], b'EHLO y\r\n', r'^250-mail\.example\.test$'))
 attempt('inject pop3', lambda: inject('POP3', P['pop3'], [b'STLS\r\nUSER alice\r\n'], b'NOOP\r\n', r'^-ERR'))
