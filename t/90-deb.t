@@ -86,7 +86,7 @@ ok "$(! grep -Eq '^/(var/empty|usr/local|t/|bench/)' "$T_TMP/files"; echo $?)" \
 	"nothing from t/ or bench/, no /usr/local, no /var/empty (postinst makes it)"
 mkdir "$T_TMP/x" && dpkg-deb -x "$deb" "$T_TMP/x"
 ok "$(! grep -rl '@[A-Z]*@' "$T_TMP/x/etc" "$T_TMP/x/lib" >/dev/null; echo $?)" "placeholders substituted"
-ok "$(grep -qx 'server_args     = -c /etc/facteur.conf -T' "$T_TMP/x/etc/xinetd.d/facteur-imaps" &&
+ok "$(grep -q '^[[:space:]]*server_args *= -c /etc/facteur.conf -T$' "$T_TMP/x/etc/xinetd.d/facteur-imaps" &&
 	grep -qx 'ExecStart=/usr/libexec/facteur/smtpd -c /etc/facteur.conf -T -S' \
 	"$T_TMP/x/lib/systemd/system/facteur-submissions@.service"; echo $?)" "TLS ports: imapd -T, smtpd -T -S"
 ok "$(grep -qx 'ExecStart=/usr/libexec/facteur/imapd -c /etc/facteur.conf' \
