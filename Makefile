@@ -108,6 +108,8 @@ install: progs
 	for f in man/*.[1-8]; do [ -e "$$f" ] || continue; s=$${f##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
 		install -m 644 $$f $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 	install -d $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(PREFIX)/share/doc/facteur/examples
+	install -m 644 etc/fail2ban/jail-facteur.conf $(DESTDIR)$(PREFIX)/share/doc/facteur/examples/
 	for n in mailq newaliases; do ln -sf ../man8/sendmail.8 $(DESTDIR)$(MANDIR)/man1/$$n.1 || exit 1; done
 
 demo:

@@ -45,7 +45,9 @@ void log_open(const char *ident, const char *dest)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
-void log_vmsg(int prio, const char *fmt, va_list ap)
+/* with_id: "ID: " before the text (every line but those in another
+ * program's shape, which carry the id in their own place) */
+static void vlog(int prio, int with_id, const char *fmt, va_list ap)
 {
 	char line[2048];
 	int n;
@@ -53,7 +55,10 @@ void log_vmsg(int prio, const char *fmt, va_list ap)
 	if (log_fd < 0) {
 		char body[1900];
 		vsnprintf(body, sizeof body, fmt, ap);
-		syslog(prio, "%s: %s", log_id(), body);
+		if (with_id)
+			syslog(prio, "%s: %s", log_id(), body);
+		else
+			syslog(prio, "%s", body);
 		return;
 	}
 	{
@@ -62,7 +67,10 @@ void log_vmsg(int prio, const char *fmt, va_list ap)
 		char ts[32];
 		localtime_r(&t, &tm);
 		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-		n = snprintf(line, sizeof line, "%s %s[%ld]: %s: ", ts, log_ident, (long)getpid(), log_id());
+		if (with_id)
+			n = snprintf(line, sizeof line, "%s %s[%ld]: %s: ", ts, log_ident, (long)getpid(), log_id());
+		else
+			n = snprintf(line, sizeof line, "%s %s[%ld]: ", ts, log_ident, (long)getpid());
 	}
 	if (n < 0 || (size_t)n >= sizeof line)
 		return;
@@ -82,12 +90,26 @@ void log_vmsg(int prio, const char *fmt, va_list ap)
 	}
 }
 
+void log_vmsg(int prio, const char *fmt, va_list ap)
+{
+	vlog(prio, 1, fmt, ap);
+}
+
 void log_msg(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(prio, fmt, ap);
+	vlog(prio, 1, fmt, ap);
+	va_end(ap);
+}
+
+void log_msg_shaped(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(prio, 0, fmt, ap);
 	va_end(ap);
 }
 

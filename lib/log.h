@@ -17,6 +17,10 @@ void log_new_id(void);
 const char *log_id(void);
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* A line in Postfix's or Dovecot's shape, without the "ID: " prefix, for
+ * the tools that parse theirs (fail2ban's postfix and dovecot filters):
+ * the caller puts log_id() in the line itself (session=<ID>). */
+void log_msg_shaped(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Session transcript (when log_debug is on): dir '<' from client, '>' to
  * client; bytes made printable. */
 void log_trace(char dir, const char *p, unsigned long n);

@@ -458,7 +458,10 @@ static int read_value(int fd, char *buf, size_t max, size_t len, size_t *len_r)
 	return 0;
 }
 
-/* Makes up to 64 bytes of a client-chosen name safe for one log line. */
+/* Makes up to 64 bytes of a client-chosen name safe for one log line:
+ * controls, space and the separators of the Dovecot-shaped lines below
+ * become \xHH, so a name cannot end the field early and make a log parser
+ * (fail2ban) take a client-chosen address for the client's. */
 static void printable(char *out, size_t outmax, const char *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -466,7 +469,7 @@ static void printable(char *out, size_t outmax, const char *p, size_t n)
 
 	for (i = 0; i < n && i < 64 && o + 5 < outmax; i++) {
 		unsigned char ch = (unsigned char)p[i];
-		if (ch < 0x20 || ch >= 0x7f || ch == '\\') {
+		if (ch <= 0x20 || ch >= 0x7f || strchr("\\,()<>[]=\"", ch)) {
 			out[o++] = '\\';
 			out[o++] = 'x';
 			out[o++] = hex[ch >> 4];
@@ -512,20 +515,24 @@ static int judge(const struct conf *c, const struct peer *peer, struct auth_user
 	else
 		printable(shown, sizeof shown, at.user, at.ulen);
 	if (at.over)
-		why = "user name or password too long";
+		why = "invalid credentials: user name or password too long";
 	else if (at.ulen == 0 || memchr(at.user, '\0', at.ulen) || memchr(at.pass, '\0', at.plen))
-		why = "empty user name or NUL byte";
+		why = "invalid credentials: empty user name or NUL byte";
 	else if ((r = auth_check(c, at.user, at.pass, u)) < 0)
 		temp = errno == EAGAIN;
 	str_wipe(at.pass, sizeof at.pass);
+	/* Dovecot's shapes (fail2ban's dovecot filter, t/89): every login
+	 * method here is a plaintext one, which Dovecot logs as PLAIN */
 	if (r == 0) {
-		log_msg(LOG_INFO, "login: user=%s rhost=%s", u->name, peer->addr);
+		log_msg_shaped(LOG_INFO, "Login: user=<%s>, method=PLAIN, rip=%s, lip=%s, session=<%s>", u->name,
+			       peer->addr, peer->local_addr[0] ? peer->local_addr : peer->addr, log_id());
 		return ANS_OK;
 	}
 	++*fails;
-	log_msg(LOG_NOTICE, "login failed: user=%s rhost=%s: %s (%u/%d)", shown, peer->addr,
-		why ? why : temp ? "temporary failure" : "unknown user or wrong password", *fails,
-		AUTH_FAILS_MAX);
+	log_msg_shaped(LOG_NOTICE, "%s(%s,%s,<%s>): %s (login failed %u/%d)",
+		       strncmp(c->auth, "passwd-file:", 12) ? "pam" : "passwd-file", shown, peer->addr, log_id(),
+		       why ? why : temp ? "temporary failure" : "unknown user or password mismatch", *fails,
+		       AUTH_FAILS_MAX);
 	delay_from(&start, c->auth_failure_delay);
 	if (*fails >= AUTH_FAILS_MAX)
 		return ANS_LAST;

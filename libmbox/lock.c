@@ -742,7 +742,10 @@ int mbox_unlock(struct mbox *mb)
 
 	if (mb->lock == MBOX_LOCK_NONE)
 		return 0;
-	if ((mb->mode & MBOX_RDWR) && fsync(mb->fd) == -1)
+	/* only a writer may have written (appends, rewrites and crash
+	 * recovery fsync their own data anyway): a reader's unlock costs no
+	 * disk flush (issue 18: every IMAP command takes a read lock) */
+	if (mb->lock == MBOX_LOCK_WRITE && (mb->mode & MBOX_RDWR) && fsync(mb->fd) == -1)
 		err = errno;
 	dotlock_release(mb);
 	kernel_unlock(mb);

@@ -62,8 +62,8 @@ int mbox_open(struct mbox *mb, const char *path, int mode);
  * reader ever sees a torn mailbox.  An error of that recovery (ENOSPC...)
  * fails the lock. */
 int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms);
-/* fsyncs if writable, removes our dotlock (only if it is still ours), then
- * drops the kernel lock. */
+/* fsyncs if it held the write lock (a reader wrote nothing), removes our
+ * dotlock (only if it is still ours), then drops the kernel lock. */
 int mbox_unlock(struct mbox *mb);
 /* Unlocks if needed and closes. */
 int mbox_close(struct mbox *mb);

@@ -76,6 +76,32 @@ static int start_file(struct recv_ctx *x, struct txn *t)
 	return r;
 }
 
+
+/* Postfix's reject line, so that pflogsumm and fail2ban's postfix filter
+ * (t/89) read it: "ID: reject: RCPT from unknown[ip]: 554 5.7.1 <a>: Relay
+ * access denied; from=<s> to=<a> proto=ESMTP helo=<h>", the reply the
+ * session child sends for the same verdict (session.c). */
+static void log_reject(const struct recv_ctx *x, const struct txn *t, const char *a, char verdict)
+{
+	const char *code = "451 4.3.0", *what = "Temporary lookup failure";
+
+	switch (verdict) {
+	case RCPT_UNKNOWN:
+		code = "550 5.1.1";
+		what = "Recipient address rejected: User unknown in local recipient table";
+		break;
+	case RCPT_DENIED:
+		code = "554 5.7.1";
+		what = "Relay access denied";
+		break;
+	case RCPT_TOOMANY:
+		code = "452 4.5.3";
+		what = "Error: too many recipients";
+		break;
+	}
+	log_msg(LOG_INFO, "reject: RCPT from unknown[%s]: %s <%s>: %s; from=<%s> to=<%s> proto=%s helo=<%s>",
+		x->peer->addr, code, a, what, t->e.sender, a, t->e.with[0] == 'E' ? "ESMTP" : "SMTP", t->e.helo);
+}
 static int on_rcpt(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 {
 	const char *addr = p + 1, *orcpt, *z;
@@ -102,7 +128,7 @@ static int on_rcpt(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 		if (code[0] == RCPT_OK || code[0] == RCPT_REMOTE)
 			t->nrcpt++;
 		else
-			log_msg(LOG_INFO, "reject: RCPT <%s>: %c", a, code[0]);
+			log_reject(x, t, a, code[0]);
 	}
 	return x->outfd < 0 ? 0 : rec_put(x->outfd, REC_VERDICT, code, 1);
 }

@@ -50,10 +50,10 @@ static int decode(struct io *io, const char *b64, size_t len, unsigned char *out
 }
 
 /* Asks the parent; writes the reply. */
-static int ask(struct io *io, int recfd, const unsigned char *user, size_t ulen, const unsigned char *pass,
-	       size_t plen, char *name_r, size_t namemax)
+static int ask(struct io *io, int recfd, char mech, const unsigned char *user, size_t ulen,
+	       const unsigned char *pass, size_t plen, char *name_r, size_t namemax)
 {
-	static char rec[AUTH_USER_MAX + AUTH_PASS_MAX + 4];
+	static char rec[AUTH_USER_MAX + AUTH_PASS_MAX + 5];
 	char ans[AUTH_USER_MAX + 2];
 	size_t n;
 	int type, r;
@@ -63,11 +63,12 @@ static int ask(struct io *io, int recfd, const unsigned char *user, size_t ulen,
 		ulen = AUTH_USER_MAX + 1;
 	if (plen > AUTH_PASS_MAX + 1)
 		plen = AUTH_PASS_MAX + 1;
-	memcpy(rec, user, ulen);
-	rec[ulen] = '\0';
-	memcpy(rec + ulen + 1, pass, plen);
+	rec[0] = mech;   /* 'P' PLAIN, 'L' LOGIN: for the parent's log line */
+	memcpy(rec + 1, user, ulen);
+	rec[1 + ulen] = '\0';
+	memcpy(rec + 2 + ulen, pass, plen);
 	io_flush(io);
-	r = rec_put(recfd, REC_AUTH, rec, ulen + 1 + plen);
+	r = rec_put(recfd, REC_AUTH, rec, 2 + ulen + plen);
 	str_wipe(rec, sizeof rec);
 	if (r < 0 || rec_get(recfd, &type, ans, sizeof ans - 1, &n) != 1 || type != REC_AUTHED || n < 1)
 		return -1;
@@ -113,7 +114,7 @@ static int plain(struct io *io, int recfd, const char *b64, size_t len, char *na
 		reply(io, SR_AUTH_AUTHZID);
 		return SASL_NO;
 	}
-	r = ask(io, recfd, z1 + 1, ul, z2 + 1, n - (size_t)(z2 + 1 - raw), name_r, namemax);
+	r = ask(io, recfd, 'P', z1 + 1, ul, z2 + 1, n - (size_t)(z2 + 1 - raw), name_r, namemax);
 	str_wipe(raw, sizeof raw);
 	return r;
 }
@@ -144,7 +145,7 @@ static int login(struct io *io, int recfd, const char *ir, size_t irlen, char *n
 	str_wipe(line, len);
 	if (r < 0)
 		return SASL_NO;
-	r = ask(io, recfd, user, ul, pass, pl, name_r, namemax);
+	r = ask(io, recfd, 'L', user, ul, pass, pl, name_r, namemax);
 	str_wipe(pass, sizeof pass);
 	return r;
 }
@@ -197,10 +198,19 @@ int sasl_check(struct recv_ctx *x, char *p, size_t n)
 {
 	struct auth_user u;
 	char ans[AUTH_USER_MAX + 2], who[72];
-	const char *z = memchr(p, '\0', n), *why = NULL;
-	size_t ul = z ? (size_t)(z - p) : 0, pl = z ? n - ul - 1 : 0;
+	const char *z, *why = NULL, *mech;
+	size_t ul, pl;
 	int r = -1, temp = 0;
 
+	/* the record: mechanism byte, user NUL password */
+	if (n < 2 || (p[0] != 'P' && p[0] != 'L'))
+		return -1;
+	mech = p[0] == 'P' ? "PLAIN" : "LOGIN";
+	p++;
+	n--;
+	z = memchr(p, '\0', n);
+	ul = z ? (size_t)(z - p) : 0;
+	pl = z ? n - ul - 1 : 0;
 	if (!z)
 		return -1;
 	if (x->authname[0] || x->auth_fails >= AUTH_FAILS_MAX) {
@@ -221,15 +231,20 @@ int sasl_check(struct recv_ctx *x, char *p, size_t n)
 	if (r == 0) {
 		str_copyz(x->authname, sizeof x->authname, u.name);
 		x->relay_ok = 1; /* Postfix permit_sasl_authenticated */
-		log_msg(LOG_INFO, "login: user=%s rhost=%s (SMTP AUTH)", u.name, x->peer->addr);
+		/* Postfix's line */
+		log_msg(LOG_INFO, "client=unknown[%s], sasl_method=%s, sasl_username=%s", x->peer->addr, mech,
+			u.name);
 		ans[0] = 'Y';
 		memcpy(ans + 1, u.name, strlen(u.name));
 		return rec_put(x->outfd, REC_AUTHED, ans, 1 + strlen(u.name));
 	}
 	x->auth_fails++;
-	log_msg(LOG_NOTICE, "login failed: user=%s rhost=%s: %s (%u/%d, SMTP AUTH)", who, x->peer->addr,
-		why ? why : temp ? "temporary failure" : "unknown user or wrong password", x->auth_fails,
-		AUTH_FAILS_MAX);
+	/* Postfix's shape (fail2ban's postfix filter, t/89); a temporary
+	 * failure is not one Postfix's filter counts */
+	log_msg_shaped(LOG_WARNING, "warning: unknown[%s]: SASL %s authentication %s: %s, sasl_username=%s, "
+		       "session=<%s> (%u/%d)", x->peer->addr, mech, temp ? "temporarily failed" : "failed",
+		       why ? why : temp ? "temporary failure" : "authentication failure", who, log_id(),
+		       x->auth_fails, AUTH_FAILS_MAX);
 	delay_ms(x->c->auth_failure_delay);
 	ans[0] = x->auth_fails >= AUTH_FAILS_MAX ? 'Q' : temp ? 'T' : 'N';
 	return rec_put(x->outfd, REC_AUTHED, ans, 1);

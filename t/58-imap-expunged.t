@@ -3,7 +3,7 @@
 # expunged (EXPUNGE not yet sent, RFC 3501 7.4.1).  Everything that still
 # exists is answered, the gone messages get empty data, the tagged reply is
 # OK [EXPUNGEISSUED] (RFC 5530), no EXPUNGE is sent during FETCH, STORE or
-# SEARCH; the FETCH responses are byte-identical to Dovecot's on the same
+# SEARCH; MOVE moves the rest; the FETCH responses are byte-identical to Dovecot's on the same
 # mailbox and script.
 . "${FACTEUR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}/t/lib/tap.sh"
 . "$FACTEUR_SRC/t/lib/env.sh"
@@ -59,6 +59,33 @@ ok $? "COPY of a mix: untagged EXPUNGEISSUED, the rest copied with COPYUID"
 is "$(between 10 | grep -c '^\* [23] EXPUNGE')" 2 "UID SEARCH may send the EXPUNGEs: sent"
 is "$(between 10 | grep '^\* SEARCH')" "* SEARCH 1 4 5 6" "UID SEARCH after them"
 is "$(between 12 | grep -c 'FETCH (UID')" 4 "the view is consistent afterwards"
+
+# MOVE (RFC 6851) over a message expunged elsewhere, after a UID FETCH
+# (which may send EXPUNGE): the rest moves, EXPUNGE for each, in order
+: > "$SPOOL/alice"
+for i in 1 2 3 4 5; do msg $i | deliver alice; done
+cat > "$T_TMP/script2" <<'IN'
+A CREATE Archive
+A SELECT INBOX
+B SELECT INBOX
+B STORE 2 +FLAGS (\Deleted)
+B EXPUNGE
+A UID FETCH 1:5 (UID FLAGS)
+B STORE 3 +FLAGS (\Deleted)
+B EXPUNGE
+A MOVE 1:4 Archive
+A FETCH 1:* (UID)
+A STATUS Archive (MESSAGES)
+IN
+python3 "$IMAP_SRC/twosess.py" "exec $B/imapd -c $FCONF" --login alice alice-pw \
+	< "$T_TMP/script2" > "$T_TMP/m.out"
+m() { sed -n "/^a$(($1 - 1)) /,/^a$1 /p" "$T_TMP/m.out" | sed 1d; }
+is "$(m 3 | grep -c '^\* [0-9] FETCH (UID [1345] ')" 4 "UID FETCH: the 4 left, with the EXPUNGE of UID 2 first"
+is "$(m 4 | tr -d '\r' | grep -v '^\* [0-9] RECENT' | sed 's/COPYUID [0-9]* /COPYUID V /' | tr '\n' '|')" \
+	"* OK [EXPUNGEISSUED] Some messages were already expunged.|* OK [COPYUID V 1,3,5 1,2,3] Moved.|* 1 EXPUNGE|* 1 EXPUNGE|* 1 EXPUNGE|* 1 EXPUNGE|a4 OK MOVE completed.|" \
+	"MOVE over a message expunged elsewhere: EXPUNGEISSUED, the 3 others moved, 4 EXPUNGEs, OK"
+is "$(m 5 | grep -c '^\* .*FETCH')" 0 "the view is empty afterwards"
+is "$(m 6 | grep '^\* STATUS')" '* STATUS "Archive" (MESSAGES 3)' "Archive holds the 3 moved messages"
 
 # side by side with Dovecot (its index in a home of its own)
 DOVECOT=/usr/lib/dovecot/imap

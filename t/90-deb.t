@@ -54,6 +54,8 @@ ok "$(has "$(field Conflicts)" mail-transport-agent && has "$(field Replaces)" m
 	"Conflicts and Replaces: mail-transport-agent (Debian policy 7.5 for MTAs)"
 ok "$(! field Conflicts | grep -Eq 'pop3-server|imap-server'; echo $?)" \
 	"no conflict with other POP3/IMAP servers (Dovecot only Provides them too)"
+ok "$(field Recommends | grep -q 'stunnel4' && field Recommends | grep -q 'ssl-cert'; echo $?)" \
+	"Recommends: stunnel4 (TLS) and ssl-cert (the default certificate)"
 ok "$(field Depends | grep -q 'libpam0g' && field Depends | grep -q 'libpam-runtime'; echo $?)" \
 	"Depends on libpam0g (shlibs) and libpam-runtime (common-auth)"
 
@@ -65,6 +67,8 @@ for f in /usr/libexec/facteur/smtpd /usr/libexec/facteur/sendmail /usr/libexec/f
 	"/usr/bin/mailq -> ../sbin/sendmail" "/usr/bin/newaliases -> ../sbin/sendmail" \
 	"/usr/lib/sendmail -> ../sbin/sendmail" /etc/facteur.conf /etc/pam.d/facteur /etc/cron.d/facteur \
 	/etc/xinetd.d/facteur-smtp /etc/xinetd.d/facteur-pop3 /etc/xinetd.d/facteur-imap \
+	/etc/xinetd.d/facteur-submission /etc/xinetd.d/facteur-submissions /etc/xinetd.d/facteur-pop3s \
+	/etc/xinetd.d/facteur-imaps /usr/share/doc/facteur/examples/jail-facteur.conf \
 	/lib/systemd/system/facteur-queue.timer /lib/systemd/system/facteur-queue.service \
 	/usr/share/man/man5/facteur.conf.5.gz /usr/share/man/man7/facteur.7.gz \
 	/usr/share/man/man8/smtpd.8.gz /usr/share/man/man8/pop3d.8.gz /usr/share/man/man8/imapd.8.gz \
@@ -72,21 +76,26 @@ for f in /usr/libexec/facteur/smtpd /usr/libexec/facteur/sendmail /usr/libexec/f
 	/var/spool/facteur/; do
 	grep -qxF "$f" "$T_TMP/files" || { r=1; diag "missing: $f"; }
 done
-for p in smtp pop3 imap; do
+for p in smtp pop3 imap submission submissions pop3s imaps; do
 	for u in "facteur-$p.socket" "facteur-$p@.service"; do
 		grep -qxF "/lib/systemd/system/$u" "$T_TMP/files" || { r=1; diag "missing: $u"; }
 	done
 done
-ok $r "programs, sendmail/mailq/newaliases, config, PAM, cron, xinetd, units, man pages, queue"
+ok $r "programs, sendmail/mailq/newaliases, config, PAM, cron, xinetd and units for the 7 ports, man pages, fail2ban jail example, queue"
 ok "$(! grep -Eq '^/(var/empty|usr/local|t/|bench/)' "$T_TMP/files"; echo $?)" \
 	"nothing from t/ or bench/, no /usr/local, no /var/empty (postinst makes it)"
 mkdir "$T_TMP/x" && dpkg-deb -x "$deb" "$T_TMP/x"
 ok "$(! grep -rl '@[A-Z]*@' "$T_TMP/x/etc" "$T_TMP/x/lib" >/dev/null; echo $?)" "placeholders substituted"
+ok "$(grep -q '^[[:space:]]*server_args *= -c /etc/facteur.conf -T$' "$T_TMP/x/etc/xinetd.d/facteur-imaps" &&
+	grep -qx 'ExecStart=/usr/libexec/facteur/smtpd -c /etc/facteur.conf -T -S' \
+	"$T_TMP/x/lib/systemd/system/facteur-submissions@.service"; echo $?)" "TLS ports: imapd -T, smtpd -T -S"
 ok "$(grep -qx 'ExecStart=/usr/libexec/facteur/imapd -c /etc/facteur.conf' \
 	"$T_TMP/x/lib/systemd/system/facteur-imap@.service"; echo $?)" "units run /usr/libexec/facteur"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles | sort > "$T_TMP/conffiles"
 printf '%s\n' /etc/cron.d/facteur /etc/facteur.conf /etc/pam.d/facteur /etc/xinetd.d/facteur-imap \
-	/etc/xinetd.d/facteur-pop3 /etc/xinetd.d/facteur-smtp > "$T_TMP/conffiles.want"
+	/etc/xinetd.d/facteur-imaps /etc/xinetd.d/facteur-pop3 /etc/xinetd.d/facteur-pop3s \
+	/etc/xinetd.d/facteur-smtp /etc/xinetd.d/facteur-submission /etc/xinetd.d/facteur-submissions \
+	> "$T_TMP/conffiles.want"
 same_file "$T_TMP/conffiles" "$T_TMP/conffiles.want" "conffiles: every file under /etc"
 
 ## dpkg into a private root

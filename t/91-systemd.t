@@ -6,7 +6,8 @@
 # each service's ExecStart runs instead under systemd-socket-activate
 # --inetd (one process per connection, as Accept=yes), wrapped in setpriv
 # with the unit's NoNewPrivileges and CapabilityBoundingSet, and serves a
-# real SMTP -> POP3 -> IMAP round trip.  What only systemd does (PrivateTmp,
+# real SMTP -> POP3 -> IMAP round trip, and the TLS and submission units
+# (587, 465, 995, 993: STARTTLS, AUTH, implicit TLS with stunnel4).  What only systemd does (PrivateTmp,
 # ProtectSystem, KillMode) is checked as text, not run.
 . "$(dirname "$0")/lib/tap.sh"
 . "$FACTEUR_SRC/t/lib/env.sh"
@@ -48,7 +49,13 @@ for s in "$U"/facteur-*.socket; do
 	done
 	ok "$([ -n "$k" ]; echo $?)" "$svc: hardened (NoNewPrivileges, PrivateTmp, ProtectSystem, capabilities)"
 done
-ok "$([ $n -ge 3 ]; echo $?)" "a socket unit per protocol ($n)"
+ok "$([ $n -ge 7 ]; echo $?)" "a socket unit per port: 25, 587, 465, 110, 995, 143, 993 ($n)"
+for p in imaps pop3s submissions; do
+	ok "$(key "facteur-$p@.service" ExecStart | grep -q -- ' -T\( \|$\)'; echo $?)" "facteur-$p@.service: implicit TLS (-T)"
+done
+for p in submission submissions; do
+	ok "$(key "facteur-$p@.service" ExecStart | grep -q -- ' -S\( \|$\)'; echo $?)" "facteur-$p@.service: submission (-S, AUTH before MAIL)"
+done
 is "$(key facteur-smtp@.service KillMode)" process \
 	"smtpd: KillMode=process (delivery outlives the session)"
 is "$(key facteur-queue.service ExecStart)" "$B/sendmail -c $T_TMP/etc/facteur.conf -q" \
@@ -58,7 +65,9 @@ is "$(key facteur-queue.timer OnCalendar)" "*:0/5" "facteur-queue.timer: every 5
 ## systemd-analyze verify
 if command -v systemd-analyze >/dev/null 2>&1; then
 	(cd "$U" && systemd-analyze verify --man=no facteur-*.socket facteur-queue.timer facteur-queue.service \
-		facteur-smtp@1.service facteur-pop3@1.service facteur-imap@1.service) > "$T_TMP/verify" 2>&1
+		facteur-smtp@1.service facteur-pop3@1.service facteur-imap@1.service \
+		facteur-submission@1.service facteur-submissions@1.service facteur-pop3s@1.service \
+		facteur-imaps@1.service) > "$T_TMP/verify" 2>&1
 	r=$?
 	sed 's/^/# /' "$T_TMP/verify"
 	ok "$([ $r = 0 ] && [ ! -s "$T_TMP/verify" ]; echo $?)" "systemd-analyze verify: every unit, no complaint"
@@ -106,7 +115,18 @@ PIDS=
 # (as root, t/lib/env.sh gave alice, bob and carol uids of their own)
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT
 chmod 755 "$T_TMP"
-for p in smtp pop3 imap; do
+# TLS: a certificate of our own (root-only key, like the snakeoil pair)
+STUNNEL=$(command -v stunnel4 || echo /usr/bin/stunnel4)
+TLS=
+if [ -x "$STUNNEL" ] && command -v openssl >/dev/null 2>&1 &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" -days 2 \
+		-subj /CN=127.0.0.1 > /dev/null 2>&1; then
+	chmod 600 "$T_TMP/key.pem"
+	printf 'tls_cert_file = %s\ntls_key_file = %s\nstunnel_path = %s\n' "$T_TMP/cert.pem" "$T_TMP/key.pem" \
+		"$STUNNEL" >> "$T_TMP/etc/facteur.conf"
+	TLS="submission submissions pop3s imaps"
+fi
+for p in smtp pop3 imap $TLS; do
 	port=$(free_port)
 	eval "port_$p=$port"
 	# shellcheck disable=SC2046
@@ -159,6 +179,59 @@ except poplib.error_proto as e:
 sys.exit(1)
 PY
 ok $? "bad password: -ERR, the socket keeps serving"
+## the TLS and submission units (issue 17 after the TLS merge)
+if [ -n "$TLS" ]; then
+	"$PYTHON" - "$port_submission" "$port_submissions" <<'PY' 2>>"$T_TMP/py.err"
+import smtplib, ssl, sys
+ctx = ssl._create_unverified_context()
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+s.ehlo()
+code, _ = s.mail("alice@localhost")      # -S: no MAIL before AUTH
+s.rset()
+s.starttls(context=ctx)
+s.ehlo()
+s.login("alice", "alice-pw")
+s.sendmail("alice@localhost", ["bob@localhost"], "Subject: 587\r\n\r\nvia-submission-unit\r\n")
+s.quit()
+s = smtplib.SMTP_SSL("127.0.0.1", int(sys.argv[2]), timeout=10, context=ctx)
+s.login("alice", "alice-pw")
+s.sendmail("alice@localhost", ["bob@localhost"], "Subject: 465\r\n\r\nvia-submissions-unit\r\n")
+s.quit()
+sys.exit(0 if code == 530 else 1)
+PY
+	ok $? "facteur-submission@ (STARTTLS, AUTH; MAIL before AUTH gets 530) and facteur-submissions@ (implicit TLS): mail accepted"
+	i=0
+	until [ "$(grep -c '^via-submissions\{0,1\}-unit$' "$T_TMP/spool/bob" 2>/dev/null)" = 2 ] || [ $i -gt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	is "$(grep -c '^via-submissions\{0,1\}-unit$' "$T_TMP/spool/bob" 2>/dev/null)" 2 "both submitted messages delivered to bob"
+	"$PYTHON" - "$port_imaps" "$port_pop3s" <<'PY' 2>>"$T_TMP/py.err"
+import imaplib, poplib, ssl, sys
+ctx = ssl._create_unverified_context()
+m = imaplib.IMAP4_SSL("127.0.0.1", int(sys.argv[1]), ssl_context=ctx, timeout=10)
+m.login("bob", "bob-pw")
+typ, d = m.select("INBOX")
+m.logout()
+p = poplib.POP3_SSL("127.0.0.1", int(sys.argv[2]), context=ctx, timeout=10)
+p.user("bob"); p.pass_("bob-pw")
+n, _ = p.stat()
+p.quit()
+sys.exit(0 if typ == "OK" and int(d[0]) == 2 and n == 2 else 1)
+PY
+	ok $? "facteur-imaps@ and facteur-pop3s@ (implicit TLS): bob sees both messages"
+	printf 'a1 LOGIN bob bob-pw\r\n' | timeout 10 "$PYTHON" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.stdin.buffer.read())
+try:
+    d = s.recv(100)
+except OSError:
+    d = b""
+sys.exit(0 if not d.startswith(b"* OK") and not d.startswith(b"a1 OK") else 1)' "$port_imaps"
+	ok $? "facteur-imaps@: a plaintext client gets no IMAP greeting and no login"
+else
+	skip "stunnel4 or openssl missing: TLS units not run"
+fi
 [ -s "$T_TMP/py.err" ] && sed 's/^/# /' "$T_TMP/py.err" | tail -n 5
 [ -s "$T_TMP/ssa.err" ] && grep -v -e '^Listening on' -e '^Communication attempt' -e '^Connection from' -e '^Spawned' \
 	-e '^Execing' -e 'died with code 0' "$T_TMP/ssa.err" | sed 's/^/# ssa: /' | tail -n 5
