@@ -409,36 +409,18 @@ static void put_esearch(struct imap_sess *s, struct imap_cmd *c, int ret, const 
 	imap_put(s, "\r\n");
 }
 
-enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
+enum imap_res imap_search_keys(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r,
+			       size_t *n_r)
 {
 	static struct search q;
 	struct node *root;
-	const char *p;
-	size_t l, i, nhit = 0;
+	size_t i, nhit = 0;
 	uint32_t *hit;
-	int ret = 0;
-	char *save;
 
 	memset(&q, 0, sizeof q);
 	q.s = s;
-	save = c->ps.p;
-	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "RETURN", 6)) {
-		if ((ret = return_opts(&c->ps)) < 0)
-			return IMAP_BAD;
-		save = c->ps.p;
-	} else {
-		c->ps.p = save;
-	}
-	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "CHARSET", 7)) {
-		if (imap_sp(&c->ps) < 0 || imap_astring(&c->ps, &p, &l) < 0 || imap_sp(&c->ps) < 0)
-			return IMAP_BAD;
-		if (!str_ieq(p, l, "UTF-8", 5) && !str_ieq(p, l, "US-ASCII", 8)) {
-			imap_tagged(s, c, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
-			return IMAP_DONE;
-		}
-	} else {
-		c->ps.p = save;
-	}
+	*idx_r = NULL;
+	*n_r = 0;
 	root = new_node(&q, K_AND);
 	if (!root || key_list(&c->ps, &q, root, 0) < 0 || !imap_eol(&c->ps)) {
 		free_sets(&q);
@@ -458,11 +440,49 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 		if (q.k < 0)
 			continue;
 		if (eval(&q, root))
-			hit[nhit++] = c->uid ? s->view.v[i].uid : (uint32_t)(i + 1);
+			hit[nhit++] = (uint32_t)i;
 		unload(&q);
 		imap_view_read_tick(s);
 	}
 	imap_view_read_end(s);
+	free_sets(&q);
+	*idx_r = hit;
+	*n_r = nhit;
+	return IMAP_OK;
+}
+
+enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
+{
+	const char *p;
+	size_t l, i, nhit = 0;
+	uint32_t *hit;
+	int ret = 0;
+	char *save;
+	enum imap_res r;
+
+	save = c->ps.p;
+	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "RETURN", 6)) {
+		if ((ret = return_opts(&c->ps)) < 0)
+			return IMAP_BAD;
+		save = c->ps.p;
+	} else {
+		c->ps.p = save;
+	}
+	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "CHARSET", 7)) {
+		if (imap_sp(&c->ps) < 0 || imap_astring(&c->ps, &p, &l) < 0 || imap_sp(&c->ps) < 0)
+			return IMAP_BAD;
+		if (!str_ieq(p, l, "UTF-8", 5) && !str_ieq(p, l, "US-ASCII", 8)) {
+			imap_tagged(s, c, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
+			return IMAP_DONE;
+		}
+	} else {
+		c->ps.p = save;
+	}
+	r = imap_search_keys(s, c, &hit, &nhit);
+	if (r != IMAP_OK)
+		return r;
+	for (i = 0; i < nhit; i++)
+		hit[i] = c->uid ? s->view.v[hit[i]].uid : hit[i] + 1;
 	if (ret) {
 		put_esearch(s, c, ret, hit, nhit);
 	} else {
@@ -472,6 +492,5 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 		imap_put(s, "\r\n");
 	}
 	free(hit);
-	free_sets(&q);
 	return IMAP_OK;
 }

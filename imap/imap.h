@@ -224,6 +224,8 @@ enum imap_res cmd_store(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_search(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_copy(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_move(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_sort(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_thread(struct imap_sess *, struct imap_cmd *);
 
 /* cmd_select.c: shared by EXPUNGE/CLOSE/MOVE */
 int imap_do_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report);
@@ -235,6 +237,11 @@ int imap_status_put(struct imap_sess *s, const char *canon, const char *path, in
 /* cmd_copy.c: shared with APPEND */
 int imap_append_to(struct imap_sess *s, const char *path, int create, const struct mbox_append *a,
 		   size_t n, uint32_t *uidvalidity_r, uint32_t *uids_r);
+/* cmd_search.c: the search keys up to the end of the command, run over
+ * the view; *idx_r (malloc'ed) gets the view indexes of the matches, in
+ * order.  IMAP_OK, IMAP_BAD, or IMAP_DONE (NO written). */
+enum imap_res imap_search_keys(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r,
+			       size_t *n_r);
 /* cmd_fetch.c */
 int imap_select_set(struct imap_sess *s, struct imap_cmd *c, struct imap_seq *set,
 		    unsigned char *sel);
