@@ -245,12 +245,12 @@ enum imap_res cmd_sort(struct imap_sess *s, struct imap_cmd *c)
 			imap_put(s, " MIN %u", out[0]);
 		if ((ret & R_MAX) && n)
 			imap_put(s, " MAX %u", out[n - 1]);
-		if (ret & R_COUNT)
-			imap_put(s, " COUNT %zu", n);
 		if ((ret & R_ALL) && n) {
 			imap_put(s, " ALL ");
 			imap_put_ordered_set(s, out, n);
 		}
+		if (ret & R_COUNT)   /* after ALL, as Dovecot */
+			imap_put(s, " COUNT %zu", n);
 	} else {
 		imap_put(s, "* SORT");
 		for (i = 0; i < n; i++)

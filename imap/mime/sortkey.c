@@ -220,9 +220,11 @@ static int first_cb(void *ctx, const struct rfc822_addr *a)
 		if (mime_decode_header(a->name, a->namelen, &f->tmp) < 0)
 			return -1;
 	}
-	if (f->display && !f->tmp.len && a->mailbox && a->host) {
-		if (buf_add(&f->tmp, a->mailbox, a->mailboxlen) < 0 || buf_addc(&f->tmp, '@') < 0 ||
-		    buf_add(&f->tmp, a->host, a->hostlen) < 0)
+	if (f->display && !f->tmp.len && a->mailbox) {
+		/* mailbox@host; a group has no host: its name (as Dovecot) */
+		if (buf_add(&f->tmp, a->mailbox, a->mailboxlen) < 0 ||
+		    (a->host && (buf_addc(&f->tmp, '@') < 0 ||
+				 buf_add(&f->tmp, a->host, a->hostlen) < 0)))
 			return -1;
 	} else if (!f->display && a->mailbox && buf_add(&f->tmp, a->mailbox, a->mailboxlen) < 0)
 		return -1;
