@@ -71,9 +71,10 @@ static int date_arg(struct imap_parser *ps, struct node *n)
 	return imap_date_parse(p, l, &n->day);
 }
 
+/* a string argument; a NUL in it (a literal) is a syntax error (RFC 3501 CHAR8) */
 static int str_arg(struct imap_parser *ps, const char **p, size_t *l)
 {
-	return imap_sp(ps) < 0 || imap_astring(ps, p, l) < 0 ? -1 : 0;
+	return imap_sp(ps) < 0 || imap_astring(ps, p, l) < 0 || memchr(*p, '\0', *l) ? -1 : 0;
 }
 
 static struct node *key(struct imap_parser *ps, struct search *q)
