@@ -13,6 +13,7 @@
 #include <time.h>
 #include "imap.h"
 #include "mime.h"
+#include "sort.h"
 
 #define NODES_MAX 512
 #define DEPTH_MAX 64
@@ -344,72 +345,6 @@ static void resolve_sets(struct search *q, struct imap_sess *s)
 	}
 }
 
-/* RETURN options of ESEARCH (RFC 4731) */
-#define R_MIN 1
-#define R_MAX 2
-#define R_ALL 4
-#define R_COUNT 8
-
-/* "RETURN (MIN MAX ...)" after SEARCH: -1 bad, else the option bits
- * (RETURN () means ALL) */
-static int return_opts(struct imap_parser *ps)
-{
-	static const struct { const char *n; int bit; } opts[] = {
-		{ "MIN", R_MIN }, { "MAX", R_MAX }, { "ALL", R_ALL }, { "COUNT", R_COUNT },
-	};
-	const char *p;
-	size_t l, i;
-	int r = 0;
-
-	if (imap_sp(ps) < 0 || imap_peek(ps) != '(')
-		return -1;
-	ps->p++;
-	while (imap_peek(ps) != ')') {
-		if (r && imap_sp(ps) < 0)
-			return -1;
-		if (imap_atom(ps, &p, &l) < 0)
-			return -1;
-		for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
-			if (str_ieq(p, l, opts[i].n, strlen(opts[i].n)))
-				break;
-		if (i == sizeof opts / sizeof opts[0])
-			return -1; /* SAVE (RFC 5182) and unknown options */
-		r |= opts[i].bit;
-	}
-	ps->p++;
-	if (imap_sp(ps) < 0)
-		return -1;
-	return r ? r : R_ALL;
-}
-
-/* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL 1:3,5" */
-static void put_esearch(struct imap_sess *s, struct imap_cmd *c, int ret, const uint32_t *hit,
-			size_t n)
-{
-	size_t i, j;
-
-	imap_put(s, "* ESEARCH (TAG ");
-	imap_put_qstring(s, c->tag, c->taglen);
-	imap_put(s, ")%s", c->uid ? " UID" : "");
-	if ((ret & R_MIN) && n)
-		imap_put(s, " MIN %u", hit[0]);
-	if ((ret & R_MAX) && n)
-		imap_put(s, " MAX %u", hit[n - 1]);
-	if (ret & R_COUNT)
-		imap_put(s, " COUNT %zu", n);
-	if ((ret & R_ALL) && n) {
-		imap_put(s, " ALL ");
-		for (i = 0; i < n; i = j) {
-			for (j = i + 1; j < n && hit[j] == hit[j - 1] + 1; j++)
-				;
-			imap_put(s, "%s%u", i ? "," : "", hit[i]);
-			if (j - i > 1)
-				imap_put(s, ":%u", hit[j - 1]);
-		}
-	}
-	imap_put(s, "\r\n");
-}
-
 enum imap_res imap_search_keys(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r,
 			       size_t *n_r)
 {
@@ -454,21 +389,24 @@ enum imap_res imap_search_keys(struct imap_sess *s, struct imap_cmd *c, uint32_t
 
 enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 {
-	const char *p;
+	struct imap_ret ret;
+	const char *p, *src;
 	size_t l, i, nhit = 0;
 	uint32_t *hit;
-	int ret = 0;
 	char *save;
 	enum imap_res r;
 
+	memset(&ret, 0, sizeof ret);
 	save = c->ps.p;
 	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "RETURN", 6)) {
-		if ((ret = return_opts(&c->ps)) < 0)
+		/* ESEARCH (RFC 4731), CONTEXT=SEARCH (RFC 5267): imap/esearch.c */
+		if (imap_return_opts(&c->ps, &ret) < 0)
 			return IMAP_BAD;
 		save = c->ps.p;
 	} else {
 		c->ps.p = save;
 	}
+	src = c->ps.p;
 	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "CHARSET", 7)) {
 		if (imap_sp(&c->ps) < 0 || imap_astring(&c->ps, &p, &l) < 0 || imap_sp(&c->ps) < 0)
 			return IMAP_BAD;
@@ -476,16 +414,23 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 			imap_tagged(s, c, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
 			return IMAP_DONE;
 		}
+		src = c->ps.p;
 	} else {
 		c->ps.p = save;
 	}
 	r = imap_search_keys(s, c, &hit, &nhit);
 	if (r != IMAP_OK)
 		return r;
+	if ((ret.opts & IMAP_R_UPDATE) &&
+	    imap_context_add(s, c, 0, src, (size_t)(c->ps.end - src), hit, nhit) < 0) {
+		free(hit);
+		imap_tagged(s, c, "NO", "[LIMIT] Too many UPDATE searches.");
+		return IMAP_DONE;
+	}
 	for (i = 0; i < nhit; i++)
 		hit[i] = c->uid ? s->view.v[hit[i]].uid : hit[i] + 1;
-	if (ret) {
-		put_esearch(s, c, ret, hit, nhit);
+	if (ret.opts) {
+		imap_put_esearch(s, c, &ret, hit, nhit, 0);
 	} else {
 		imap_put(s, "* SEARCH");
 		for (i = 0; i < nhit; i++)

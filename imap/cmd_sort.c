@@ -152,43 +152,6 @@ static int parse_keys(struct imap_parser *ps)
 	return imap_sp(ps);
 }
 
-#define R_MIN 1
-#define R_MAX 2
-#define R_ALL 4
-#define R_COUNT 8
-
-/* "RETURN (...) ": the option bits (RETURN () is ALL), -1 bad */
-static int return_opts(struct imap_parser *ps)
-{
-	static const struct { const char *n; int bit; } opts[] = {
-		{ "MIN", R_MIN }, { "MAX", R_MAX }, { "ALL", R_ALL }, { "COUNT", R_COUNT },
-	};
-	const char *p;
-	size_t l, i;
-	int r = 0, first = 1;
-
-	if (imap_sp(ps) < 0 || imap_peek(ps) != '(')
-		return -1;
-	ps->p++;
-	while (imap_peek(ps) != ')') {
-		if (!first && imap_sp(ps) < 0)
-			return -1;
-		first = 0;
-		if (imap_atom(ps, &p, &l) < 0)
-			return -1;
-		for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
-			if (str_ieq(p, l, opts[i].n, strlen(opts[i].n)))
-				break;
-		if (i == sizeof opts / sizeof opts[0])
-			return -1;
-		r |= opts[i].bit;
-	}
-	ps->p++;
-	if (imap_sp(ps) < 0)
-		return -1;
-	return r ? r : R_ALL;
-}
-
 /* n numbers in the given order, ascending runs as "a:b" */
 void imap_put_ordered_set(struct imap_sess *s, const uint32_t *v, size_t n)
 {
@@ -203,23 +166,16 @@ void imap_put_ordered_set(struct imap_sess *s, const uint32_t *v, size_t n)
 	}
 }
 
-enum imap_res cmd_sort(struct imap_sess *s, struct imap_cmd *c)
+enum imap_res imap_sort_run(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r, size_t *n_r)
 {
 	struct imap_sortmsg *m;
 	uint32_t *out;
 	size_t n, i;
-	const char *p;
-	size_t l;
-	char *save = c->ps.p;
-	int ret = 0, cs;
+	int cs;
 	enum imap_res r;
 
-	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "RETURN", 6)) {
-		if ((ret = return_opts(&c->ps)) < 0)
-			return IMAP_BAD;
-	} else {
-		c->ps.p = save;
-	}
+	*idx_r = NULL;
+	*n_r = 0;
 	if (parse_keys(&c->ps) < 0)
 		return IMAP_BAD;
 	if ((cs = imap_sort_charset(s, c)) != 0)
@@ -235,28 +191,50 @@ enum imap_res cmd_sort(struct imap_sess *s, struct imap_cmd *c)
 		return IMAP_DONE;
 	}
 	for (i = 0; i < n; i++)
-		out[i] = c->uid ? s->view.v[m[i].i].uid : m[i].i + 1;
+		out[i] = m[i].i;
 	free(m);
-	if (ret) {
-		imap_put(s, "* ESEARCH (TAG ");
-		imap_put_qstring(s, c->tag, c->taglen);
-		imap_put(s, ")%s", c->uid ? " UID" : "");
-		if ((ret & R_MIN) && n)
-			imap_put(s, " MIN %u", out[0]);
-		if ((ret & R_MAX) && n)
-			imap_put(s, " MAX %u", out[n - 1]);
-		if ((ret & R_ALL) && n) {
-			imap_put(s, " ALL ");
-			imap_put_ordered_set(s, out, n);
-		}
-		if (ret & R_COUNT)   /* after ALL, as Dovecot */
-			imap_put(s, " COUNT %zu", n);
+	*idx_r = out;
+	*n_r = n;
+	return IMAP_OK;
+}
+
+enum imap_res cmd_sort(struct imap_sess *s, struct imap_cmd *c)
+{
+	struct imap_ret ret;
+	uint32_t *out;
+	size_t n, i;
+	const char *p, *src;
+	size_t l;
+	char *save = c->ps.p;
+	enum imap_res r;
+
+	memset(&ret, 0, sizeof ret);
+	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "RETURN", 6)) {
+		if (imap_return_opts(&c->ps, &ret) < 0)
+			return IMAP_BAD;
+	} else {
+		c->ps.p = save;
+	}
+	src = c->ps.p;
+	r = imap_sort_run(s, c, &out, &n);
+	if (r != IMAP_OK)
+		return r;
+	if ((ret.opts & IMAP_R_UPDATE) &&
+	    imap_context_add(s, c, 1, src, (size_t)(c->ps.end - src), out, n) < 0) {
+		free(out);
+		imap_tagged(s, c, "NO", "[LIMIT] Too many UPDATE searches.");
+		return IMAP_DONE;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = c->uid ? s->view.v[out[i]].uid : out[i] + 1;
+	if (ret.opts) {
+		imap_put_esearch(s, c, &ret, out, n, 1);
 	} else {
 		imap_put(s, "* SORT");
 		for (i = 0; i < n; i++)
 			imap_put(s, " %u", out[i]);
+		imap_put(s, "\r\n");
 	}
-	imap_put(s, "\r\n");
 	free(out);
 	return IMAP_OK;
 }

@@ -226,6 +226,11 @@ enum imap_res cmd_copy(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_move(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_sort(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_thread(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_cancelupdate(struct imap_sess *, struct imap_cmd *);
+/* context.c: RETURN (UPDATE) searches (RFC 5267): report their changes
+ * (before a command, while idling); forget them all (mailbox closed) */
+void imap_context_notify(struct imap_sess *s);
+void imap_context_clear(void);
 
 /* cmd_select.c: shared by EXPUNGE/CLOSE/MOVE */
 int imap_do_expunge(struct imap_sess *s, const struct imap_seq *uids, int force, int report);

@@ -52,6 +52,7 @@ static const struct imap_command commands[] = {
 	{ "MOVE", cmd_move, IMAP_S_SELECTED, F_UID | F_SEQS },
 	{ "SORT", cmd_sort, IMAP_S_SELECTED, F_UID | F_SEQS },
 	{ "THREAD", cmd_thread, IMAP_S_SELECTED, F_UID | F_SEQS },
+	{ "CANCELUPDATE", cmd_cancelupdate, IMAP_S_SELECTED, 0 },
 };
 
 void imap_capabilities(struct imap_sess *s, struct buf *b)
@@ -59,7 +60,8 @@ void imap_capabilities(struct imap_sess *s, struct buf *b)
 	buf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT "
 		 "MOVE CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS");
 	/* imap/cmd_sort.c, imap/cmd_thread.c */
-	buf_adds(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
+	buf_adds(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+		 " CONTEXT=SEARCH CONTEXT=SORT");
 	if (s->state == IMAP_S_NOTAUTH && s->tls_offer && !s->tls)
 		buf_adds(b, " STARTTLS");
 	if (s->state == IMAP_S_NOTAUTH)
@@ -171,6 +173,7 @@ int imap_run_one(struct imap_sess *s, struct buf *cmdbuf)
 			imap_parser_free(&c.ps);
 			return IMAP_FATAL;
 		}
+		imap_context_notify(s);
 	}
 	if (!imap_eol(&c.ps) && imap_sp(&c.ps) < 0) {
 		imap_tagged(s, &c, "BAD", "Syntax error after command name");

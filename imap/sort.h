@@ -38,6 +38,32 @@ enum imap_res imap_sort_select(struct imap_sess *s, struct imap_cmd *c,
 			       struct imap_sortmsg **m_r, size_t *n_r);
 /* "UTF-8" or "US-ASCII" then SP: 0; -1 BAD; 1 NO [BADCHARSET] written */
 int imap_sort_charset(struct imap_sess *s, struct imap_cmd *c);
+/* SORT's "(keys) charset search-keys" at c->ps: *idx_r (malloc'ed) gets
+ * the view indexes of the matches in sort order. */
+enum imap_res imap_sort_run(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r,
+			    size_t *n_r);
+
+/* esearch.c: RETURN options (after "RETURN") and the ESEARCH response */
+#define IMAP_R_MIN 1
+#define IMAP_R_MAX 2
+#define IMAP_R_ALL 4
+#define IMAP_R_COUNT 8
+#define IMAP_R_PARTIAL 16
+#define IMAP_R_UPDATE 32
+#define IMAP_R_CONTEXT 64
+struct imap_ret {
+	int opts;
+	uint32_t plo, phi;   /* PARTIAL plo:phi */
+};
+int imap_return_opts(struct imap_parser *ps, struct imap_ret *r);
+/* hit: the numbers to show, in result order; COUNT before ALL, or last */
+void imap_put_esearch(struct imap_sess *s, struct imap_cmd *c, const struct imap_ret *r,
+		      const uint32_t *hit, size_t n, int count_last);
+
+/* context.c: RETURN (UPDATE) results kept and updated (RFC 5267 4.3) */
+int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, const char *src,
+		     size_t len, const uint32_t *idx, size_t n);
+
 /* n numbers in the given order, ascending runs as "a:b" (ESORT ALL) */
 void imap_put_ordered_set(struct imap_sess *s, const uint32_t *v, size_t n);
 
