@@ -1,6 +1,7 @@
 /* COPY / UID COPY (RFC 3501 6.4.7, COPYUID of RFC 4315) and MOVE / UID MOVE
  * (RFC 6851), plus imap_append_to(), shared with APPEND and RENAME INBOX:
- * appends messages to a mailbox under its write lock, then gives them UIDs
+ * appends messages to a mailbox under its write lock, all or none
+ * (mbox_append_many), then gives them UIDs
  * (MBOX_RW_UIDS) so that COPYUID/APPENDUID can name them.
  * Results: OK [COPYUID ..]; NO [TRYCREATE] (no such target); NO [CANNOT];
  * NO [INUSE]; NO [OVERQUOTA]; messages expunged by another session are
@@ -42,13 +43,10 @@ int imap_append_to(struct imap_sess *s, const char *path, int create, const stru
 			p += strspn(p, " ");
 		}
 	}
-	for (k = 0; k < n; k++) {
-		if (mbox_append(&mb, &a[k], NULL) < 0)
-			break;
-		done++;
-	}
+	/* one transaction: all the messages or none (RFC 3502, and COPY) */
+	if (mbox_append_many(&mb, a, n, NULL) == 0)
+		done = n;
 	e = done < n ? errno : 0;
-	/* the UIDs, also for a partial copy: what was written stays */
 	if (mbox_scan_update(&mb, &sc) < 0)
 		goto out;
 	if (sc.count == before + done)

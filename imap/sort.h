@@ -64,6 +64,10 @@ void imap_put_esearch(struct imap_sess *s, struct imap_cmd *c, const struct imap
 int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, const char *src,
 		     size_t len, const uint32_t *idx, size_t n);
 
+/* catenate.c: the bytes an IMAP URL of the user's own names (RFC 5092,
+ * CATENATE), appended to out.  0, -1 (bad or unknown URL). */
+int imap_url_fetch(struct imap_sess *s, const char *url, size_t n, struct buf *out);
+
 /* n numbers in the given order, ascending runs as "a:b" (ESORT ALL) */
 void imap_put_ordered_set(struct imap_sess *s, const uint32_t *v, size_t n);
 
