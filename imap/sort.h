@@ -68,6 +68,14 @@ int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, const ch
  * CATENATE), appended to out.  0, -1 (bad or unknown URL). */
 int imap_url_fetch(struct imap_sess *s, const char *url, size_t n, struct buf *out);
 
+/* binary.c: BINARY[path] of a message (p, len) parsed as root: the
+ * decoded bytes appended to out.  1 (decoded from base64/QP), 0 (as
+ * stored); -1 EILSEQ for an encoding that
+ * cannot be undone (NO [UNKNOWN-CTE]), ENOMEM. */
+struct mime_part;
+int imap_binary_section(const char *p, size_t len, const struct mime_part *root, const char *path,
+			size_t pathlen, struct buf *out);
+
 /* n numbers in the given order, ascending runs as "a:b" (ESORT ALL) */
 void imap_put_ordered_set(struct imap_sess *s, const uint32_t *v, size_t n);
 
