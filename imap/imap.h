@@ -183,7 +183,15 @@ int imap_view_load(struct imap_sess *s, long k, int parts, char **p_r, size_t *l
 int imap_name_resolve(struct imap_sess *s, const char *name, size_t len, char *path_r,
 		      size_t pathmax, char *canon_r, size_t canonmax);
 int imap_utf7_valid(const char *p, size_t len);
-const char *imap_special_use(const char *name);
+/* the SPECIAL-USE of a mailbox: as given at CREATE (special_use.c), else by name */
+const char *imap_special_use(const struct imap_sess *s, const char *name);
+/* special_use.c: CREATE-SPECIAL-USE (RFC 6154) */
+const char *imap_special_use_name(const char *p, size_t n);
+const char *imap_special_use_stored(const struct imap_sess *s, const char *name);
+int imap_special_use_set(const struct imap_sess *s, const char *name, const char *use,
+			 const char *from);
+/* CREATE's " (USE (\\Attr ..))": 0, -1 BAD, 1 NO [USEATTR] written */
+int imap_create_params(struct imap_sess *s, struct imap_cmd *c, const char **use_r);
 int imap_flag_parse(const char *p, size_t len, uint32_t *flag_r);
 /* flag list "(\Seen kw)" into flags + keyword names (kwbuf) */
 int imap_flag_list(struct imap_parser *ps, uint32_t *flags_r, const char **kw, size_t *nkw,

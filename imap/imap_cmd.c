@@ -63,7 +63,7 @@ void imap_capabilities(struct imap_sess *s, struct buf *b)
 	buf_adds(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 		 " CONTEXT=SEARCH CONTEXT=SORT");
 	/* imap/cmd_append.c, imap/catenate.c, imap/binary.c */
-	buf_adds(b, " MULTIAPPEND BINARY CATENATE");
+	buf_adds(b, " MULTIAPPEND BINARY CATENATE CREATE-SPECIAL-USE");
 	if (s->state == IMAP_S_NOTAUTH && s->tls_offer && !s->tls)
 		buf_adds(b, " STARTTLS");
 	if (s->state == IMAP_S_NOTAUTH)
