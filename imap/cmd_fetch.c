@@ -518,13 +518,16 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 			len -= off;
 			if (a->partial && len > a->len)
 				len = a->len;
-			if (a->lit8 || memchr(parts[j].s + off, '\0', (size_t)len)) {
-				/* binary content: a literal8 (RFC 3516 4.2) */
-				imap_put(s, " ~{%llu}\r\n", (unsigned long long)len);
-				io_put(s->io, parts[j].s + off, (size_t)len);
-			} else {
-				imap_putn(s, " ", 1);
-				imap_put_literal(s, parts[j].s + off, (size_t)len);
+			{
+				const char *d = parts[j].s ? parts[j].s + off : "";
+				if (a->lit8 || (len && memchr(d, '\0', (size_t)len))) {
+					/* binary content: a literal8 (RFC 3516 4.2) */
+					imap_put(s, " ~{%llu}\r\n", (unsigned long long)len);
+					io_put(s->io, d, (size_t)len);
+				} else {
+					imap_putn(s, " ", 1);
+					imap_put_literal(s, d, (size_t)len);
+				}
 			}
 			break;
 		}

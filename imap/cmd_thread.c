@@ -12,6 +12,7 @@
 
 struct cont {
 	struct cont *parent, *child, *next;
+	struct cont *last;               /* the last child: appending is O(1) */
 	const struct imap_sortmsg *m;   /* NULL: a dummy */
 };
 
@@ -78,17 +79,31 @@ static struct slot *table_slot(struct table *t, const char *k, size_t kl)
 
 static void unlink_child(struct cont *c)
 {
-	struct cont **pp;
+	struct cont **pp, *prev = NULL;
 
 	if (!c->parent)
 		return;
-	for (pp = &c->parent->child; *pp; pp = &(*pp)->next)
+	for (pp = &c->parent->child; *pp; prev = *pp, pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
+			if (c->parent->last == c)
+				c->parent->last = prev;
 			break;
 		}
 	c->parent = NULL;
 	c->next = NULL;
+}
+
+/* p->last again, after p's list was edited in place */
+static void fix_last(struct cont *p)
+{
+	struct cont *k = p->child;
+
+	p->last = NULL;
+	while (k) {
+		p->last = k;
+		k = k->next;
+	}
 }
 
 /* is a == b or a below b? */
@@ -102,11 +117,11 @@ static int below(const struct cont *a, const struct cont *b)
 
 static void add_child(struct cont *parent, struct cont *c)
 {
-	struct cont **pp = &parent->child;
-
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = c;
+	if (parent->last)
+		parent->last->next = c;
+	else
+		parent->child = c;
+	parent->last = c;
 	c->parent = parent;
 	c->next = NULL;
 }
@@ -150,6 +165,7 @@ static int sort_children(struct cont *c, struct cont **tmp)
 	for (i = 0; i + 1 < n; i++)
 		tmp[i]->next = tmp[i + 1];
 	tmp[n - 1]->next = NULL;
+	c->last = tmp[n - 1];
 	return 0;
 }
 
@@ -191,6 +207,7 @@ static void prune(struct cont *root, struct cont **order, size_t n)
 			*pp = c->child;
 			pp = &last->next;
 		}
+		fix_last(p);
 	}
 }
 
@@ -246,6 +263,7 @@ static int merge_subjects(struct cont *root, struct pool *pool, size_t nroots)
 				c->child = k->next;
 				add_child(x, k);
 			}
+			c->last = NULL;
 		} else if (!x->m || (c->m->f->reply && !x->m->f->reply)) {
 			add_child(x, c);
 		} else {
@@ -261,10 +279,12 @@ static int merge_subjects(struct cont *root, struct pool *pool, size_t nroots)
 				k->parent = copy;
 			x->m = NULL;
 			x->child = NULL;
+			x->last = NULL;
 			add_child(x, copy);
 			add_child(x, c);
 		}
 	}
+	fix_last(root);
 	free(t.s);
 	return 0;
 }
@@ -391,6 +411,7 @@ static int ordered_subject(struct imap_sortmsg *m, size_t n, struct cont *root, 
 			}
 			free(t.s);
 		}
+		root->last = top;
 		free(tmp);
 	}
 	free(by);
