@@ -14,6 +14,11 @@ TZ=UTC
 export TZ
 O=$T_TMP/out
 CORP=$T_TMP/corpus
+# the base subject, collation, addresses and ids, in C (t/unit/mimesort.c)
+"$B/t/unit/mimesort" > "$T_TMP/unit.out" 2>&1
+r=$?
+[ $r = 0 ] || grep -a -A1 '^not ok' "$T_TMP/unit.out" | sed 's/^/# /'
+ok $r "t/unit/mimesort: $(grep -c '^ok' "$T_TMP/unit.out") checks of RFC 5256 2.1 and RFC 5957"
 python3 "$FACTEUR_SRC/t/sort/corpus.py" "$CORP"
 mkbox alice < /dev/null
 N=0
