@@ -48,7 +48,7 @@ M.logout()
 PY
 while read -r k v; do
 	case $k in
-	caps) is "$v" "ESORT SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES" "imaplib: the capabilities" ;;
+	caps) is "$v" "CONTEXT=SORT ESORT SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES" "imaplib: the capabilities" ;;
 	sort-date) is "$v" "('OK', [b'2 1 3 4'])" "imaplib sort (DATE)" ;;
 	uid-sort-from) is "$v" "('OK', [b'1 4 3 2'])" "imaplib uid('SORT', '(REVERSE FROM)')" ;;
 	sort-subject) is "$v" "('OK', [b'2 1 3 4'])" "imaplib sort (SUBJECT DATE)" ;;
