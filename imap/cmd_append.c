@@ -17,6 +17,7 @@
 #include <time.h>
 #include "imap.h"
 #include "sort.h"
+#include "bounds.h"
 #include "log.h"
 
 #define APPEND_KW_MAX 64
@@ -155,6 +156,7 @@ enum imap_res cmd_append(struct imap_sess *s, struct imap_cmd *c)
 	struct amsg *m = NULL;
 	struct mbox_append *a = NULL;
 	uint32_t uv = 0, *uids = NULL;
+	uint64_t total = 0;
 	enum imap_res res = IMAP_DONE;
 	int r, inbox, e;
 
@@ -175,6 +177,13 @@ enum imap_res cmd_append(struct imap_sess *s, struct imap_cmd *c)
 		r = one(s, c, &m[nm++]);
 		if (r) {
 			res = r < 0 ? IMAP_BAD : IMAP_DONE;
+			goto out;
+		}
+		/* what CATENATE builds is bounded as the literals are: all the
+		 * messages of one command together */
+		total += m[nm - 1].len;
+		if (total > s->conf->message_size_limit + 2 * (uint64_t)IMAP_LINE_MAX) {
+			imap_tagged(s, c, "NO", "[TOOBIG] Messages too large.");
 			goto out;
 		}
 	}

@@ -161,4 +161,23 @@ is "$(st l)" OK "the session goes on"
 printf 'a CAPABILITY\n' | imap | grep -q '^\* CAPABILITY .* MULTIAPPEND BINARY CATENATE'
 ok $? "CAPABILITY lists MULTIAPPEND BINARY CATENATE"
 
+# CATENATE of URLs builds no more than message_size_limit (here 5000)
+conf_set message_size_limit 5000
+{ msg 9; i=0; while [ $i -lt 40 ]; do i=$((i + 1)); echo "filler line $i of a message of about 2 kB........"; done; } 2>/dev/null |
+	as_user bob "$B/t/bin/mboxtool" append "$SPOOL/bob" > /dev/null
+two='CATENATE (URL "/INBOX/;UID=3" URL "/INBOX/;UID=3")'
+many=$(i=0; while [ $i -lt 32 ]; do i=$((i + 1)); printf ' %s' "$two"; done)
+imap > "$O" <<IN
+a LOGIN bob bob-pw
+b SELECT INBOX
+c APPEND Drafts $two
+d APPEND Drafts CATENATE (URL "/INBOX/;UID=3" URL "/INBOX/;UID=3" URL "/INBOX/;UID=3")
+e APPEND Drafts$many
+f STATUS Drafts (MESSAGES)
+IN
+is "$(st c)" OK "CATENATE of two 2 kB parts: OK"
+grep -q '^d NO \[TOOBIG\]' "$O"; ok $? "three, over the limit: NO [TOOBIG]"
+grep -q '^e NO \[TOOBIG\]' "$O"; ok $? "32 such messages, together over the bound of one command: NO [TOOBIG]"
+grep -q '^\* STATUS "Drafts" (MESSAGES 5)' "$O"; ok $? "only the first was stored"
+
 done_testing
