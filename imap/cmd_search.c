@@ -424,7 +424,7 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 	if ((ret.opts & IMAP_R_UPDATE) &&
 	    imap_context_add(s, c, 0, src, (size_t)(c->ps.end - src), hit, nhit) < 0) {
 		free(hit);
-		imap_tagged(s, c, "NO", "[LIMIT] Too many UPDATE searches.");
+		imap_tagged(s, c, "NO", "[LIMIT] Too many or too large UPDATE searches.");
 		return IMAP_DONE;
 	}
 	for (i = 0; i < nhit; i++)

@@ -222,7 +222,7 @@ enum imap_res cmd_sort(struct imap_sess *s, struct imap_cmd *c)
 	if ((ret.opts & IMAP_R_UPDATE) &&
 	    imap_context_add(s, c, 1, src, (size_t)(c->ps.end - src), out, n) < 0) {
 		free(out);
-		imap_tagged(s, c, "NO", "[LIMIT] Too many UPDATE searches.");
+		imap_tagged(s, c, "NO", "[LIMIT] Too many or too large UPDATE searches.");
 		return IMAP_DONE;
 	}
 	for (i = 0; i < n; i++)

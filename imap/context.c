@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "imap.h"
+#include "bounds.h"
 #include "sort.h"
 
 #define UPDATES_MAX 16
@@ -78,7 +79,8 @@ int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, const ch
 	size_t i;
 
 	memset(&nu, 0, sizeof nu);
-	if (c->taglen >= sizeof nu.tag || (!u && nupds >= UPDATES_MAX))
+	/* kept criteria are bounded: 16 of at most one command line each */
+	if (c->taglen >= sizeof nu.tag || (!u && nupds >= UPDATES_MAX) || len > IMAP_LINE_MAX)
 		return -1;
 	nu.src = malloc(len + 1);
 	nu.uids = malloc((n ? n : 1) * sizeof *nu.uids);

@@ -137,5 +137,15 @@ is "$(st m)" BAD "a PARTIAL bound over 2^32: BAD"
 is "$(st u16) $(tagged u17 "$O" | cut -d' ' -f2-3)" "OK NO [LIMIT]" "16 kept searches; the 17th: NO [LIMIT]"
 is "$(awk '/^d OK/ { f = 1; next } f && /^\* ESEARCH/' "$O")" "" "SELECT ends the kept searches"
 is "$(st g)" NO "after SELECT their tags are unknown"
+# the criteria of a kept search are bounded (one command line, 64 KiB)
+python3 -c '
+import sys
+w = sys.stdout.buffer.write
+w(b"a LOGIN alice alice-pw\r\nb SELECT INBOX\r\n")
+w(b"c SEARCH RETURN (UPDATE) BODY {70000}\r\n" + b"x" * 70000 + b"\r\n")
+w(b"d SEARCH RETURN (UPDATE) BODY {7000}\r\n" + b"x" * 7000 + b"\r\n")
+' | "$B/imapd" -c "$FCONF" | nocr > "$O"
+grep -q '^c NO \[LIMIT\]' "$O"; ok $? "UPDATE with 70 kB of criteria: NO [LIMIT]"
+is "$(st d)" OK "with 7 kB: kept"
 
 done_testing
