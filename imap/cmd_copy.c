@@ -1,6 +1,7 @@
 /* COPY / UID COPY (RFC 3501 6.4.7, COPYUID of RFC 4315) and MOVE / UID MOVE
  * (RFC 6851), plus imap_append_to(), shared with APPEND and RENAME INBOX:
- * appends messages to a mailbox under its write lock, then gives them UIDs
+ * appends messages to a mailbox under its write lock, all or none
+ * (mbox_append_many), then gives them UIDs
  * (MBOX_RW_UIDS) so that COPYUID/APPENDUID can name them.
  * Results: OK [COPYUID ..]; NO [TRYCREATE] (no such target); NO [CANNOT];
  * NO [INUSE]; NO [OVERQUOTA]; messages expunged by another session are

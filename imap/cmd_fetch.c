@@ -15,8 +15,10 @@
 #include <string.h>
 #include "imap.h"
 #include "mime.h"
+#include "sort.h"
 
-enum { A_FLAGS, A_UID, A_IDATE, A_SIZE, A_BODY, A_ENVELOPE, A_STRUCT, A_BODYPLAIN };
+enum { A_FLAGS, A_UID, A_IDATE, A_SIZE, A_BODY, A_ENVELOPE, A_STRUCT, A_BODYPLAIN,
+       A_BINARY, A_BINSIZE };  /* BINARY[..], BINARY.SIZE[..]: RFC 3516, imap/binary.c */
 enum { S_ALL, S_HEADER, S_TEXT, S_FIELDS, S_FIELDS_NOT, S_MIME };
 
 struct fatt {
@@ -25,6 +27,7 @@ struct fatt {
 	int peek;
 	int rfc822;            /* 0 BODY[..], 1 RFC822, 2 .HEADER, 3 .TEXT */
 	int partial;
+	int lit8;              /* BINARY: decoded, sent as a literal8 */
 	char path[IMAP_SECTION_PATH_MAX];   /* "1.2" of BODY[1.2.HEADER], "" at the top */
 	size_t pathlen;
 	uint64_t off, len;
@@ -86,6 +89,38 @@ static int split_path(struct fatt *a, const char **p, size_t *n)
 	a->pathlen = end;
 	*p += i;
 	*n -= i;
+	return 0;
+}
+
+/* "[1.2]<0.100>" of BINARY (partial only when allowed) */
+static int parse_binary(struct imap_parser *ps, struct fatt *a, int partial)
+{
+	const char *p;
+	size_t n;
+
+	ps->p++;   /* '[' */
+	if (imap_peek(ps) != ']' &&
+	    (imap_atom(ps, &p, &n) < 0 || split_path(a, &p, &n) < 0 || n != 0 || !a->pathlen))
+		return -1;
+	if (imap_peek(ps) != ']')
+		return -1;
+	ps->p++;
+	if (imap_peek(ps) == '<') {
+		const char *d = ++ps->p, *dot;
+		if (!partial)
+			return -1;
+		while (ps->p < ps->end && *ps->p != '>')
+			ps->p++;
+		if (ps->p >= ps->end)
+			return -1;
+		dot = memchr(d, '.', (size_t)(ps->p - d));
+		if (!dot || parse_u64(d, (size_t)(dot - d), UINT32_MAX, &a->off) < 0 ||
+		    parse_u64(dot + 1, (size_t)(ps->p - dot - 1), UINT32_MAX, &a->len) < 0 ||
+		    a->len == 0)
+			return -1;
+		a->partial = 1;
+		ps->p++;
+	}
 	return 0;
 }
 
@@ -188,6 +223,14 @@ static int parse_att(struct imap_parser *ps, struct fetch *f)
 		return add(f, A_STRUCT);
 	if (str_ieq(p, n, "BODY", 4) && imap_peek(ps) != '[')
 		return add(f, A_BODYPLAIN);
+	if ((str_ieq(p, n, "BINARY", 6) || str_ieq(p, n, "BINARY.PEEK", 11) ||
+	     str_ieq(p, n, "BINARY.SIZE", 11)) && imap_peek(ps) == '[') {
+		int size = n == 11 && (p[7] == 'S' || p[7] == 's');
+		if (add(f, size ? A_BINSIZE : A_BINARY) < 0)
+			return -1;
+		f->a[f->n - 1].peek = n == 11;
+		return parse_binary(ps, &f->a[f->n - 1], !size);
+	}
 	if ((str_ieq(p, n, "BODY", 4) || str_ieq(p, n, "BODY.PEEK", 9)) && imap_peek(ps) == '[') {
 		if (add(f, A_BODY) < 0)
 			return -1;
@@ -320,6 +363,11 @@ static int load_mime(struct imap_sess *s, long k, struct fetch *f, struct buf *p
 			r = mime_envelope(p, len, root, &parts[j]);
 		else if (a->kind == A_STRUCT || a->kind == A_BODYPLAIN)
 			r = mime_bodystructure(p, len, root, a->kind == A_STRUCT, &parts[j]);
+		else if (a->kind == A_BINARY || a->kind == A_BINSIZE) {
+			r = imap_binary_section(p, len, root, a->path, a->pathlen, &parts[j]);
+			f->a[j].lit8 = r == 1;
+			r = r < 0 ? -1 : 0;
+		}
 		else if (a->kind == A_BODY && (a->pathlen || a->section == S_MIME)) {
 			buf_reset(&tmp);
 			if (mime_spec(a, &spec) < 0 ||
@@ -443,6 +491,36 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 			imap_put_literal(s, parts[j].s + off, (size_t)len);
 			break;
 		}
+		case A_BINARY: {
+			uint64_t off = a->partial ? a->off : 0, len = parts[j].len;
+			imap_put(s, "%sBINARY[%.*s]", sep, (int)a->pathlen, a->path);
+			if (a->partial)
+				imap_put(s, "<%llu>", (unsigned long long)a->off);
+			if (!m) {
+				imap_putn(s, " NIL", 4);
+				break;
+			}
+			off = off < len ? off : len;
+			len -= off;
+			if (a->partial && len > a->len)
+				len = a->len;
+			{
+				const char *d = parts[j].s ? parts[j].s + off : "";
+				if (a->lit8 || (len && memchr(d, '\0', (size_t)len))) {
+					/* binary content: a literal8 (RFC 3516 4.2) */
+					imap_put(s, " ~{%llu}\r\n", (unsigned long long)len);
+					io_put(s->io, d, (size_t)len);
+				} else {
+					imap_putn(s, " ", 1);
+					imap_put_literal(s, d, (size_t)len);
+				}
+			}
+			break;
+		}
+		case A_BINSIZE:
+			imap_put(s, "%sBINARY.SIZE[%.*s] %zu", sep, (int)a->pathlen, a->path,
+				 m ? parts[j].len : 0);
+			break;
 		case A_ENVELOPE:
 		case A_STRUCT:
 		case A_BODYPLAIN:
@@ -563,9 +641,10 @@ enum imap_res cmd_fetch(struct imap_sess *s, struct imap_cmd *c)
 	for (j = 0; j < f.n; j++) {
 		if (f.a[j].kind == A_FLAGS)
 			f.want_flags = 1;
-		if (f.a[j].kind == A_BODY && !f.a[j].peek)
+		if ((f.a[j].kind == A_BODY || f.a[j].kind == A_BINARY) && !f.a[j].peek)
 			f.sets_seen = 1;
 		if (f.a[j].kind == A_ENVELOPE || f.a[j].kind == A_STRUCT || f.a[j].kind == A_BODYPLAIN ||
+		    f.a[j].kind == A_BINARY || f.a[j].kind == A_BINSIZE ||
 		    (f.a[j].kind == A_BODY && (f.a[j].pathlen || f.a[j].section == S_MIME)))
 			f.need_mime = 1;
 	}
@@ -606,6 +685,10 @@ enum imap_res cmd_fetch(struct imap_sess *s, struct imap_cmd *c)
 	for (j = 0; j < f.n; j++)
 		buf_free(&parts[j]);
 	free(sel);
+	if (err == EILSEQ) {
+		imap_tagged(s, c, "NO", "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding.");
+		return IMAP_DONE;
+	}
 	if (err) {
 		imap_no_errno(s, c, err);
 		return IMAP_DONE;

@@ -92,7 +92,7 @@ static void put_status(struct imap_sess *s, const struct listopt *o, const char 
 static void put_entry(struct imap_sess *s, const struct listopt *o, const char *name,
 		      int is_dir, int children, int exists)
 {
-	const char *use = imap_special_use(name);
+	const char *use = imap_special_use(s, name);
 	const char *sep = "";
 	int i, any = 0;
 

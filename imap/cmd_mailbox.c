@@ -29,10 +29,17 @@ enum imap_res cmd_create(struct imap_sess *s, struct imap_cmd *c)
 	const char *n;
 	size_t nl;
 	char path[PATH_MAX], canon[1024];
+	const char *use = NULL;
 	int dir = 0, r;
 
-	if (imap_astring(&c->ps, &n, &nl) < 0 || !imap_eol(&c->ps))
+	if (imap_astring(&c->ps, &n, &nl) < 0)
 		return IMAP_BAD;
+	if (!imap_eol(&c->ps)) {
+		/* CREATE-SPECIAL-USE (RFC 6154 3): " (USE (\Attr))" */
+		r = imap_create_params(s, c, &use);
+		if (r)
+			return r < 0 ? IMAP_BAD : IMAP_DONE;
+	}
 	if (nl > 1 && n[nl - 1] == '/') {
 		dir = 1;
 		nl--;
@@ -50,6 +57,11 @@ enum imap_res cmd_create(struct imap_sess *s, struct imap_cmd *c)
 				    "[CANNOT] A parent is a mailbox, it cannot hold others.");
 		else
 			imap_no_errno(s, c, errno);
+		return IMAP_DONE;
+	}
+	if ((use || imap_special_use_stored(s, canon)) && imap_special_use_set(s, canon, use, NULL) < 0) {
+		mbox_folder_delete(s->root, canon);
+		imap_tagged(s, c, "NO", "[SERVERBUG] The special use could not be recorded.");
 		return IMAP_DONE;
 	}
 	return IMAP_OK;
@@ -80,6 +92,8 @@ enum imap_res cmd_delete(struct imap_sess *s, struct imap_cmd *c)
 			imap_no_errno(s, c, errno);
 		return IMAP_DONE;
 	}
+	if (imap_special_use_stored(s, canon))
+		imap_special_use_set(s, canon, NULL, NULL);
 	return IMAP_OK;
 }
 
@@ -179,6 +193,12 @@ enum imap_res cmd_rename(struct imap_sess *s, struct imap_cmd *c)
 		else
 			imap_no_errno(s, c, errno);
 		return IMAP_DONE;
+	}
+	{
+		/* a use given at CREATE goes with the name (RFC 6154) */
+		const char *use = imap_special_use_stored(s, ca);
+		if (use || imap_special_use_stored(s, cb))
+			imap_special_use_set(s, cb, use, ca);
 	}
 	return IMAP_OK;
 }

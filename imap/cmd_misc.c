@@ -107,6 +107,7 @@ enum imap_res cmd_idle(struct imap_sess *s, struct imap_cmd *c)
 			}
 			if (s->state == IMAP_S_SELECTED && imap_view_sync(s, IMAP_SYNC_EXPUNGE) < 0)
 				return IMAP_FATAL;
+			imap_context_notify(s);
 			continue;
 		}
 		r = io_getline(s->io, line, sizeof line, &len);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include "imap.h"
 #include "mime.h"
+#include "sort.h"
 
 
 enum { K_AND, K_OR, K_NOT, K_ALL, K_FLAG, K_UNFLAG, K_NEW, K_OLD, K_RECENT, K_KW, K_UNKW,
@@ -69,9 +70,10 @@ static int date_arg(struct imap_parser *ps, struct node *n)
 	return imap_date_parse(p, l, &n->day);
 }
 
+/* a string argument; a NUL in it (a literal) is a syntax error (RFC 3501 CHAR8) */
 static int str_arg(struct imap_parser *ps, const char **p, size_t *l)
 {
-	return imap_sp(ps) < 0 || imap_astring(ps, p, l) < 0 ? -1 : 0;
+	return imap_sp(ps) < 0 || imap_astring(ps, p, l) < 0 || memchr(*p, '\0', *l) ? -1 : 0;
 }
 
 static struct node *key(struct imap_parser *ps, struct search *q)
@@ -341,102 +343,18 @@ static void resolve_sets(struct search *q, struct imap_sess *s)
 	}
 }
 
-/* RETURN options of ESEARCH (RFC 4731) */
-#define R_MIN 1
-#define R_MAX 2
-#define R_ALL 4
-#define R_COUNT 8
-
-/* "RETURN (MIN MAX ...)" after SEARCH: -1 bad, else the option bits
- * (RETURN () means ALL) */
-static int return_opts(struct imap_parser *ps)
-{
-	static const struct { const char *n; int bit; } opts[] = {
-		{ "MIN", R_MIN }, { "MAX", R_MAX }, { "ALL", R_ALL }, { "COUNT", R_COUNT },
-	};
-	const char *p;
-	size_t l, i;
-	int r = 0;
-
-	if (imap_sp(ps) < 0 || imap_peek(ps) != '(')
-		return -1;
-	ps->p++;
-	while (imap_peek(ps) != ')') {
-		if (r && imap_sp(ps) < 0)
-			return -1;
-		if (imap_atom(ps, &p, &l) < 0)
-			return -1;
-		for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
-			if (str_ieq(p, l, opts[i].n, strlen(opts[i].n)))
-				break;
-		if (i == sizeof opts / sizeof opts[0])
-			return -1; /* SAVE (RFC 5182) and unknown options */
-		r |= opts[i].bit;
-	}
-	ps->p++;
-	if (imap_sp(ps) < 0)
-		return -1;
-	return r ? r : R_ALL;
-}
-
-/* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL 1:3,5" */
-static void put_esearch(struct imap_sess *s, struct imap_cmd *c, int ret, const uint32_t *hit,
-			size_t n)
-{
-	size_t i, j;
-
-	imap_put(s, "* ESEARCH (TAG ");
-	imap_put_qstring(s, c->tag, c->taglen);
-	imap_put(s, ")%s", c->uid ? " UID" : "");
-	if ((ret & R_MIN) && n)
-		imap_put(s, " MIN %u", hit[0]);
-	if ((ret & R_MAX) && n)
-		imap_put(s, " MAX %u", hit[n - 1]);
-	if (ret & R_COUNT)
-		imap_put(s, " COUNT %zu", n);
-	if ((ret & R_ALL) && n) {
-		imap_put(s, " ALL ");
-		for (i = 0; i < n; i = j) {
-			for (j = i + 1; j < n && hit[j] == hit[j - 1] + 1; j++)
-				;
-			imap_put(s, "%s%u", i ? "," : "", hit[i]);
-			if (j - i > 1)
-				imap_put(s, ":%u", hit[j - 1]);
-		}
-	}
-	imap_put(s, "\r\n");
-}
-
-enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
+enum imap_res imap_search_keys(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r,
+			       size_t *n_r)
 {
 	static struct search q;
 	struct node *root;
-	const char *p;
-	size_t l, i, nhit = 0;
+	size_t i, nhit = 0;
 	uint32_t *hit;
-	int ret = 0;
-	char *save;
 
 	memset(&q, 0, sizeof q);
 	q.s = s;
-	save = c->ps.p;
-	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "RETURN", 6)) {
-		if ((ret = return_opts(&c->ps)) < 0)
-			return IMAP_BAD;
-		save = c->ps.p;
-	} else {
-		c->ps.p = save;
-	}
-	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "CHARSET", 7)) {
-		if (imap_sp(&c->ps) < 0 || imap_astring(&c->ps, &p, &l) < 0 || imap_sp(&c->ps) < 0)
-			return IMAP_BAD;
-		if (!str_ieq(p, l, "UTF-8", 5) && !str_ieq(p, l, "US-ASCII", 8)) {
-			imap_tagged(s, c, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
-			return IMAP_DONE;
-		}
-	} else {
-		c->ps.p = save;
-	}
+	*idx_r = NULL;
+	*n_r = 0;
 	root = new_node(&q, K_AND);
 	if (!root || key_list(&c->ps, &q, root, 0) < 0 || !imap_eol(&c->ps)) {
 		free_sets(&q);
@@ -456,13 +374,61 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 		if (q.k < 0)
 			continue;
 		if (eval(&q, root))
-			hit[nhit++] = c->uid ? s->view.v[i].uid : (uint32_t)(i + 1);
+			hit[nhit++] = (uint32_t)i;
 		unload(&q);
 		imap_view_read_tick(s);
 	}
 	imap_view_read_end(s);
-	if (ret) {
-		put_esearch(s, c, ret, hit, nhit);
+	free_sets(&q);
+	*idx_r = hit;
+	*n_r = nhit;
+	return IMAP_OK;
+}
+
+enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
+{
+	struct imap_ret ret;
+	const char *p, *src;
+	size_t l, i, nhit = 0;
+	uint32_t *hit;
+	char *save;
+	enum imap_res r;
+
+	memset(&ret, 0, sizeof ret);
+	save = c->ps.p;
+	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "RETURN", 6)) {
+		/* ESEARCH (RFC 4731), CONTEXT=SEARCH (RFC 5267): imap/esearch.c */
+		if (imap_return_opts(&c->ps, &ret) < 0)
+			return IMAP_BAD;
+		save = c->ps.p;
+	} else {
+		c->ps.p = save;
+	}
+	src = c->ps.p;
+	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "CHARSET", 7)) {
+		if (imap_sp(&c->ps) < 0 || imap_astring(&c->ps, &p, &l) < 0 || imap_sp(&c->ps) < 0)
+			return IMAP_BAD;
+		if (!str_ieq(p, l, "UTF-8", 5) && !str_ieq(p, l, "US-ASCII", 8)) {
+			imap_tagged(s, c, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
+			return IMAP_DONE;
+		}
+		src = c->ps.p;
+	} else {
+		c->ps.p = save;
+	}
+	r = imap_search_keys(s, c, &hit, &nhit);
+	if (r != IMAP_OK)
+		return r;
+	if ((ret.opts & IMAP_R_UPDATE) &&
+	    imap_context_add(s, c, 0, src, (size_t)(c->ps.end - src), hit, nhit) < 0) {
+		free(hit);
+		imap_tagged(s, c, "NO", "[LIMIT] Too many or too large UPDATE searches.");
+		return IMAP_DONE;
+	}
+	for (i = 0; i < nhit; i++)
+		hit[i] = c->uid ? s->view.v[hit[i]].uid : hit[i] + 1;
+	if (ret.opts) {
+		imap_put_esearch(s, c, &ret, hit, nhit, 0);
 	} else {
 		imap_put(s, "* SEARCH");
 		for (i = 0; i < nhit; i++)
@@ -470,6 +436,5 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 		imap_put(s, "\r\n");
 	}
 	free(hit);
-	free_sets(&q);
 	return IMAP_OK;
 }

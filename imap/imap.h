@@ -212,7 +212,15 @@ int imap_append_to(struct imap_sess *s, const char *path, int create, const stru
 int imap_name_resolve(struct imap_sess *s, const char *name, size_t len, char *path_r,
 		      size_t pathmax, char *canon_r, size_t canonmax);
 int imap_utf7_valid(const char *p, size_t len);
-const char *imap_special_use(const char *name);
+/* the SPECIAL-USE of a mailbox: as given at CREATE (special_use.c), else by name */
+const char *imap_special_use(const struct imap_sess *s, const char *name);
+/* special_use.c: CREATE-SPECIAL-USE (RFC 6154) */
+const char *imap_special_use_name(const char *p, size_t n);
+const char *imap_special_use_stored(const struct imap_sess *s, const char *name);
+int imap_special_use_set(const struct imap_sess *s, const char *name, const char *use,
+			 const char *from);
+/* CREATE's " (USE (\\Attr ..))": 0, -1 BAD, 1 NO [USEATTR] written */
+int imap_create_params(struct imap_sess *s, struct imap_cmd *c, const char **use_r);
 
 /* cmd handler signature */
 typedef enum imap_res (*imap_handler)(struct imap_sess *s, struct imap_cmd *c);
@@ -246,11 +254,27 @@ enum imap_res cmd_store(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_search(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_copy(struct imap_sess *, struct imap_cmd *);
 enum imap_res cmd_move(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_sort(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_thread(struct imap_sess *, struct imap_cmd *);
+enum imap_res cmd_cancelupdate(struct imap_sess *, struct imap_cmd *);
+/* context.c: RETURN (UPDATE) searches (RFC 5267): report their changes
+ * (before a command, while idling); forget them all (mailbox closed) */
+void imap_context_notify(struct imap_sess *s);
+void imap_context_clear(void);
 
 /* cmd_mailbox.c: STATUS, shared with LIST ... RETURN (STATUS (..)) */
 int imap_status_items(struct imap_parser *ps);   /* "(MESSAGES ..)": item bits, -1 bad */
 /* "* STATUS" of one mailbox: 0; 1 not selectable; -1 errno (nothing written) */
 int imap_status_put(struct imap_sess *s, const char *canon, const char *path, int inbox,
 		    int items);
+/* cmd_search.c: the search keys up to the end of the command, run over
+ * the view; *idx_r (malloc'ed) gets the view indexes of the matches, in
+ * order.  IMAP_OK, IMAP_BAD, or IMAP_DONE (NO written). */
+enum imap_res imap_search_keys(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r,
+			       size_t *n_r);
+/* cmd_fetch.c */
+int imap_select_set(struct imap_sess *s, struct imap_cmd *c, struct imap_seq *set,
+		    unsigned char *sel);
+void imap_fetch_flags(struct imap_sess *s, size_t i, int with_uid);
 
 #endif

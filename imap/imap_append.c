@@ -1,5 +1,5 @@
 /* Appending messages to a mailbox given by path (APPEND, COPY, MOVE): one
- * write lock, each message appended by libmbox, keywords registered in
+ * write lock, all the messages or none (mbox_append_many), keywords registered in
  * X-IMAPbase, UIDs assigned and returned for UIDPLUS (RFC 4315). */
 #include <errno.h>
 #include <string.h>
@@ -34,13 +34,10 @@ int imap_append_to(struct imap_sess *s, const char *path, int create, const stru
 			p += strspn(p, " ");
 		}
 	}
-	for (k = 0; k < n; k++) {
-		if (mbox_append(&mb, &a[k], NULL) < 0)
-			break;
-		done++;
-	}
+	/* one transaction: all the messages or none (RFC 3502, and COPY) */
+	if (mbox_append_many(&mb, a, n, NULL) == 0)
+		done = n;
 	e = done < n ? errno : 0;
-	/* the UIDs, also for a partial copy: what was written stays */
 	if (mbox_scan_update(&mb, &sc) < 0)
 		goto out;
 	if (sc.count == before + done)

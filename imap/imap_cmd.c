@@ -50,12 +50,20 @@ static const struct imap_command commands[] = {
 	{ "STORE", cmd_store, IMAP_S_SELECTED, F_UID | F_SEQS },
 	{ "COPY", cmd_copy, IMAP_S_SELECTED, F_UID | F_SEQS },
 	{ "MOVE", cmd_move, IMAP_S_SELECTED, F_UID | F_SEQS },
+	{ "SORT", cmd_sort, IMAP_S_SELECTED, F_UID | F_SEQS },
+	{ "THREAD", cmd_thread, IMAP_S_SELECTED, F_UID | F_SEQS },
+	{ "CANCELUPDATE", cmd_cancelupdate, IMAP_S_SELECTED, 0 },
 };
 
 void imap_capabilities(struct imap_sess *s, struct buf *b)
 {
 	buf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT "
 		 "MOVE CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS");
+	/* imap/cmd_sort.c, imap/cmd_thread.c */
+	buf_adds(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+		 " CONTEXT=SEARCH CONTEXT=SORT");
+	/* imap/cmd_append.c, imap/catenate.c, imap/binary.c */
+	buf_adds(b, " MULTIAPPEND BINARY CATENATE CREATE-SPECIAL-USE");
 	if (s->state == IMAP_S_NOTAUTH && s->tls_offer && !s->tls)
 		buf_adds(b, " STARTTLS");
 	if (s->state == IMAP_S_NOTAUTH)
@@ -169,6 +177,7 @@ int imap_run_one(struct imap_sess *s, struct buf *cmdbuf)
 			imap_parser_free(&c.ps);
 			return IMAP_FATAL;
 		}
+		imap_context_notify(s);
 	}
 	if (!imap_eol(&c.ps) && imap_sp(&c.ps) < 0) {
 		imap_tagged(s, &c, "BAD", "Syntax error after command name");

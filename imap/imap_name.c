@@ -69,7 +69,7 @@ int imap_name_resolve(struct imap_sess *s, const char *name, size_t len, char *p
 	return 0;
 }
 
-const char *imap_special_use(const char *name)
+const char *imap_special_use(const struct imap_sess *s, const char *name)
 {
 	static const struct { const char *name, *use; } t[] = {
 		{ "Sent", "\\Sent" }, { "Sent Messages", "\\Sent" }, { "Sent Items", "\\Sent" },
@@ -77,8 +77,11 @@ const char *imap_special_use(const char *name)
 		{ "Drafts", "\\Drafts" }, { "Junk", "\\Junk" }, { "Spam", "\\Junk" },
 		{ "Archive", "\\Archive" }, { "Archives", "\\Archive" },
 	};
+	const char *stored = imap_special_use_stored(s, name);
 	size_t i;
 
+	if (stored)
+		return stored;
 	for (i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (!strcasecmp(name, t[i].name))
 			return t[i].use;

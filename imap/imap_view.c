@@ -460,6 +460,7 @@ int imap_view_open(struct imap_sess *s, const char *name, const char *path, int 
 
 void imap_view_close(struct imap_sess *s)
 {
+	imap_context_clear();   /* RETURN (UPDATE) searches end with the mailbox */
 	if (s->mb.fd >= 0) {
 		mbox_close(&s->mb);
 		s->mb.fd = -1;

@@ -462,14 +462,10 @@ static int args_ok(const struct mbox *mb, const struct mbox_append *a)
 
 /* ---- the crash record ---------------------------------------------------------- */
 
-static void ap_reset(struct ap *c, const struct mbox *mb, const struct mbox_append *a,
-		     uint64_t size, int dry)
+/* the per-message state of the filters (output position and dry-run
+ * head are kept: the next message follows) */
+static void ap_next(struct ap *c, const struct mbox_append *a)
 {
-	c->fd = mb->fd;
-	c->dry = dry;
-	c->hlen = 0;
-	c->pos = size;
-	c->olen = 0;
 	c->body = 0;
 	c->bol = 1;
 	c->drop = c->prev_drop = 0;
@@ -480,17 +476,32 @@ static void ap_reset(struct ap *c, const struct mbox *mb, const struct mbox_appe
 	c->hold_len = 0;
 }
 
+static void ap_reset(struct ap *c, const struct mbox *mb, const struct mbox_append *a,
+		     uint64_t size, int dry)
+{
+	c->fd = mb->fd;
+	c->dry = dry;
+	c->hlen = 0;
+	c->pos = size;
+	c->olen = 0;
+	ap_next(c, a);
+}
+
 /* Before writing: the old size, the size after the append (from a dry
  * run of the same filters; 0 for a pipe, which cannot be read twice) and
  * its first bytes, made durable in the journal directory (journal.c), so
  * that a crash mid-append is cut back at the next lock.  No journal
  * directory: no record (as before). *rfd_r = -1 then. */
-static int record_begin(struct mbox *mb, const struct mbox_append *a, struct ap *c,
+static int record_begin(struct mbox *mb, const struct mbox_append *a, size_t n, struct ap *c,
 			uint64_t size, size_t fix, int *rfd_r, int *known_r)
 {
 	struct mbox_arec r;
-	int seekable = a->data || lseek(a->fd, 0, SEEK_CUR) != (off_t)-1;
+	size_t k;
+	int seekable = 1;
 
+	for (k = 0; k < n; k++)
+		if (!a[k].data && lseek(a[k].fd, 0, SEEK_CUR) == (off_t)-1)
+			seekable = 0;
 	*rfd_r = -1;
 	*known_r = 0;
 	if (mbox_arec_open(mb, 1, rfd_r) == -1)
@@ -499,8 +510,13 @@ static int record_begin(struct mbox *mb, const struct mbox_append *a, struct ap 
 	r.n = size;
 	if (seekable) {
 		ap_reset(c, mb, a, size, 1);
-		if ((fix && out_put(c, "\n\n", fix) == -1) || write_message(c, a) == -1)
+		if (fix && out_put(c, "\n\n", fix) == -1)
 			return -1;
+		for (k = 0; k < n; k++) {
+			ap_next(c, &a[k]);
+			if (write_message(c, &a[k]) == -1)
+				return -1;
+		}
 		r.m = c->pos;
 		r.plen = c->hlen;
 		memcpy(r.prefix, c->head, c->hlen);
@@ -520,15 +536,25 @@ static int record_begin(struct mbox *mb, const struct mbox_append *a, struct ap 
 
 int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r)
 {
+	return mbox_append_many(mb, a, 1, offset_r);
+}
+
+int mbox_append_many(struct mbox *mb, const struct mbox_append *a, size_t n, uint64_t *offsets_r)
+{
 	sigset_t block, old, pend, xfsz;
 	struct timespec zero = { 0, 0 };
 	struct stat st;
 	struct ap *c;
-	size_t fix;
+	size_t fix, k;
 	int xfsz_before, r = -1, e = 0, rfd = -1, known = 0;
 
-	if (!args_ok(mb, a))
+	if (n == 0) {
+		errno = EINVAL;
 		return -1;
+	}
+	for (k = 0; k < n; k++)
+		if (!args_ok(mb, &a[k]))
+			return -1;
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return -1;
@@ -550,7 +576,7 @@ int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r
 		e = errno;
 		goto out;
 	}
-	if (record_begin(mb, a, c, (uint64_t)st.st_size, fix, &rfd, &known) == -1) {
+	if (record_begin(mb, a, n, c, (uint64_t)st.st_size, fix, &rfd, &known) == -1) {
 		e = errno;
 		goto out;
 	}
@@ -559,11 +585,16 @@ int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r
 		e = errno;
 		goto out;
 	}
-	if (offset_r)
-		*offset_r = (uint64_t)st.st_size + fix;
-	if (write_message(c, a) == -1 || fsync(mb->fd) == -1) {
+	for (k = 0; k < n; k++) {
+		ap_next(c, &a[k]);
+		if (offsets_r)
+			offsets_r[k] = c->pos + c->olen;
+		if (write_message(c, &a[k]) == -1)
+			break;
+	}
+	if (k < n || fsync(mb->fd) == -1) {
 		e = errno;
-		/* back to the old size: byte-identical to before */
+		/* back to the old size: byte-identical to before, none stored */
 		if (ftruncate(mb->fd, st.st_size) == 0)
 			fsync(mb->fd);
 		goto out;

@@ -203,6 +203,11 @@ struct mbox_append {
  * the middle is cut back at the next lock (ENOSPC there: nothing written).  *offset_r (may be
  * NULL) gets the new message's From_ line offset. */
 int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r);
+/* n messages in one transaction (IMAP MULTIAPPEND, RFC 3502): written one
+ * after the other and fsync'ed once; any error truncates the file back to
+ * its old size, so either all are stored or none.  One crash record
+ * covers them all.  offsets_r (may be NULL) gets each From_ line offset. */
+int mbox_append_many(struct mbox *mb, const struct mbox_append *a, size_t n, uint64_t *offsets_r);
 /* Open (creating if missing) + write lock + append + unlock + close: what a
  * delivery does.  EAGAIN after timeout_ms. */
 int mbox_deliver(const char *path, const struct mbox_append *a, unsigned timeout_ms);

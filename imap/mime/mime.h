@@ -127,4 +127,20 @@ int mime_header_sent_day(const char *p, size_t len, const struct mime_part *root
  * literal {n}CRLF (CR, LF, NUL, 8-bit, '"', '\\', or longer than 1024). */
 int mime_put_nstring(struct buf *out, const char *s, size_t n);
 
+/* sortkey.c: SORT and THREAD facts (RFC 5256, RFC 5957).  Sort strings
+ * compare with strcmp after mime_sort_fold (titlecase, Latin-1 letters
+ * decomposed, as Dovecot's i;unicode-casemap). */
+int mime_sort_fold(const char *in, size_t n, struct buf *out);
+/* The base subject (RFC 5256 2.1) of a raw Subject value, folded, appended
+ * to out; *reply_r = 1 when it was a reply or forward (leader, "(fwd)"). */
+int mime_base_subject(const char *v, size_t n, struct buf *out, int *reply_r);
+/* First address of a field in a header block, folded, appended to out:
+ * its mailbox (local part), or with display its decoded display name,
+ * else mailbox@host (RFC 5957).  Nothing when absent.  0, -1 ENOMEM. */
+int mime_sort_addr(const char *h, size_t hlen, const char *field, int display,
+		   struct buf *out);
+/* The msg-ids of a Message-ID/References/In-Reply-To value, without <>
+ * and white space, one space between; at most max.  The count. */
+size_t mime_msgids(const char *v, size_t n, struct buf *out, size_t max);
+
 #endif

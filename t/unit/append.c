@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -502,6 +503,84 @@ static void t_signal(void)
 	unlink(tpath);
 }
 
+/* mbox_append_many: n messages, all or nothing (IMAP MULTIAPPEND) */
+static int append_many(const struct mbox_append *a, size_t n, uint64_t *off_r)
+{
+	struct mbox mb;
+	int r, e;
+
+	if (mbox_open(&mb, path, MBOX_RDWR | MBOX_CREATE) == -1)
+		return -1;
+	if (mbox_lock(&mb, MBOX_LOCK_WRITE, 1000) == -1) {
+		e = errno;
+		mbox_close(&mb);
+		errno = e;
+		return -1;
+	}
+	r = mbox_append_many(&mb, a, n, off_r);
+	e = errno;
+	mbox_close(&mb);
+	errno = e;
+	return r;
+}
+
+static void t_many(void)
+{
+	struct mbox_append a[3];
+	uint64_t off[3];
+	struct rlimit old, lim;
+	size_t len;
+	static const char base[] = "From a@b  " F1 "S: x\n\nbody";  /* no final LF */
+	int i;
+
+	memset(a, 0, sizeof a);
+	for (i = 0; i < 3; i++) {
+		a[i].sender = "s@x";
+		a[i].date = D1;
+		a[i].fd = -1;
+	}
+	a[0].data = "S: 1\r\n\r\none\r\n";
+	a[0].len = strlen(a[0].data);
+	a[1].data = "S: 2\n\nFrom two\n";
+	a[1].len = strlen(a[1].data);
+	a[1].flags = MBOX_F_SEEN;
+	a[2].data = "S: 3\n\nthree";
+	a[2].len = strlen(a[2].data);
+	new_path();
+	put_file(base, sizeof base - 1);
+	ok(append_many(a, 3, off) == 0 &&
+	   FILE_IS("From a@b  " F1 "S: x\n\nbody\n\nFrom s@x  " F1 "S: 1\n\none\n\n"
+		   "From s@x  " F1 "S: 2\nStatus: R\n\n>From two\n\nFrom s@x  " F1 "S: 3\n\nthree\n\n"),
+	   "three messages in one append, after the fix-up of the last line");
+	ok(off[0] == sizeof base - 1 + 2 && off[1] == off[0] + 46 && off[2] == off[1] + 62,
+	   "the offset of each From_ line");
+	/* a limit that lets the first message through but not the third:
+	 * nothing of the batch stays */
+	new_path();
+	put_file(base, sizeof base - 1);
+	a[2].data = "S: 3\n\nthree three three three three three three three three three\n";
+	a[2].len = strlen(a[2].data);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = sizeof base - 1 + 2 + 46 + 62 + 40;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	errno = 0;
+	ok(append_many(a, 3, off) == -1 && errno == EFBIG, "a message over the file size limit: EFBIG");
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	free(slurp(path, &len));
+	ok(len == sizeof base - 1 && FILE_IS("From a@b  " F1 "S: x\n\nbody"),
+	   "all or nothing: the file is byte-identical to before");
+	/* a bad message anywhere: nothing written */
+	a[1].keywords = "bad\nkw";
+	errno = 0;
+	ok(append_many(a, 3, NULL) == -1 && errno == EINVAL && FILE_IS("From a@b  " F1 "S: x\n\nbody"),
+	   "an invalid second message: EINVAL, nothing written");
+	a[1].keywords = NULL;
+	ok(append_many(a, 0, NULL) == -1 && errno == EINVAL, "no message: EINVAL");
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -524,6 +603,7 @@ int main(void)
 	t_fd_blocks();
 	t_bad();
 	t_signal();
+	t_many();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("cleanup failed");
