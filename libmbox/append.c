@@ -570,6 +570,7 @@ int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r
 		goto out;
 	}
 	r = 0;
+	mbox_index_appended(mb, &st);
 out:
 	if (rfd >= 0) {
 		/* done or undone: the record goes (durably when a record without
