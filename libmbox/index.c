@@ -10,7 +10,7 @@
  *   count entries of 72 bytes (struct ent), in file order.
  *   the keyword names, NUL-terminated.
  *
- * Written whole to NAME.tmp (O_EXCL) then renamed over NAME: a reader sees
+ * Written whole to NAME.tmp (under its flock) then renamed over NAME: a reader sees
  * the old index or the new one.  No fsync: a torn or empty file after a
  * power cut fails its hashes and is rebuilt.  mbox_append, under its write
  * lock, rewrites only the header in place (one 256-byte pwrite inside the
@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -372,63 +373,73 @@ static uint64_t floor_read(const struct mbox *mb)
 	return v < MODSEQ_MAX ? v : 0;
 }
 
-/* Writes NAME.tmp then renames it over NAME.  The directory is created
- * when missing; a NAME.tmp left by a crash is taken over after a minute. */
+/* The directory of path and its missing parents, 0700. */
+static int make_dirs(const char *path)
+{
+	char d[PATH_MAX];
+	const char *sl = strrchr(path, '/');
+
+	if (!sl || sl == path || (size_t)(sl - path) >= sizeof d) {
+		errno = ENOENT;
+		return -1;
+	}
+	memcpy(d, path, (size_t)(sl - path));
+	d[sl - path] = 0;
+	for (char *q = d + 1;; q++) {
+		if (*q && *q != '/')
+			continue;
+		char c = *q;
+		*q = 0;
+		if (mkdir(d, 0700) < 0 && errno != EEXIST)
+			return -1;
+		if (!(*q = c))
+			break;
+	}
+	return 0;
+}
+
+/* Writes NAME.tmp then renames it over NAME.  NAME.tmp is ours while we
+ * hold its flock (a killed writer's lock goes with it; a live one's makes
+ * us skip this write: the index is only a cache). */
 static int write_replace(const char *path, const void *p, size_t n)
 {
 	char tmp[PATH_MAX + 8];
-	struct stat st;
-	int fd, r, tries;
+	struct stat a, b;
+	int fd = -1, r, tries;
 
 	r = snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	if (r < 0 || (size_t)r >= sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	for (tries = 0;; tries++) {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || tries > 1)
-			break;
-		if (errno == ENOENT) {
-			/* the directory and missing parents, 0700 */
-			char d[PATH_MAX];
-			const char *sl = strrchr(path, '/');
-			if (!sl || sl == path || (size_t)(sl - path) >= sizeof d)
-				return -1;
-			memcpy(d, path, (size_t)(sl - path));
-			d[sl - path] = 0;
-			for (char *q = d + 1;; q++) {
-				if (*q && *q != '/')
-					continue;
-				char c = *q;
-				*q = 0;
-				if (mkdir(d, 0700) < 0 && errno != EEXIST)
-					return -1;
-				if (!(*q = c))
-					break;
-			}
-			continue;
-		}
-		/* another writer's, or a crashed one's */
-		if (errno != EEXIST || lstat(tmp, &st) < 0 || time(NULL) - st.st_mtime < 60 ||
-		    unlink(tmp) < 0)
+	for (tries = 0; tries < 4; tries++) {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+		if (fd < 0) {
+			if (errno == ENOENT && tries == 0 && make_dirs(path) == 0)
+				continue;
 			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd);
+			return -1;   /* another writer at work */
+		}
+		/* still the file named NAME.tmp (not renamed meanwhile)? */
+		if (fstat(fd, &a) == 0 && lstat(tmp, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino && S_ISREG(a.st_mode) && a.st_nlink == 1 &&
+		    a.st_uid == geteuid())
+			break;
+		close(fd);
+		fd = -1;
 	}
 	if (fd < 0)
 		return -1;
-	if (mbox_pwrite_full(fd, p, n, 0) < 0 || close(fd) < 0) {
+	if (ftruncate(fd, 0) < 0 || mbox_pwrite_full(fd, p, n, 0) < 0 || rename(tmp, path) < 0) {
 		int e = errno;
-		unlink(tmp);
+		close(fd);
 		errno = e;
 		return -1;
 	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	return 0;
+	return close(fd);
 }
 
 /* Makes the floor cover hms (reserving ahead). */
