@@ -3,6 +3,8 @@
  *       read lock + mbox_scan, then everything the table holds, one line
  *       per message; first line "use=N" (mbox_index_last_use: 0 no index,
  *       1 index as is, 2 index + tail scan, 3 full scan)
+ *   idxtool time MBOX
+ *       "use=N T us": the time of open + read lock + mbox_scan + close
  *   idxtool serve MBOX UID
  *       read lock + mbox_scan, then the message with that UID as clients
  *       see it (mbox_msg_stream_locked), or exit 3 if there is none
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fail(const char *what)
@@ -100,8 +103,28 @@ static int do_serve(const char *path, const char *uids)
 	return 0;
 }
 
+/* open + read lock + scan + close, in microseconds */
+static int do_time(const char *path)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (open_scan(&mb, path, &sc) < 0)
+		return fail("scan");
+	mbox_scan_free(&sc);
+	mbox_close(&mb);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("use=%d %lld us\n", mbox_index_last_use(),
+	       (long long)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "time"))
+		return do_time(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "dump"))
 		return do_dump(argv[2], !(argc > 3 && !strcmp(argv[3], "--no-modseq")));
 	if (argc == 4 && !strcmp(argv[1], "serve"))
