@@ -19,7 +19,7 @@
 
 enum { K_AND, K_OR, K_NOT, K_ALL, K_FLAG, K_UNFLAG, K_NEW, K_OLD, K_RECENT, K_KW, K_UNKW,
        K_SEQ, K_UID, K_LARGER, K_SMALLER, K_BEFORE, K_ON, K_SINCE, K_SBEFORE, K_SON, K_SSINCE,
-       K_HEADER, K_BODY, K_TEXT };
+       K_HEADER, K_BODY, K_TEXT, K_MODSEQ };
 
 struct node {
 	int op;
@@ -37,6 +37,7 @@ struct search {
 	struct node pool[NODES_MAX];
 	size_t n;
 	int depth;
+	int modseq;              /* a MODSEQ key was given (RFC 7162 3.1.5) */
 	/* per message */
 	struct imap_sess *s;
 	size_t i;
@@ -163,6 +164,24 @@ static struct node *key(struct imap_parser *ps, struct search *q)
 		if (!n || imap_sp(ps) < 0 || imap_atom(ps, &d, &dl) < 0 ||
 		    parse_u64(d, dl, UINT64_MAX / 2, &n->num) < 0)
 			return NULL;
+	} else if (str_ieq(p, l, "MODSEQ", 6)) {
+		/* MODSEQ ["/flags/\\Seen" priv|shared|all] n: the entry is taken
+		 * as the whole message (no per-flag modseqs, as Dovecot) */
+		const char *e;
+		size_t el;
+		n = new_node(q, K_MODSEQ);
+		if (!n || imap_sp(ps) < 0)
+			return NULL;
+		if (imap_peek(ps) == '"') {
+			if (imap_astring(ps, &e, &el) < 0 || imap_sp(ps) < 0 ||
+			    imap_atom(ps, &e, &el) < 0 || imap_sp(ps) < 0 ||
+			    !(str_ieq(e, el, "priv", 4) || str_ieq(e, el, "shared", 6) ||
+			      str_ieq(e, el, "all", 3)))
+				return NULL;
+		}
+		if (imap_cs_number(ps, &n->num) < 0)
+			return NULL;
+		q->modseq = 1;
 	} else if (str_ieq(p, l, "UID", 3)) {
 		n = new_node(q, K_UID);
 		if (!n || imap_sp(ps) < 0 || imap_seq_parse(ps, &n->set) < 0)
@@ -294,6 +313,7 @@ static int eval(struct search *q, const struct node *n)
 	case K_UID: return imap_seq_has(&n->set, v->uid, 0);
 	case K_LARGER: return m->hdr_size + m->body_size > n->num;
 	case K_SMALLER: return m->hdr_size + m->body_size < n->num;
+	case K_MODSEQ: return m->modseq >= n->num;
 	case K_BEFORE: return local_day(m->internaldate) < n->day;
 	case K_ON: return local_day(m->internaldate) == n->day;
 	case K_SINCE: return local_day(m->internaldate) >= n->day;
@@ -383,7 +403,7 @@ static int return_opts(struct imap_parser *ps)
 
 /* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL 1:3,5" */
 static void put_esearch(struct imap_sess *s, struct imap_cmd *c, int ret, const uint32_t *hit,
-			size_t n)
+			size_t n, uint64_t modseq)
 {
 	size_t i, j;
 
@@ -406,6 +426,8 @@ static void put_esearch(struct imap_sess *s, struct imap_cmd *c, int ret, const 
 				imap_put(s, ":%u", hit[j - 1]);
 		}
 	}
+	if (modseq)
+		imap_put(s, " MODSEQ %llu", (unsigned long long)modseq);
 	imap_put(s, "\r\n");
 }
 
@@ -415,6 +437,7 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 	struct node *root;
 	const char *p;
 	size_t l, i, nhit = 0;
+	uint64_t maxms = 0;
 	uint32_t *hit;
 	int ret = 0;
 	char *save;
@@ -451,24 +474,31 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 		return IMAP_DONE;
 	}
 	resolve_sets(&q, s);
+	if (q.modseq)
+		imap_cs_enable(s, 0);
 	imap_view_read_begin(s);
 	for (i = 0; i < s->view.count; i++) {
 		q.i = i;
 		q.k = imap_view_index(s, i);
 		if (q.k < 0)
 			continue;
-		if (eval(&q, root))
+		if (eval(&q, root)) {
 			hit[nhit++] = c->uid ? s->view.v[i].uid : (uint32_t)(i + 1);
+			if (q.modseq && s->sc.msgs[q.k].modseq > maxms)
+				maxms = s->sc.msgs[q.k].modseq;
+		}
 		unload(&q);
 		imap_view_read_tick(s);
 	}
 	imap_view_read_end(s);
 	if (ret) {
-		put_esearch(s, c, ret, hit, nhit);
+		put_esearch(s, c, ret, hit, nhit, maxms);
 	} else {
 		imap_put(s, "* SEARCH");
 		for (i = 0; i < nhit; i++)
 			imap_put(s, " %u", hit[i]);
+		if (maxms)
+			imap_put(s, " (MODSEQ %llu)", (unsigned long long)maxms);
 		imap_put(s, "\r\n");
 	}
 	free(hit);

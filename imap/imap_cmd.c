@@ -54,7 +54,7 @@ static const struct imap_command commands[] = {
 
 void imap_capabilities(struct imap_sess *s, struct buf *b)
 {
-	buf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT "
+	buf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT CONDSTORE QRESYNC "
 		 "MOVE CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS");
 	if (s->state == IMAP_S_NOTAUTH && s->tls_offer && !s->tls)
 		buf_adds(b, " STARTTLS");

@@ -51,6 +51,7 @@
 #define IDX_MAX_FILE (1ULL << 32)   /* refused above: never a real index */
 #define IDX_PROBE 1024              /* bytes hashed at the start and at the last message */
 #define MODSEQ_STEP 65536
+#define TAIL_REWRITE_MIN 256        /* new messages before a tail is written into the index */
 #define MODSEQ_MAX (1ULL << 62)
 
 static const uint64_t idx_key[2] = { 0x66616374657572ULL, 0x696e646578ULL };
@@ -740,7 +741,12 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 		assign(sc, &s, 0);
 		free(mem);
 		last_use = 2;
-		idx_write(mb, sc);
+		/* the index is left as it is (its header, extended by the appends,
+		 * keeps the next open on this same path) until the tail is worth
+		 * rewriting the whole file for: the new messages get the same
+		 * modseq at every open, as the old ones keep theirs */
+		if (sc->count - n > TAIL_REWRITE_MIN && (sc->count - n) * 8 > n)
+			idx_write(mb, sc);
 	} else {
 		last_use = 1;
 	}
@@ -784,13 +790,15 @@ void mbox_index_rebuilt(struct mbox *mb, struct mbox_scan *sc, const struct mbox
 			return;
 		}
 	}
+	/* the floor is only for a table with nothing to carry modseqs from:
+	 * a source's highest is above all it ever gave out */
 	floor = floor_read(mb);
 	if (old && old->uidvalidity == sc->uidvalidity && src_from_scan(&s, old, &mem) == 0) {
 		if (have && x.h.uidvalidity == sc->uidvalidity && x.h.highestmodseq > s.highest)
 			s.highest = x.h.highestmodseq;
-		assign(sc, &s, floor);
+		assign(sc, &s, 0);
 	} else if (have && x.h.uidvalidity == sc->uidvalidity && src_from_idx(&s, &x, &mem) == 0) {
-		assign(sc, &s, floor);
+		assign(sc, &s, 0);
 	} else {
 		base = fresh_base(mb, &floor);
 		if (have && x.h.highestmodseq >= base)
