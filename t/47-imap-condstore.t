@@ -166,16 +166,36 @@ IN
 H4=$(hms "$O")
 [ "$H4" -gt "$H3" ]; ok $? "index deleted: HIGHESTMODSEQ $H4 above $H3"
 
-# --- mbsync (uses CONDSTORE where offered) -----------------------------------
+# --- mbsync (this isync does not use CONDSTORE yet: it must sync as before
+# with it advertised), over TCP on 127.0.0.1 (a loopback client may log in)
+# to imapd started per connection by a small listener on a free port
 if command -v mbsync > /dev/null; then
+	python3 - "$B/imapd" "$FCONF" "$T_TMP/port" <<'PY' &
+import os, socket, sys
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(4)
+open(sys.argv[3] + ".tmp", "w").write(str(l.getsockname()[1])); os.rename(sys.argv[3] + ".tmp", sys.argv[3])
+l.settimeout(120)
+for _ in range(2):
+    try:
+        c, _a = l.accept()
+    except OSError:
+        break
+    if os.fork() == 0:
+        os.dup2(c.fileno(), 0); os.dup2(c.fileno(), 1)
+        os.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2]])
+    c.close()
+PY
+	LPID=$!
+	wait_for . "$T_TMP/port"
 	mkdir -p "$T_TMP/mb/inbox"
 	cat > "$T_TMP/mbsyncrc" <<RC
 IMAPAccount t
-Tunnel "$B/imapd -c $FCONF"
+Host 127.0.0.1
+Port $(cat "$T_TMP/port")
 User alice
 Pass alice-pw
-AuthMechs LOGIN
-TLSType None
+SSLType None
+AuthMechs LOGIN PLAIN
 
 IMAPStore remote
 Account t
@@ -193,18 +213,19 @@ Sync All
 Expunge Both
 SyncState *
 RC
-	mbsync -c "$T_TMP/mbsyncrc" -a > "$T_TMP/mbsync.out" 2>&1; r=$?
+	timeout 60 mbsync -c "$T_TMP/mbsyncrc" -a > "$T_TMP/mbsync.out" 2>&1; r=$?
 	is "$r" 0 "mbsync: first sync"
-	is "$(ls "$T_TMP/mb/inbox/cur" "$T_TMP/mb/inbox/new" 2>/dev/null | grep -c ':')" 4 "mbsync: the 4 messages"
+	n=$("$B/t/bin/mboxtool" scan "$SPOOL/alice" | sed -n 's/^count=\([0-9]*\).*/\1/p')
+	is "$(ls "$T_TMP/mb/inbox/cur" "$T_TMP/mb/inbox/new" 2>/dev/null | grep -c ',')" "$n" "mbsync: the $n messages"
+	f=$(grep -l '^Subject: message 4$' "$T_TMP/mb/inbox/cur"/* "$T_TMP/mb/inbox/new"/* 2>/dev/null | head -n 1)
+	[ -n "$f" ] && mv "$f" "$T_TMP/mb/inbox/cur/$(basename "${f%%:2,*}"):2,FS"
 	msg 7 | deliver alice
-	f=$(ls "$T_TMP/mb/inbox/cur"/* | head -n 1)
-	mv "$f" "${f%%,*},S"
-	mbsync -c "$T_TMP/mbsyncrc" -a >> "$T_TMP/mbsync.out" 2>&1; r=$?
+	timeout 60 mbsync -c "$T_TMP/mbsyncrc" -a >> "$T_TMP/mbsync.out" 2>&1; r=$?
 	is "$r" 0 "mbsync: second sync"
-	is "$(ls "$T_TMP/mb/inbox/cur" "$T_TMP/mb/inbox/new" 2>/dev/null | grep -c ':')" 5 "mbsync: the new message came"
-	is "$("$B/t/bin/mboxtool" scan "$SPOOL/alice" | grep -c 'flags=[A-Z]*R')" "$("$B/t/bin/mboxtool" scan "$SPOOL/alice" | grep -c 'flags=[A-Z]*R')" "mbsync: ran"
-	"$B/t/bin/mboxtool" scan "$SPOOL/alice" | grep -q 'flags=[A-Z]*R'; ok $? "mbsync: the \\Seen set locally reached the mbox"
-	grep -i 'error\|fail' "$T_TMP/mbsync.out" | head -n 3 | sed 's/^/# /'
+	is "$(ls "$T_TMP/mb/inbox/cur" "$T_TMP/mb/inbox/new" 2>/dev/null | grep -c ',')" "$((n + 1))" "mbsync: the new message came"
+	"$B/t/bin/mboxtool" scan "$SPOOL/alice" | grep '^[0-9]* uid=4 ' | grep -q 'flags=[A-Z]*F'; ok $? "mbsync: the flags set in the maildir reached the mbox (UID 4)"
+	[ "$r" = 0 ] || sed "s/^/# /" "$T_TMP/mbsync.out" | head -n 10
+	kill $LPID 2>/dev/null; wait $LPID 2>/dev/null
 else
 	skip "mbsync not installed"
 fi
