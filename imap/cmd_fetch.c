@@ -18,7 +18,8 @@
 #include "sort.h"
 
 enum { A_FLAGS, A_UID, A_IDATE, A_SIZE, A_BODY, A_ENVELOPE, A_STRUCT, A_BODYPLAIN,
-       A_BINARY, A_BINSIZE };  /* BINARY[..], BINARY.SIZE[..]: RFC 3516, imap/binary.c */
+       A_BINARY, A_BINSIZE,    /* BINARY[..], BINARY.SIZE[..]: RFC 3516, imap/binary.c */
+       A_MODSEQ };             /* RFC 7162 */
 enum { S_ALL, S_HEADER, S_TEXT, S_FIELDS, S_FIELDS_NOT, S_MIME };
 
 struct fatt {
@@ -39,7 +40,7 @@ struct fatt {
 struct fetch {
 	struct fatt a[IMAP_FETCH_ATTS_MAX];
 	size_t n;
-	int want_flags, want_uid, sets_seen, need_mime;
+	int want_flags, want_uid, sets_seen, need_mime, want_modseq;
 };
 
 static int add(struct fetch *f, int kind)
@@ -204,6 +205,8 @@ static int parse_att(struct imap_parser *ps, struct fetch *f)
 		return add(f, A_FLAGS);
 	if (str_ieq(p, n, "UID", 3))
 		return add(f, A_UID);
+	if (str_ieq(p, n, "MODSEQ", 6))
+		return add(f, A_MODSEQ);   /* RFC 7162 3.1.4.2 */
 	if (str_ieq(p, n, "INTERNALDATE", 12))
 		return add(f, A_IDATE);
 	if (str_ieq(p, n, "RFC822.SIZE", 11))
@@ -452,6 +455,7 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 		imap_put_flags(s, v);
 		sep = " ";
 	}
+
 	for (j = 0; j < f->n; j++) {
 		const struct fatt *a = &f->a[j];
 		switch (a->kind) {
@@ -463,6 +467,10 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 		case A_FLAGS:
 			imap_put(s, "%sFLAGS ", sep);
 			imap_put_flags(s, v);
+			break;
+		case A_MODSEQ:
+			imap_put(s, "%sMODSEQ (%llu)", sep, (unsigned long long)(m && m->modseq ? m->modseq :
+				 imap_cs_highest(s)));
 			break;
 		case A_IDATE:
 			imap_put(s, "%sINTERNALDATE ", sep);
@@ -540,6 +548,10 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 		}
 		sep = " ";
 	}
+	/* with CONDSTORE on, FLAGS always come with MODSEQ (RFC 7162 3.1.4.1) */
+	if (s->condstore && !f->want_modseq && (f->want_flags || show_flags))
+		imap_put(s, "%sMODSEQ (%llu)", sep, (unsigned long long)(m && m->modseq ? m->modseq :
+			 imap_cs_highest(s)));
 	imap_putn(s, ")\r\n", 3);
 }
 
@@ -614,15 +626,25 @@ enum imap_res cmd_fetch(struct imap_sess *s, struct imap_cmd *c)
 	unsigned char *sel;
 	size_t i, j, gone = 0, seen_new = 0;
 	unsigned char *flagged = NULL;
+	struct imap_cs_fetch cs;
 	int err = 0;
 
 	memset(&f, 0, sizeof f);
 	if (imap_seq_parse(&c->ps, &set) < 0)
 		return IMAP_BAD;
-	if (imap_sp(&c->ps) < 0 || parse_atts(&c->ps, &f) < 0 || !imap_eol(&c->ps)) {
+	if (imap_sp(&c->ps) < 0 || parse_atts(&c->ps, &f) < 0 ||
+	    imap_cs_fetch_mods(s, &c->ps, &cs) < 0 || !imap_eol(&c->ps) ||
+	    (cs.vanished && (!c->uid || !cs.changedsince))) {
 		imap_seq_free(&set);
 		return IMAP_BAD;
 	}
+	for (j = 0; j < f.n; j++)
+		if (f.a[j].kind == A_MODSEQ)
+			f.want_modseq = 1;
+	if (f.want_modseq || cs.changedsince)
+		imap_cs_enable(s, 0);
+	if (cs.changedsince && !f.want_modseq && add(&f, A_MODSEQ) == 0)
+		f.want_modseq = 1;   /* CHANGEDSINCE implies MODSEQ (3.1.4.1) */
 	sel = calloc(s->view.count + 1, 2);
 	if (!sel) {
 		imap_seq_free(&set);
@@ -636,8 +658,14 @@ enum imap_res cmd_fetch(struct imap_sess *s, struct imap_cmd *c)
 		imap_tagged(s, c, "BAD", "Invalid message sequence number.");
 		return IMAP_DONE;
 	}
+	if (cs.vanished && imap_cs_vanished_earlier(s, &set) < 0)
+		err = ENOMEM;
 	imap_seq_free(&set);
 	f.want_uid = c->uid;
+	if (cs.changedsince)
+		for (i = 0; i < s->view.count; i++)
+			if (sel[i] && imap_cs_modseq(s, i) <= cs.since)
+				sel[i] = 0;
 	for (j = 0; j < f.n; j++) {
 		if (f.a[j].kind == A_FLAGS)
 			f.want_flags = 1;

@@ -208,12 +208,14 @@ enum imap_res cmd_rename(struct imap_sess *s, struct imap_cmd *c)
 #define ST_UIDNEXT 4
 #define ST_UIDVALIDITY 8
 #define ST_UNSEEN 16
+#define ST_HIGHESTMODSEQ 32   /* RFC 7162 3.1.6 */
 
 static int status_item(const char *p, size_t n)
 {
 	static const struct { const char *n; int f; } t[] = {
 		{ "MESSAGES", ST_MESSAGES }, { "RECENT", ST_RECENT }, { "UIDNEXT", ST_UIDNEXT },
 		{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN },
+		{ "HIGHESTMODSEQ", ST_HIGHESTMODSEQ },
 	};
 	size_t i;
 
@@ -316,8 +318,13 @@ int imap_status_put(struct imap_sess *s, const char *canon, const char *path, in
 			 sc.mtime_sec > 0 ? (uint32_t)sc.mtime_sec : 1);
 		sep = " ";
 	}
-	if (items & ST_UNSEEN)
+	if (items & ST_UNSEEN) {
 		imap_put(s, "%sUNSEEN %zu", sep, unseen);
+		sep = " ";
+	}
+	if (items & ST_HIGHESTMODSEQ)
+		imap_put(s, "%sHIGHESTMODSEQ %llu", sep,
+			 (unsigned long long)(sc.highestmodseq ? sc.highestmodseq : 1));
 	imap_put(s, ")\r\n");
 	mbox_scan_free(&sc);
 	return 0;

@@ -61,19 +61,29 @@ enum imap_res cmd_id(struct imap_sess *s, struct imap_cmd *c)
 	return IMAP_OK;
 }
 
-/* ENABLE: none of our capabilities needs enabling, so the list is empty */
+/* ENABLE (RFC 5161): CONDSTORE and QRESYNC (RFC 7162 3.1, 3.2.3; QRESYNC
+ * implies CONDSTORE); anything else is not ours to enable. */
 enum imap_res cmd_enable(struct imap_sess *s, struct imap_cmd *c)
 {
 	const char *p;
 	size_t n;
+	int cs = 0, qr = 0;
 
 	do {
 		if (imap_atom(&c->ps, &p, &n) < 0)
 			return IMAP_BAD;
+		if (str_ieq(p, n, "CONDSTORE", 9))
+			cs = 1;
+		else if (str_ieq(p, n, "QRESYNC", 7))
+			qr = 1;
 	} while (imap_sp(&c->ps) == 0);
 	if (!imap_eol(&c->ps))
 		return IMAP_BAD;
-	imap_put(s, "* ENABLED\r\n");
+	cs = cs && !s->condstore;
+	qr = qr && !s->qresync;
+	if (cs || qr)
+		imap_cs_enable(s, qr);
+	imap_put(s, "* ENABLED%s%s\r\n", cs ? " CONDSTORE" : "", qr ? " QRESYNC" : "");
 	return IMAP_OK;
 }
 

@@ -18,7 +18,7 @@
 
 enum { K_AND, K_OR, K_NOT, K_ALL, K_FLAG, K_UNFLAG, K_NEW, K_OLD, K_RECENT, K_KW, K_UNKW,
        K_SEQ, K_UID, K_LARGER, K_SMALLER, K_BEFORE, K_ON, K_SINCE, K_SBEFORE, K_SON, K_SSINCE,
-       K_HEADER, K_BODY, K_TEXT };
+       K_HEADER, K_BODY, K_TEXT, K_MODSEQ };
 
 struct node {
 	int op;
@@ -36,6 +36,7 @@ struct search {
 	struct node pool[SEARCH_NODES_MAX];
 	size_t n;
 	int depth;
+	int modseq;              /* a MODSEQ key was given (RFC 7162 3.1.5) */
 	/* per message */
 	struct imap_sess *s;
 	size_t i;
@@ -163,6 +164,24 @@ static struct node *key(struct imap_parser *ps, struct search *q)
 		if (!n || imap_sp(ps) < 0 || imap_atom(ps, &d, &dl) < 0 ||
 		    parse_u64(d, dl, UINT64_MAX / 2, &n->num) < 0)
 			return NULL;
+	} else if (str_ieq(p, l, "MODSEQ", 6)) {
+		/* MODSEQ ["/flags/\\Seen" priv|shared|all] n: the entry is taken
+		 * as the whole message (no per-flag modseqs, as Dovecot) */
+		const char *e;
+		size_t el;
+		n = new_node(q, K_MODSEQ);
+		if (!n || imap_sp(ps) < 0)
+			return NULL;
+		if (imap_peek(ps) == '"') {
+			if (imap_astring(ps, &e, &el) < 0 || imap_sp(ps) < 0 ||
+			    imap_atom(ps, &e, &el) < 0 || imap_sp(ps) < 0 ||
+			    !(str_ieq(e, el, "priv", 4) || str_ieq(e, el, "shared", 6) ||
+			      str_ieq(e, el, "all", 3)))
+				return NULL;
+		}
+		if (imap_cs_number(ps, &n->num) < 0)
+			return NULL;
+		q->modseq = 1;
 	} else if (str_ieq(p, l, "UID", 3)) {
 		n = new_node(q, K_UID);
 		if (!n || imap_sp(ps) < 0 || imap_seq_parse(ps, &n->set) < 0)
@@ -294,6 +313,7 @@ static int eval(struct search *q, const struct node *n)
 	case K_UID: return imap_seq_has(&n->set, v->uid, 0);
 	case K_LARGER: return m->hdr_size + m->body_size > n->num;
 	case K_SMALLER: return m->hdr_size + m->body_size < n->num;
+	case K_MODSEQ: return m->modseq >= n->num;
 	case K_BEFORE: return local_day(m->internaldate) < n->day;
 	case K_ON: return local_day(m->internaldate) == n->day;
 	case K_SINCE: return local_day(m->internaldate) >= n->day;
@@ -343,15 +363,20 @@ static void resolve_sets(struct search *q, struct imap_sess *s)
 	}
 }
 
+/* the parsed keys (large: static), and the highest MODSEQ of the last
+ * search's matches when it had a MODSEQ key (RFC 7162 3.1.5), else 0 */
+static struct search q;
+static uint64_t search_modseq;
+
 enum imap_res imap_search_keys(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r,
 			       size_t *n_r)
 {
-	static struct search q;
 	struct node *root;
 	size_t i, nhit = 0;
 	uint32_t *hit;
 
 	memset(&q, 0, sizeof q);
+	search_modseq = 0;
 	q.s = s;
 	*idx_r = NULL;
 	*n_r = 0;
@@ -367,14 +392,19 @@ enum imap_res imap_search_keys(struct imap_sess *s, struct imap_cmd *c, uint32_t
 		return IMAP_DONE;
 	}
 	resolve_sets(&q, s);
+	if (q.modseq)
+		imap_cs_enable(s, 0);
 	imap_view_read_begin(s);
 	for (i = 0; i < s->view.count; i++) {
 		q.i = i;
 		q.k = imap_view_index(s, i);
 		if (q.k < 0)
 			continue;
-		if (eval(&q, root))
+		if (eval(&q, root)) {
 			hit[nhit++] = (uint32_t)i;
+			if (q.modseq && s->sc.msgs[q.k].modseq > search_modseq)
+				search_modseq = s->sc.msgs[q.k].modseq;
+		}
 		unload(&q);
 		imap_view_read_tick(s);
 	}
@@ -428,11 +458,13 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 	for (i = 0; i < nhit; i++)
 		hit[i] = c->uid ? s->view.v[hit[i]].uid : hit[i] + 1;
 	if (ret.opts) {
-		imap_put_esearch(s, c, &ret, hit, nhit, 0);
+		imap_put_esearch(s, c, &ret, hit, nhit, 0, search_modseq);
 	} else {
 		imap_put(s, "* SEARCH");
 		for (i = 0; i < nhit; i++)
 			imap_put(s, " %u", hit[i]);
+		if (search_modseq)
+			imap_put(s, " (MODSEQ %llu)", (unsigned long long)search_modseq);
 		imap_put(s, "\r\n");
 	}
 	free(hit);

@@ -1,5 +1,6 @@
 /* SELECT, EXAMINE (RFC 3501 6.3.1-2), CHECK, CLOSE, EXPUNGE (6.4.1-3),
- * UNSELECT (RFC 3691), UID EXPUNGE (RFC 4315).
+ * UNSELECT (RFC 3691), UID EXPUNGE (RFC 4315); the CONDSTORE and QRESYNC
+ * parameters of SELECT and EXAMINE (RFC 7162, condstore.c).
  * Codes: [READ-WRITE] [READ-ONLY] [UIDVALIDITY] [UIDNEXT] [PERMANENTFLAGS]
  * [UNSEEN]; NO [NONEXISTENT] [INUSE] [CANNOT] [SERVERBUG]. */
 #include <errno.h>
@@ -14,14 +15,23 @@ static enum imap_res do_select(struct imap_sess *s, struct imap_cmd *c, int read
 	size_t nl, i;
 	char path[PATH_MAX], canon[1024];
 	struct stat st;
+	struct imap_cs_select q;
 	int r;
 
-	if (imap_astring(&c->ps, &n, &nl) < 0 || !imap_eol(&c->ps))
+	/* the name, then RFC 7162 parameters: (CONDSTORE), (QRESYNC (..)) */
+	if (imap_astring(&c->ps, &n, &nl) < 0)
 		return IMAP_BAD;
+	if (imap_cs_select_params(s, &c->ps, &q) < 0) {
+		imap_cs_select_free(&q);
+		return IMAP_BAD;
+	}
+	if (s->qresync && s->state == IMAP_S_SELECTED)
+		imap_put(s, "* OK [CLOSED] Previous mailbox closed.\r\n");   /* RFC 7162 3.2.11 */
 	imap_view_close(s);
 	r = imap_name_resolve(s, n, nl, path, sizeof path, canon, sizeof canon);
 	if (r < 0) {
 		imap_tagged(s, c, "NO", "[CANNOT] Invalid mailbox name.");
+		imap_cs_select_free(&q);
 		return IMAP_DONE;
 	}
 	if (r == 0 && (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))) {
@@ -29,12 +39,14 @@ static enum imap_res do_select(struct imap_sess *s, struct imap_cmd *c, int read
 			imap_tagged(s, c, "NO", "[CANNOT] Mailbox isn't selectable.");
 		else
 			imap_tagged(s, c, "NO", "[NONEXISTENT] Mailbox doesn't exist.");
+		imap_cs_select_free(&q);
 		return IMAP_DONE;
 	}
 	if (imap_view_open(s, canon, path, readonly) < 0) {
 		int e = errno;
 		log_msg(LOG_NOTICE, "select %s: %s", canon, strerror(e));
 		imap_no_errno(s, c, e);
+		imap_cs_select_free(&q);
 		return IMAP_DONE;
 	}
 	imap_view_flags_lines(s);
@@ -46,6 +58,13 @@ static enum imap_res do_select(struct imap_sess *s, struct imap_cmd *c, int read
 		}
 	imap_put(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n", s->view.uidvalidity);
 	imap_put(s, "* OK [UIDNEXT %u] Predicted next UID\r\n", s->view.uidnext);
+	r = imap_cs_select_report(s, &q);
+	imap_cs_select_free(&q);
+	if (r < 0) {
+		imap_view_close(s);
+		imap_no_errno(s, c, ENOMEM);
+		return IMAP_DONE;
+	}
 	imap_tagged(s, c, "OK", "[%s] %s completed.", s->readonly ? "READ-ONLY" : "READ-WRITE",
 		    readonly ? "EXAMINE" : "SELECT");
 	return IMAP_DONE;
@@ -91,6 +110,12 @@ enum imap_res cmd_expunge(struct imap_sess *s, struct imap_cmd *c)
 		if (s->bye)
 			return IMAP_FATAL;
 		imap_no_errno(s, c, errno);
+		return IMAP_DONE;
+	}
+	if (s->qresync) {
+		/* RFC 7162 3.2.10: the new HIGHESTMODSEQ with the tagged OK */
+		imap_tagged(s, c, "OK", "[HIGHESTMODSEQ %llu] Expunge completed.",
+			    (unsigned long long)imap_cs_highest(s));
 		return IMAP_DONE;
 	}
 	return IMAP_OK;

@@ -228,7 +228,7 @@ enum imap_res cmd_sort(struct imap_sess *s, struct imap_cmd *c)
 	for (i = 0; i < n; i++)
 		out[i] = c->uid ? s->view.v[out[i]].uid : out[i] + 1;
 	if (ret.opts) {
-		imap_put_esearch(s, c, &ret, out, n, 1);
+		imap_put_esearch(s, c, &ret, out, n, 1, 0);
 	} else {
 		imap_put(s, "* SORT");
 		for (i = 0; i < n; i++)

@@ -1,4 +1,5 @@
-/* STORE and UID STORE (RFC 3501 6.4.6): FLAGS, +FLAGS, -FLAGS and .SILENT.
+/* STORE and UID STORE (RFC 3501 6.4.6): FLAGS, +FLAGS, -FLAGS and .SILENT;
+ * the UNCHANGEDSINCE modifier of RFC 7162 3.1.3 (OK [MODIFIED set]).
  * Flags and keywords are written to the mailbox at once (Status, X-Status,
  * X-Keywords) under the write lock, then the new flags are reported.
  * Messages expunged by another session are skipped: OK [EXPUNGEISSUED].
@@ -17,6 +18,9 @@ struct store {
 	const char *kw[IMAP_FLAGLIST_KW_MAX];
 	size_t nkw;
 	const unsigned char *sel;
+	int unch;               /* (UNCHANGEDSINCE n), RFC 7162 3.1.3 */
+	uint64_t since;
+	unsigned char *modified; /* per view message: failed the test */
 };
 
 static int mark_store(struct imap_sess *s, void *arg)
@@ -42,6 +46,9 @@ static int mark_store(struct imap_sess *s, void *arg)
 		if (!st->sel[i] || (k = imap_view_index(s, i)) < 0)
 			continue;
 		m = &s->sc.msgs[k];
+		st->modified[i] = st->unch && m->modseq > st->since;
+		if (st->modified[i])
+			continue;
 		if (st->op == 0) {
 			nf = (m->flags & ~SETTABLE) | st->flags;
 			nk = kwmask;
@@ -69,12 +76,26 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 	size_t il, i;
 	unsigned char *sel;
 	int silent = 0;
-	size_t gone = 0;
+	size_t gone = 0, nmod = 0;
 
 	memset(&st, 0, sizeof st);
 	if (imap_seq_parse(&c->ps, &set) < 0)
 		return IMAP_BAD;
-	if (imap_sp(&c->ps) < 0 || imap_atom(&c->ps, &item, &il) < 0 || imap_sp(&c->ps) < 0)
+	if (imap_sp(&c->ps) < 0)
+		goto bad;
+	if (imap_peek(&c->ps) == '(') {
+		/* store-modifier: (UNCHANGEDSINCE n) */
+		c->ps.p++;
+		if (imap_atom(&c->ps, &item, &il) < 0 || !str_ieq(item, il, "UNCHANGEDSINCE", 14) ||
+		    imap_sp(&c->ps) < 0 || imap_cs_number(&c->ps, &st.since) < 0 ||
+		    imap_peek(&c->ps) != ')')
+			goto bad;
+		c->ps.p++;
+		if (imap_sp(&c->ps) < 0)
+			goto bad;
+		st.unch = 1;
+	}
+	if (imap_atom(&c->ps, &item, &il) < 0 || imap_sp(&c->ps) < 0)
 		goto bad;
 	if (il && (item[0] == '+' || item[0] == '-')) {
 		st.op = item[0] == '+' ? 1 : -1;
@@ -97,7 +118,9 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 		imap_tagged(s, c, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return IMAP_DONE;
 	}
-	sel = calloc(s->view.count + 1, 1);
+	if (st.unch)
+		imap_cs_enable(s, 0);
+	sel = calloc(s->view.count + 1, 2);
 	if (!sel) {
 		imap_seq_free(&set);
 		imap_no_errno(s, c, ENOMEM);
@@ -111,6 +134,7 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 	}
 	imap_seq_free(&set);
 	st.sel = sel;
+	st.modified = sel + s->view.count + 1;
 	if (imap_view_write(s, mark_store, &st) < 0) {
 		free(sel);
 		imap_no_errno(s, c, errno);
@@ -126,10 +150,39 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 			gone++;
 			continue;
 		}
+		if (st.modified[i]) {
+			nmod++;
+			continue;
+		}
 		s->view.v[i].flags = s->sc.msgs[k].flags;
 		s->view.v[i].keywords = s->sc.msgs[k].keywords;
+		/* with CONDSTORE the new MODSEQ goes out even when .SILENT
+		 * (RFC 7162 3.1.3: "* 5 FETCH (MODSEQ (320162350))") */
 		if (!silent)
 			imap_put_fetch_flags(s, i, c->uid);
+		else if (s->condstore && c->uid)
+			imap_put(s, "* %zu FETCH (UID %u MODSEQ (%llu))\r\n", i + 1, s->view.v[i].uid,
+				 (unsigned long long)s->sc.msgs[k].modseq);
+		else if (s->condstore)
+			imap_put(s, "* %zu FETCH (MODSEQ (%llu))\r\n", i + 1,
+				 (unsigned long long)s->sc.msgs[k].modseq);
+	}
+	if (nmod) {
+		/* OK [MODIFIED set]: those that failed UNCHANGEDSINCE */
+		uint32_t *u = malloc(nmod * sizeof *u);
+		size_t n = 0;
+		if (u) {
+			for (i = 0; i < s->view.count; i++)
+				if (sel[i] && st.modified[i])
+					u[n++] = c->uid ? s->view.v[i].uid : (uint32_t)(i + 1);
+			imap_putn(s, c->tag, c->taglen);
+			imap_put(s, " OK [MODIFIED ");
+			imap_cs_put_set(s, u, n);
+			imap_put(s, "] Conditional STORE failed for some messages.\r\n");
+			free(u);
+			free(sel);
+			return IMAP_DONE;
+		}
 	}
 	free(sel);
 	if (gone) {

@@ -59,7 +59,7 @@ int imap_return_opts(struct imap_parser *ps, struct imap_ret *r)
 }
 
 void imap_put_esearch(struct imap_sess *s, struct imap_cmd *c, const struct imap_ret *r,
-		      const uint32_t *hit, size_t n, int count_last)
+		      const uint32_t *hit, size_t n, int count_last, uint64_t modseq)
 {
 	imap_put(s, "* ESEARCH (TAG ");
 	imap_put_qstring(s, c->tag, c->taglen);
@@ -86,5 +86,7 @@ void imap_put_esearch(struct imap_sess *s, struct imap_cmd *c, const struct imap
 	}
 	if ((r->opts & IMAP_R_COUNT) && count_last)
 		imap_put(s, " COUNT %zu", n);
+	if (modseq)     /* a MODSEQ search key was given (RFC 7162 3.1.5) */
+		imap_put(s, " MODSEQ %llu", (unsigned long long)modseq);
 	imap_put(s, "\r\n");
 }

@@ -69,6 +69,7 @@ struct imap_sess {
 	int tls_offer;       /* STARTTLS may be offered (before TLS) */
 	int resumed;         /* after STARTTLS: no second greeting */
 	int enabled_utf8;
+	int condstore, qresync;  /* RFC 7162, enabled (condstore.c) */
 	unsigned errors;
 	unsigned auth_fails;
 	char user[256];
@@ -164,6 +165,31 @@ void imap_seq_free(struct imap_seq *set);
 /* star = the value of '*' (largest seq or UID): sorts and merges */
 void imap_seq_resolve(struct imap_seq *set, uint32_t star);
 int imap_seq_has(const struct imap_seq *set, uint32_t x, uint32_t star);
+
+/* condstore.c: RFC 7162 */
+struct imap_cs_select {
+	int condstore, qresync;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct imap_seq known;
+	int has_known;
+};
+struct imap_cs_fetch {
+	int changedsince, vanished;
+	uint64_t since;
+};
+void imap_cs_enable(struct imap_sess *s, int qresync);
+uint64_t imap_cs_highest(const struct imap_sess *s);
+uint64_t imap_cs_modseq(struct imap_sess *s, size_t i);   /* of view message i */
+void imap_cs_put_set(struct imap_sess *s, const uint32_t *u, size_t n);
+int imap_cs_number(struct imap_parser *ps, uint64_t *v);
+int imap_cs_vanished_earlier(struct imap_sess *s, const struct imap_seq *set);
+int imap_cs_select_params(struct imap_sess *s, struct imap_parser *ps, struct imap_cs_select *q);
+void imap_cs_select_free(struct imap_cs_select *q);
+int imap_cs_select_report(struct imap_sess *s, struct imap_cs_select *q);
+int imap_cs_fetch_mods(struct imap_sess *s, struct imap_parser *ps, struct imap_cs_fetch *f);
+void imap_cs_expunged(struct imap_sess *s, size_t seq, uint32_t uid);
+void imap_cs_expunged_end(struct imap_sess *s);
 
 /* imap_view.c: the selected mailbox */
 #define IMAP_SYNC_EXPUNGE 1   /* EXPUNGE responses may be sent now */

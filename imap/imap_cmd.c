@@ -57,7 +57,7 @@ static const struct imap_command commands[] = {
 
 void imap_capabilities(struct imap_sess *s, struct buf *b)
 {
-	buf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT "
+	buf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT CONDSTORE QRESYNC "
 		 "MOVE CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS");
 	/* imap/cmd_sort.c, imap/cmd_thread.c */
 	buf_adds(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"

@@ -157,5 +157,7 @@ void imap_put_fetch_flags(struct imap_sess *s, size_t i, int with_uid)
 	else
 		imap_put(s, "* %zu FETCH (FLAGS ", i + 1);
 	imap_put_flags(s, &s->view.v[i]);
+	if (s->condstore)
+		imap_put(s, " MODSEQ (%llu)", (unsigned long long)imap_cs_modseq(s, i));
 	imap_putn(s, ")\r\n", 3);
 }

@@ -316,7 +316,7 @@ static int reconcile(struct imap_sess *s, int flags, const uint32_t *rec, size_t
 	if (flags & IMAP_SYNC_EXPUNGE) {
 		for (i = o = 0; i < v->count; i++) {
 			if (v->v[i].gone) {
-				imap_put(s, "* %zu EXPUNGE\r\n", o + 1);
+				imap_cs_expunged(s, o + 1, v->v[i].uid);   /* or VANISHED */
 				if (v->v[i].recent)
 					v->recent--;
 				continue;
@@ -324,6 +324,7 @@ static int reconcile(struct imap_sess *s, int flags, const uint32_t *rec, size_t
 			v->v[o++] = v->v[i];
 		}
 		v->count = o;
+		imap_cs_expunged_end(s);
 	}
 	if (s->sc.nkeywords > v->nkw_sent)
 		imap_view_flags_lines(s);

@@ -60,7 +60,11 @@ static void journal_in_home(const char *home)
 
 static int session_paths(struct imap_sess *s, const struct auth_user *u)
 {
+	char idx[PATH_MAX];
+
 	journal_in_home(u->home);
+	/* the mailbox index (libmbox), "" = none */
+	mbox_set_index_dir(conf_index_dir(s->conf, u->home, idx, sizeof idx) == 0 ? idx : NULL);
 	if (str_copyz(s->user, sizeof s->user, u->name) < 0 ||
 	    str_copyz(s->home, sizeof s->home, u->home) < 0 ||
 	    conf_folder_root(s->conf, u->home, s->root, sizeof s->root) < 0 ||

@@ -56,9 +56,10 @@ struct imap_ret {
 	uint32_t plo, phi;   /* PARTIAL plo:phi */
 };
 int imap_return_opts(struct imap_parser *ps, struct imap_ret *r);
-/* hit: the numbers to show, in result order; COUNT before ALL, or last */
+/* hit: the numbers to show, in result order; COUNT before ALL, or last;
+ * modseq: the highest of the matches when a MODSEQ key was given, else 0 */
 void imap_put_esearch(struct imap_sess *s, struct imap_cmd *c, const struct imap_ret *r,
-		      const uint32_t *hit, size_t n, int count_last);
+		      const uint32_t *hit, size_t n, int count_last, uint64_t modseq);
 
 /* context.c: RETURN (UPDATE) results kept and updated (RFC 5267 4.3) */
 int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, const char *src,

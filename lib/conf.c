@@ -35,6 +35,7 @@ static const struct key keys[] = {
 	{"message_size_limit", K_SIZE, N(message_size_limit)},
 	{"mail_spool_directory", K_PATH, S(mail_spool_directory)},
 	{"mail_folders", K_STR, S(mail_folders)},
+	{"mail_index_directory", K_STR, S(mail_index_directory)},
 	{"alias_maps", K_MAPS, S(alias_maps)},
 	{"auth", K_AUTH, S(auth)},
 	{"log", K_LOG, S(log)},
@@ -103,6 +104,7 @@ void conf_defaults(struct conf *c)
 	c->message_size_limit = DEFAULT_MESSAGE_SIZE_LIMIT;
 	set_str(c->mail_spool_directory, sizeof c->mail_spool_directory, "/var/mail");
 	set_str(c->mail_folders, sizeof c->mail_folders, "~/mail");
+	set_str(c->mail_index_directory, sizeof c->mail_index_directory, "~/mail/.facteur");
 	set_str(c->alias_maps, sizeof c->alias_maps, "/etc/aliases");
 	set_str(c->auth, sizeof c->auth, "pam");
 	set_str(c->log, sizeof c->log, "syslog");
@@ -538,6 +540,31 @@ int conf_folder_root(const struct conf *c, const char *home, char *out, size_t o
 		n = snprintf(out, outlen, "%s%s", home, c->mail_folders + 1);
 	else
 		n = snprintf(out, outlen, "%s", c->mail_folders);
+	if (n < 0 || (size_t)n >= outlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int conf_index_dir(const struct conf *c, const char *home, char *out, size_t outlen)
+{
+	const char *d = c->mail_index_directory;
+	int n;
+
+	if (!d[0]) {
+		out[0] = 0;
+		return 0;
+	}
+	if (d[0] == '~' && (d[1] == '/' || !d[1])) {
+		if (!home || home[0] != '/') {
+			errno = ENOENT;
+			return -1;
+		}
+		n = snprintf(out, outlen, "%s%s", home, d + 1);
+	} else {
+		n = snprintf(out, outlen, "%s", d);
+	}
 	if (n < 0 || (size_t)n >= outlen) {
 		errno = ENAMETOOLONG;
 		return -1;

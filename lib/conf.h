@@ -33,6 +33,7 @@ struct conf {
 	uint64_t message_size_limit;        /* default 10240000 */
 	char mail_spool_directory[PATH_MAX];/* default /var/mail */
 	char mail_folders[PATH_MAX];        /* default ~/mail (a leading ~/ = home) */
+	char mail_index_directory[PATH_MAX]; /* default ~/mail/.facteur; "" = no index */
 	char alias_maps[PATH_MAX];          /* default /etc/aliases; "hash:" etc. stripped; "" = none */
 	char auth[PATH_MAX];                /* "pam" (default) or "passwd-file:PATH" */
 	char log[PATH_MAX];                 /* "syslog" (default) or a file path */
@@ -95,6 +96,8 @@ int conf_set(struct conf *c, const char *key, const char *value, char *err, size
 int conf_is_local_domain(const struct conf *c, const char *dom, size_t len);
 /* Expands mail_folders for a user: "~/mail" -> "/home/u/mail". */
 int conf_folder_root(const struct conf *c, const char *home, char *out, size_t outlen);
+/* Expands mail_index_directory for a user ("" when there is none). */
+int conf_index_dir(const struct conf *c, const char *home, char *out, size_t outlen);
 /* The spool mailbox path for a user name. */
 int conf_spool_path(const struct conf *c, const char *user, char *out, size_t outlen);
 /* The one mailbox-lock wait rule of the three servers: lock_timeout when

@@ -600,6 +600,7 @@ int mbox_append_many(struct mbox *mb, const struct mbox_append *a, size_t n, uin
 		goto out;
 	}
 	r = 0;
+	mbox_index_appended(mb, &st);
 out:
 	if (rfd >= 0) {
 		/* done or undone: the record goes (durably when a record without

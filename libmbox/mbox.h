@@ -97,6 +97,7 @@ struct mbox_msg {
 	uint32_t flags;       /* MBOX_F_* from Status / X-Status */
 	uint64_t keywords;    /* bit i: scan->keywords[i] (from X-Keywords) */
 	int64_t internaldate; /* the From_ line's date as time_t; 0 if unparseable */
+	uint64_t modseq;      /* RFC 7162 mod-sequence (index.c): last change */
 	/* Requests for mbox_rewrite(), set by callers: */
 	uint32_t new_flags;   /* used when dirty */
 	uint64_t new_keywords;
@@ -122,6 +123,10 @@ struct mbox_scan {
 	uint64_t size;
 	int64_t mtime_sec;
 	long mtime_nsec;
+	int64_t ctime_sec;       /* (index.c validates with the ctime too) */
+	long ctime_nsec;
+	uint64_t highestmodseq;  /* RFC 7162: above every msgs[].modseq and
+	                            every expunge seen (index.c) */
 };
 
 /* Scans the whole file under a lock the caller holds (read or write): every
@@ -237,6 +242,21 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts);
  * ~/.libmbox/journal for the euid's home, created 0700): servers set it
  * for virtual users. */
 void mbox_set_journal_dir(const char *dir);
+
+/* ---- index.c: the disposable index of a mailbox ------------------------ */
+/* A cache of the message table (offsets, sizes, UIDs, flags, keywords,
+ * mod-sequences) in DIR/<hash>-<name>.index, written only by libmbox: by
+ * mbox_scan after a scan, mbox_scan_update after a change, mbox_rewrite,
+ * and extended by mbox_append.  mbox_scan trusts it only when the mailbox
+ * is the file it describes (dev, inode, size, mtime, ctime, bytes at its
+ * start and at the last message); a mailbox grown by mbox_append since is
+ * scanned from the last known message on; anything else is a full scan
+ * and a new index.  Directory: mbox_set_index_dir() (NULL or "" = none),
+ * else $MBOX_INDEX_DIR, else none.  The directory is created 0700. */
+void mbox_set_index_dir(const char *dir);
+/* What the last mbox_scan did: 0 no index, 1 index used as is, 2 index +
+ * tail scan, 3 full scan (index missing, stale or refused). */
+int mbox_index_last_use(void);
 
 /* ---- folder.c: the folder tree under mail_folders, subscriptions -------- */
 /* Names are relative paths with '/' between levels, checked by the caller

@@ -187,6 +187,27 @@ int mbox_arec_set(int fd, const struct mbox *mb, const struct mbox_arec *a);
 int mbox_arec_clear(int fd, int sync);
 int mbox_arec_get(int fd, const struct mbox *mb, struct mbox_arec *a);
 
+/* scan.c: continues a table (sc->msgs[0..count) already known, count >= 1)
+ * from start, a From_ line, to eof. */
+int mbox_scan_tail(int fd, uint64_t eof, struct mbox_scan *sc, uint64_t start);
+
+/* index.c (see mbox.h) */
+struct stat;
+int mbox_index_enabled(void);
+/* mbox_scan's first step: 1 = sc filled from a trusted index (and a scan
+ * of the appended tail), 0 = scan the whole file (sc untouched). */
+int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st);
+/* sc is a fresh scan of the whole file (old: the table it replaces, or
+ * NULL): gives it mod-sequences (from an index of this very file, else
+ * from old or an older index by UID, else above anything given before)
+ * and writes the index.  disk: look at the index file for them. */
+void mbox_index_rebuilt(struct mbox *mb, struct mbox_scan *sc, const struct mbox_scan *old, int disk);
+/* A deep copy of the parts of sc the modseqs need (NULL: no memory). */
+struct mbox_scan *mbox_index_snapshot(const struct mbox_scan *sc);
+void mbox_index_snapshot_free(struct mbox_scan *snap);
+/* mbox_append's: the append was the only change since before. */
+void mbox_index_appended(struct mbox *mb, const struct stat *before);
+
 /* recover.c: called by mbox_lock(WRITE) only, under the write lock:
  * cuts a partial append back, finishes an interrupted rewrite (or, if
  * someone else changed the file meanwhile, appends what is missing).

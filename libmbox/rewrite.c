@@ -317,6 +317,8 @@ static void set_identity(struct mbox *mb, struct mbox_scan *sc)
 		sc->size = (uint64_t)st.st_size;
 		sc->mtime_sec = (int64_t)st.st_mtim.tv_sec;
 		sc->mtime_nsec = st.st_mtim.tv_nsec;
+		sc->ctime_sec = (int64_t)st.st_ctim.tv_sec;
+		sc->ctime_nsec = st.st_ctim.tv_nsec;
 	}
 }
 
@@ -449,6 +451,7 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
 	int ret = -1, e;
 	uint64_t d = 0;
 	uint32_t olduv, oldnext;
+	struct mbox_scan *snap;
 
 	if (mb->lock != MBOX_LOCK_WRITE) {
 		errno = ENOLCK;
@@ -462,6 +465,11 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
 	ret = -1;
 	if (!(r = malloc(sizeof(*r))))
 		return -1;
+	/* the modseqs of what changes are given from the table as it was */
+	if (!(snap = mbox_index_snapshot(sc))) {
+		free(r);
+		return -1;
+	}
 	olduv = sc->uidvalidity;
 	oldnext = sc->uidnext;
 	if (make_plan(mb, sc, opts, &pl) < 0 || plan_inplace(mb, sc, &pl, r) < 0)
@@ -520,6 +528,9 @@ undo:
 	errno = e;
 out:
 	e = errno;
+	if (ret == 0)
+		mbox_index_rebuilt(mb, sc, snap, 0);
+	mbox_index_snapshot_free(snap);
 	free(pl.it);
 	free(r);
 	errno = e;

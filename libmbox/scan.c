@@ -602,6 +602,8 @@ static void set_identity(struct mbox_scan *sc, const struct stat *st)
 	sc->size = (uint64_t)st->st_size;
 	sc->mtime_sec = (int64_t)st->st_mtim.tv_sec;
 	sc->mtime_nsec = st->st_mtim.tv_nsec;
+	sc->ctime_sec = (int64_t)st->st_ctim.tv_sec;
+	sc->ctime_nsec = st->st_ctim.tv_nsec;
 }
 
 static int scan_full(struct mbox *mb, struct mbox_scan *sc, const struct stat *st)
@@ -616,13 +618,31 @@ static int scan_full(struct mbox *mb, struct mbox_scan *sc, const struct stat *s
 	return 0;
 }
 
+int mbox_scan_tail(int fd, uint64_t eof, struct mbox_scan *sc, uint64_t start)
+{
+	struct scan *s = malloc(sizeof(*s));
+	int r;
+
+	if (!s)
+		return -1;
+	scan_setup(s, sc, fd, eof);
+	r = scan_run(s, start);
+	free(s);
+	return r;
+}
+
 int mbox_scan(struct mbox *mb, struct mbox_scan *sc)
 {
 	struct stat st;
 
 	if (fstat(mb->fd, &st) < 0)
 		return -1;
-	return scan_full(mb, sc, &st);
+	if (mbox_index_load(mb, sc, &st) == 1)
+		return 0;
+	if (scan_full(mb, sc, &st) < 0)
+		return -1;
+	mbox_index_rebuilt(mb, sc, NULL, 1);
+	return 0;
 }
 
 /* Does fresh message f describe the same message as the scanned m?  The
@@ -723,17 +743,23 @@ int mbox_scan_update(struct mbox *mb, struct mbox_scan *sc)
 	if (same && (uint64_t)st.st_size == sc->size && st.st_mtim.tv_sec == sc->mtime_sec &&
 	    st.st_mtim.tv_nsec == sc->mtime_nsec)
 		return 0;
+	memset(&ns, 0, sizeof(ns));
 	if (!same || (uint64_t)st.st_size < sc->size) {
-		if (scan_full(mb, sc, &st) < 0)
+		if (scan_full(mb, &ns, &st) < 0) {
+			mbox_scan_free(sc);
 			return -1;
+		}
+		mbox_index_rebuilt(mb, &ns, sc, 1);
+		mbox_scan_free(sc);
+		*sc = ns;
 		return 1;
 	}
 	/* Appended to, or patched in place (another agent's flag change: same
 	 * size, new mtime), or both, in any order: only a scan of the whole
 	 * file sees flags changed before an append. */
-	memset(&ns, 0, sizeof(ns));
 	if (scan_full(mb, &ns, &st) < 0)
 		return -1;
+	mbox_index_rebuilt(mb, &ns, sc, 1);
 	if (merge(sc, &ns, (uint64_t)st.st_size > sc->size) == 0)
 		return 0;
 	mbox_scan_free(sc);

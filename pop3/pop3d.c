@@ -114,6 +114,10 @@ int main(int argc, char **argv)
 
 	/* the parent, now running as the user */
 	pop3_journal_dir(&u);
+	{
+		char idx[PATH_MAX];
+		mbox_set_index_dir(conf_index_dir(&c, u.home, idx, sizeof idx) == 0 ? idx : NULL);
+	}
 	str_copyz(s.authname, sizeof s.authname, u.name);
 	s.state = POP3_TRANS;
 	s.box = &box;

@@ -42,10 +42,14 @@ static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct bu
 /* libmbox keeps its crash records (append record, rewrite journal) under
  * the euid's home, from $HOME when the uid has no passwd entry (a
  * passwd-file user), as priv_become_user does for pop3d and imapd. */
-static void recipient_home(const struct auth_user *u)
+static void recipient_home(const struct conf *c, const struct auth_user *u)
 {
+	char dir[PATH_MAX];
+
 	if (u->home[0] == '/' && setenv("HOME", u->home, 1) < 0)
 		log_msg(LOG_WARNING, "setenv HOME: %m");
+	/* the append extends the mailbox index the servers keep (libmbox) */
+	mbox_set_index_dir(conf_index_dir(c, u->home, dir, sizeof dir) == 0 ? dir : NULL);
 }
 
 /* In a delivery child, before it becomes the recipient: each queue file
@@ -298,7 +302,7 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 		code = errno ? errno : EPERM;
 		log_msg(LOG_ERR, "cannot become uid %ld: %m", (long)g[0]->u.uid);
 	} else {
-		recipient_home(&g[0]->u);
+		recipient_home(c, &g[0]->u);
 		if (mbox_open(&mb, g[0]->path, MBOX_RDWR | MBOX_CREATE) < 0) {
 			code = errno ? errno : EIO;
 		} else if (mbox_lock(&mb, MBOX_LOCK_WRITE, lms) < 0) {

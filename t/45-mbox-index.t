@@ -1,0 +1,188 @@
+#!/bin/sh
+# The disposable mailbox index (issue 15, libmbox/index.c): whatever happens
+# to the index or to the mbox between two opens, the table a scan gives is
+# the one a scan without an index gives, and the messages served are the
+# same bytes.  Reference: idxtool with MBOX_INDEX_DIR empty (no index).
+. "${FACTEUR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}/t/lib/tap.sh"
+need_cmd python3
+tmpdir
+T=$T_TMP
+IT="$B/t/bin/idxtool"
+MT="$B/t/bin/mboxtool"
+[ -x "$IT" ] && [ -x "$MT" ] || { echo "Bail out! $IT or $MT not built"; exit 1; }
+export MBOX_JOURNAL_DIR="$T/journal"
+export MBOX_INDEX_DIR="$T/index"
+mkdir -p "$MBOX_JOURNAL_DIR" "$T/box"
+M=$T/box/inbox
+
+# gen FILE: messages with Dovecot metadata, keywords, a CRLF message, a
+# Content-Length one, >From lines, no final newline at the end
+gen() {
+	python3 - "$1" <<'PY'
+import sys
+out = []
+for i in range(1, 9):
+    out.append("From sender%d@example.test  Mon Jan  2 15:04:%02d 2006\n" % (i, i))
+    if i == 1:
+        out.append("X-IMAPbase: 1700000000 0000000008 $Junk work\n")
+    nl = "\r\n" if i == 4 else "\n"
+    out.append("Message-ID: <m%d@index.test>%sSubject: message %d%s" % (i, nl, i, nl))
+    out.append("X-UID: %d\n" % i)
+    out.append("Status: %s\n" % ("RO" if i % 2 else "O"))
+    if i % 3 == 0:
+        out.append("X-Keywords: work\n")
+    body = "".join(">From quoted %d\n" % k if k % 5 == 2 else "m%d line %d %s%s" % (i, k, "x" * 40, nl)
+                   for k in range(i * 7))
+    if i == 6:
+        out.append("Content-Length: %d\n" % len(body))
+    out.append(nl)
+    out.append(body)
+    if i < 8:
+        out.append("\n")
+open(sys.argv[1], "w").write("".join(out).rstrip("\n"))
+PY
+}
+
+# ref: the table without an index; cur: with it (use= line apart)
+ref() { MBOX_INDEX_DIR= "$IT" dump "$M" --no-modseq | sed 1d; }
+cur() { "$IT" dump "$M" --no-modseq > "$T/cur" && head -1 "$T/cur" && sed 1d "$T/cur" > "$T/cur.t"; }
+# check NAME USE: the table is right, made the USE way; every message served
+# with the index is the same bytes as without
+check() {
+	ref > "$T/ref.t"
+	use=$(cur)
+	is "$use" "use=$2" "$1: $2 (1 index, 2 index + tail, 3 full scan)"
+	same_file "$T/cur.t" "$T/ref.t" "$1: the same table as a scan without index"
+	bad=0
+	for u in $(awk '{print $2}' "$T/ref.t" | grep '^uid=' | cut -d= -f2); do
+		MBOX_INDEX_DIR= "$IT" serve "$M" "$u" > "$T/m.ref"
+		"$IT" serve "$M" "$u" > "$T/m.cur"
+		cmp -s "$T/m.ref" "$T/m.cur" || bad=$((bad + 1))
+	done
+	is "$bad" 0 "$1: every message served with the index is the right one"
+}
+idx() { ls "$MBOX_INDEX_DIR"/*-inbox.index; }
+msg() { printf 'From: a@b\nSubject: new %s\n\nbody %s\n' "$1" "$1"; }
+
+gen "$M"
+check "first open" 3
+[ -f "$(idx)" ]; ok $? "the index file was written"
+is "$(stat -c %a "$MBOX_INDEX_DIR")" 700 "its directory is 0700"
+check "second open" 1
+"$IT" dump "$M" > "$T/d1"; "$IT" dump "$M" > "$T/d2"
+same_file "$T/d2" "$T/d1" "modseqs read back unchanged"
+
+# --- appended by facteur (mbox_append extends the index header) -------------
+msg 9 | "$MT" append "$M" -s x@y -d 1136214245 >/dev/null
+check "after mbox_append to a file without final newline" 2
+check "the open after that (tail not written back yet)" 2
+for i in 10 11 12; do msg $i | "$MT" append "$M" -s x@y >/dev/null; done
+check "after three appends" 2
+"$MT" assign-uids "$M" >/dev/null
+check "after UIDs were assigned (rewrite)" 1
+
+# --- changed by other programs ------------------------------------------------
+printf 'From other@example.test  Tue Jan  3 10:00:00 2006\nSubject: procmail\n\nhi\n\n' >> "$M"
+check "appended to by another program" 3
+python3 - "$M" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p, "rb").read()
+i = s.index(b"Status: RO\n")
+open(p, "r+b").write(s[:i] + b"Status: OR\n" + s[i + 11:])
+PY
+touch -d "@$(stat -c %Y "$T/d1")" "$M" 2>/dev/null
+check "a flag patched in place, same size, mtime put back" 3
+python3 - "$M" <<'PY'
+import sys
+# mutt: rewrites the file in place, message 3 gone, message 5 flagged
+p = sys.argv[1]; s = open(p, "rb").read()
+parts = s.split(b"\nFrom ")
+del parts[2]
+parts[3] = parts[3].replace(b"Status: RO", b"Status: ROF", 1) if b"Status: RO" in parts[3] else parts[3]
+f = open(p, "r+b"); f.seek(0); d = b"\nFrom ".join(parts); f.write(d); f.truncate(len(d)); f.close()
+PY
+check "mutt rewrote it in place" 3
+cp "$M" "$T/new" && python3 -c "
+import sys; p=sys.argv[1]; s=open(p,'rb').read(); open(p,'wb').write(s.replace(b'm2 line 1 ', b'M2 LINE 1 ', 1))" "$T/new"
+mv "$T/new" "$M"
+check "replaced by another file (rename)" 3
+cp "$M" "$T/same"; cat "$T/same" > "$M"
+check "rewritten with the same bytes" 3
+
+# --- the index itself damaged ----------------------------------------------------
+check "before damage" 1
+I=$(idx)
+sz=$(stat -c %s "$I")
+printf 'X' | dd of="$I" bs=1 seek=$((sz / 2)) conv=notrunc 2>/dev/null
+check "a byte of an entry changed" 3
+printf '\001' | dd of="$I" bs=1 seek=100 conv=notrunc 2>/dev/null
+check "a byte of the header changed" 3
+truncate -s $((sz - 100)) "$I"
+check "truncated" 3
+: > "$I"
+check "empty" 3
+head -c 5000 /dev/urandom > "$I"
+check "random bytes" 3
+# another mailbox's index in its place
+cp "$M" "$T/box/other"; "$MT" expunge "$T/box/other" 2 >/dev/null
+MBOX_INDEX_DIR="$T/index" "$IT" dump "$T/box/other" >/dev/null
+O=$(ls "$MBOX_INDEX_DIR"/*-other.index)
+cp "$O" "$I"
+check "swapped with another mailbox's index" 3
+check "rebuilt after the swap" 1
+# a symlink in its place: not followed, replaced
+echo "precious" > "$T/target"
+rm -f "$I"; ln -s "$T/target" "$I"
+check "a symlink in its place" 3
+is "$(cat "$T/target")" "precious" "the symlink's target was not written"
+[ -f "$I" ] && [ ! -L "$I" ]; ok $? "the symlink was replaced by an index"
+ln -f "$I" "$T/hardlink"
+check "an index with two links" 3
+rm -f "$T/hardlink"
+if [ "$(id -u)" = 0 ]; then
+	chown nobody "$I"
+	check "an index owned by another user" 3
+	[ "$(stat -c %U "$I")" = root ]; ok $? "replaced by one of ours"
+else
+	chmod 000 "$I"
+	check "an unreadable index" 3
+	[ -r "$I" ]; ok $? "replaced by a readable one"
+fi
+# the index directory unusable: no index, still right
+rm -rf "$MBOX_INDEX_DIR"; : > "$MBOX_INDEX_DIR"
+check "the index directory is a file" 3
+rm -f "$MBOX_INDEX_DIR"
+MBOX_INDEX_DIR= "$IT" dump "$M" | head -1 > "$T/u"
+is "$(cat "$T/u")" "use=0" "MBOX_INDEX_DIR empty: no index"
+
+# --- mod-sequences -----------------------------------------------------------------
+check "modseq base" 3
+"$IT" dump "$M" > "$T/a"
+hms() { sed -n 2p "$1" | sed 's/.*highestmodseq=//'; }
+ms() { grep " uid=$2 " "$1" | sed 's/.*modseq=//'; }
+"$MT" setflags "$M" 4 RF >/dev/null
+"$IT" dump "$M" > "$T/b"
+[ "$(hms "$T/b")" -gt "$(hms "$T/a")" ]; ok $? "a flag change raises HIGHESTMODSEQ"
+is "$(ms "$T/b" 4)" "$(hms "$T/b")" "the changed message has the new modseq"
+is "$(ms "$T/b" 5)" "$(ms "$T/a" 5)" "the others keep theirs"
+"$MT" expunge "$M" 5 >/dev/null
+"$IT" dump "$M" > "$T/c"
+[ "$(hms "$T/c")" -gt "$(hms "$T/b")" ]; ok $? "an expunge raises HIGHESTMODSEQ"
+is "$(ms "$T/c" 4)" "$(ms "$T/b" 4)" "... and changes no other modseq"
+python3 - "$M" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p, "rb").read()
+open(p, "wb").write(s.replace(b"Status: O\n", b"Status: RO\n", 1))
+PY
+"$IT" dump "$M" > "$T/d"
+[ "$(hms "$T/d")" -gt "$(hms "$T/c")" ]; ok $? "another program's flag change raises HIGHESTMODSEQ"
+is "$(ms "$T/d" 4)" "$(ms "$T/c" 4)" "... and keeps the modseq of unchanged messages"
+rm -f "$(idx)"
+"$IT" dump "$M" > "$T/e"
+[ "$(hms "$T/e")" -gt "$(hms "$T/d")" ]; ok $? "index lost: HIGHESTMODSEQ still above the old one (floor)"
+[ "$(ms "$T/e" 4)" -gt "$(hms "$T/d")" ]; ok $? "... and so is every modseq"
+rm -rf "$MBOX_INDEX_DIR"
+"$IT" dump "$M" > "$T/f"
+[ "$(hms "$T/f")" -gt "$(hms "$T/e")" ]; ok $? "index and floor lost: still above (clock)"
+
+done_testing

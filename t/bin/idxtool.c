@@ -1,0 +1,134 @@
+/* idxtool: the mailbox index (libmbox/index.c) seen from tests.
+ *   idxtool dump MBOX [--no-modseq]
+ *       read lock + mbox_scan, then everything the table holds, one line
+ *       per message; first line "use=N" (mbox_index_last_use: 0 no index,
+ *       1 index as is, 2 index + tail scan, 3 full scan)
+ *   idxtool time MBOX
+ *       "use=N T us": the time of open + read lock + mbox_scan + close
+ *   idxtool serve MBOX UID
+ *       read lock + mbox_scan, then the message with that UID as clients
+ *       see it (mbox_msg_stream_locked), or exit 3 if there is none
+ * The index directory is $MBOX_INDEX_DIR (unset or empty: none).
+ * Exit: 0 ok, 1 error (on stderr), 2 usage, 3 no such UID. */
+#include "mbox.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "idxtool: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static int open_scan(struct mbox *mb, const char *path, struct mbox_scan *sc)
+{
+	memset(sc, 0, sizeof *sc);
+	if (mbox_open(mb, path, MBOX_RDWR) < 0 && mbox_open(mb, path, MBOX_RDONLY) < 0)
+		return -1;
+	if (mbox_lock(mb, MBOX_LOCK_READ, 10000) < 0 || mbox_scan(mb, sc) < 0)
+		return -1;
+	return 0;
+}
+
+static int do_dump(const char *path, int modseq)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	size_t i, k;
+
+	if (open_scan(&mb, path, &sc) < 0)
+		return fail("scan");
+	printf("use=%d\n", mbox_index_last_use());
+	printf("count=%zu uidvalidity=%u uidnext=%u pseudo=%d data_start=%llu missing=%zu size=%llu",
+	       sc.count, (unsigned)sc.uidvalidity, (unsigned)sc.uidnext, sc.pseudo,
+	       (unsigned long long)sc.data_start, sc.missing_uids, (unsigned long long)sc.size);
+	if (modseq)
+		printf(" highestmodseq=%llu", (unsigned long long)sc.highestmodseq);
+	printf("\nkeywords:");
+	for (k = 0; k < sc.nkeywords; k++)
+		printf(" %s", sc.keywords[k]);
+	printf("\n");
+	for (i = 0; i < sc.count; i++) {
+		const struct mbox_msg *m = &sc.msgs[i];
+		printf("%zu uid=%u flags=%x off=%llu hoff=%llu boff=%llu bend=%llu next=%llu "
+		       "hsize=%llu bsize=%llu lines=%u date=%lld kw=",
+		       i + 1, (unsigned)m->uid, (unsigned)m->flags, (unsigned long long)m->offset,
+		       (unsigned long long)m->hdr_off, (unsigned long long)m->body_off,
+		       (unsigned long long)m->body_end, (unsigned long long)m->next,
+		       (unsigned long long)m->hdr_size, (unsigned long long)m->body_size,
+		       (unsigned)m->body_lines, (long long)m->internaldate);
+		for (k = 0; k < sc.nkeywords; k++)
+			if (m->keywords & (1ULL << k))
+				printf("%s,", sc.keywords[k]);
+		if (modseq)
+			printf(" modseq=%llu", (unsigned long long)m->modseq);
+		printf("\n");
+	}
+	fflush(stdout);
+	mbox_scan_free(&sc);
+	mbox_close(&mb);
+	return 0;
+}
+
+static int sink(void *arg, const char *p, size_t n)
+{
+	(void)arg;
+	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
+}
+
+static int do_serve(const char *path, const char *uids)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	unsigned long uid = strtoul(uids, NULL, 10);
+	size_t i;
+
+	if (open_scan(&mb, path, &sc) < 0)
+		return fail("scan");
+	for (i = 0; i < sc.count; i++)
+		if (sc.msgs[i].uid == uid)
+			break;
+	if (i == sc.count)
+		return 3;
+	if (mbox_msg_stream_locked(&mb, &sc.msgs[i], MBOX_PART_ALL, sink, NULL) < 0)
+		return fail("stream");
+	fflush(stdout);
+	mbox_scan_free(&sc);
+	mbox_close(&mb);
+	return 0;
+}
+
+/* open + read lock + scan + close, in microseconds */
+static int do_time(const char *path)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (open_scan(&mb, path, &sc) < 0)
+		return fail("scan");
+	mbox_scan_free(&sc);
+	mbox_close(&mb);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("use=%d %lld us\n", mbox_index_last_use(),
+	       (long long)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "time"))
+		return do_time(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "dump"))
+		return do_dump(argv[2], !(argc > 3 && !strcmp(argv[3], "--no-modseq")));
+	if (argc == 4 && !strcmp(argv[1], "serve"))
+		return do_serve(argv[2], argv[3]);
+	fputs("usage: idxtool dump MBOX [--no-modseq] | serve MBOX UID\n", stderr);
+	return 2;
+}
