@@ -6,9 +6,10 @@
  * and rolls back.  Results are written into the files' recipient lines
  * after the child's report: a crash can make a message delivered twice,
  * never lost (the success of the last one is not synced when the file is
- * removed right after).  Callers: smtpd once its client is gone and its
- * delivery worker (deliver_batch, short lock budget), and the queue runner
- * (deliver_queue, runner.c), which takes what stayed locked.
+ * removed right after).  Callers: smtpd's delivery worker (deliver_batch,
+ * short lock budget), and the queue runner: its light pass for the mail
+ * of ended sessions (deliver_new, short lock budget too) and its full
+ * pass (deliver_queue, runner.c), which takes what stayed locked.
  *   temporary (lock timeout, disk full, I/O): deferred, retried by the runner
  *   permanent (user gone, quota/file too big): bounced (bounce.c) */
 #include <dirent.h>
@@ -46,11 +47,29 @@ static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct bu
 
 /* libmbox keeps its crash records (append record, rewrite journal) under
  * the euid's home, from $HOME when the uid has no passwd entry (a
- * passwd-file user), as priv_become_user does for pop3d and imapd. */
+ * passwd-file user), as priv_become_user does for pop3d and imapd.  The
+ * journal directory is named here, from the home already looked up (as
+ * imapd does): else libmbox asks getpwuid for it at each step of every
+ * append, which costs each delivery child an NSS lookup (and loads the
+ * NSS modules) three times. */
 static void recipient_home(const struct auth_user *u)
 {
-	if (u->home[0] == '/' && setenv("HOME", u->home, 1) < 0)
+	char dir[PATH_MAX];
+	int n;
+
+	if (u->home[0] != '/')
+		return;
+	if (setenv("HOME", u->home, 1) < 0)
 		log_msg(LOG_WARNING, "setenv HOME: %m");
+	if (getenv("MBOX_JOURNAL_DIR"))
+		return;
+	n = snprintf(dir, sizeof dir, "%s/.libmbox", u->home);
+	if (n < 0 || (size_t)n + sizeof "/journal" > sizeof dir)
+		return;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return;         /* libmbox finds the same, and the same error */
+	memcpy(dir + n, "/journal", sizeof "/journal");
+	mbox_set_journal_dir(dir);
 }
 
 /* In a delivery child, before it becomes the recipient: each queue file
@@ -510,28 +529,30 @@ static int qent_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-int deliver_queue(const struct conf *c)
+/* The files of q/ in order of arrival (their birth times, else their
+ * mtimes, which a deferral changes), not the directory's; with since > 0
+ * only those whose inode changed at or after since (seconds): a file is
+ * linked into q/ when committed, which sets its ctime.  -1 on error. */
+static int list_queue(const char *dir, long long since, struct qent **v_r, size_t *n_r)
 {
-	char dir[PATH_MAX];
 	DIR *d;
 	struct dirent *de;
 	struct qent *v = NULL;
 	struct statx sx;
 	struct statx_timestamp ts;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0;
 
-	deliver_pickup(c);
-	queue_sweep_tmp(c);
-	if (queue_path(c, NULL, dir, sizeof dir) < 0)
-		return -1;
+	*v_r = NULL;
+	*n_r = 0;
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -1;
-	/* in order of arrival (the files' birth times, else their mtimes,
-	 * which a deferral changes), not the directory's */
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= Q_ID_MAX ||
-		    statx(dirfd(d), de->d_name, AT_SYMLINK_NOFOLLOW, STATX_BTIME | STATX_MTIME, &sx) < 0)
+		    statx(dirfd(d), de->d_name, AT_SYMLINK_NOFOLLOW,
+			  STATX_BTIME | STATX_MTIME | STATX_CTIME, &sx) < 0)
+			continue;
+		if (since > 0 && (long long)sx.stx_ctime.tv_sec < since)
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -550,6 +571,21 @@ int deliver_queue(const struct conf *c)
 	closedir(d);
 	if (n)
 		qsort(v, n, sizeof *v, qent_cmp);
+	*v_r = v;
+	*n_r = n;
+	return 0;
+}
+
+int deliver_queue(const struct conf *c)
+{
+	char dir[PATH_MAX];
+	struct qent *v;
+	size_t n, i;
+
+	deliver_pickup(c);
+	queue_sweep_tmp(c);
+	if (queue_path(c, NULL, dir, sizeof dir) < 0 || list_queue(dir, 0, &v, &n) < 0)
+		return -1;
 	in_runner = 1;
 	for (i = 0; i < n; i++)
 		deliver_file(c, v[i].id, 1);
@@ -559,8 +595,31 @@ int deliver_queue(const struct conf *c)
 	return 0;
 }
 
-void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n)
+/* files per batch of deliver_new (each is open and flocked meanwhile) */
+#define NEW_CHUNK 64
+
+int deliver_new(const struct conf *c)
 {
-	if (n)
-		deliver_batch(c, ids, n);
+	static long long last;          /* start of this runner's previous light pass */
+	char dir[PATH_MAX];
+	char (*ids)[Q_ID_MAX];
+	struct qent *v;
+	size_t n, i, k;
+	long long start = (long long)time(NULL);
+	unsigned lms = lock_ms(c);
+
+	if (queue_path(c, NULL, dir, sizeof dir) < 0 || list_queue(dir, last ? last - 1 : 0, &v, &n) < 0)
+		return -1;
+	last = start;
+	ids = n ? malloc(NEW_CHUNK * sizeof *ids) : NULL;
+	for (i = 0; ids && i < n; i += k) {
+		for (k = 0; k < NEW_CHUNK && i + k < n; k++)
+			str_copyz(ids[k], sizeof ids[k], v[i + k].id);
+		batch(c, ids, k, 0, lms < SMTP_QUICK_LOCK_MS ? lms : SMTP_QUICK_LOCK_MS, 0);
+	}
+	if (n && !ids)
+		runner_request(c);      /* no memory: a full pass takes them */
+	free(ids);
+	free(v);
+	return 0;
 }

@@ -11,11 +11,19 @@
  *   requester: request file; trylock -> fails: the holder will see it
  *   runner:    lock; while (take request) pass; unlock; request? again
  *
- * Both files live in queue_directory, which only root may write. */
+ * A session of smtpd that queued mail asks for its delivery with the
+ * lighter new.request: a pass that delivers only the files new since the
+ * last such pass (deliver_new: batches, one child per mailbox, the short
+ * lock budget; remote and deferred recipients are left to a full pass),
+ * so that concurrent one-message sessions share the delivery processes
+ * and fsyncs of one runner instead of forking one each.
+ *
+ * The files live in queue_directory, which only root may write. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -45,16 +53,22 @@ static int lock_open(const struct conf *c)
 	return open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
+#define REQ_RUN "run.request"
+#define REQ_NEW "new.request"
+
 /* The request carries this process's forcing (retry.c: sendmail -qf,
- * -qR, -qS, ETRN domain), appended, so a runner already active gets it. */
-static int request_set(const struct conf *c)
+ * -qR, -qS, ETRN domain), appended, so a runner already active gets it.
+ * A new.request carries nothing. */
+static int request_set(const struct conf *c, const char *name)
 {
 	char p[PATH_MAX], f[RUN_REQUEST_MAX];
 	struct stat st;
-	int fd, n = retry_force_lines(f, sizeof f), r = 0;
+	int fd, n = 0, r = 0;
 
-	if (qpath(c, "run.request", p, sizeof p) < 0)
+	if (qpath(c, name, p, sizeof p) < 0)
 		return -1;
+	if (!strcmp(name, REQ_RUN))
+		n = retry_force_lines(f, sizeof f);
 	fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
@@ -68,13 +82,13 @@ static int request_set(const struct conf *c)
 /* 1 a request was pending (now taken, its forcing merged), 0 none.  It is
  * renamed before it is read: a request written after that makes a new
  * file, which the runner sees before it exits. */
-static int request_take(const struct conf *c)
+static int request_take(const struct conf *c, const char *name)
 {
 	char p[PATH_MAX], t[PATH_MAX], f[RUN_REQUEST_MAX];
 	ssize_t n;
 	int fd;
 
-	if (qpath(c, "run.request", p, sizeof p) < 0 || qpath(c, "run.taken", t, sizeof t) < 0 ||
+	if (qpath(c, name, p, sizeof p) < 0 || qpath(c, "run.taken", t, sizeof t) < 0 ||
 	    rename(p, t) < 0)
 		return 0;
 	fd = open(t, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -90,41 +104,64 @@ static int request_take(const struct conf *c)
 	return 1;
 }
 
-static int request_pending(const struct conf *c)
+static int request_pending(const struct conf *c, const char *name)
 {
 	char p[PATH_MAX];
 	struct stat st;
 
-	return qpath(c, "run.request", p, sizeof p) == 0 && lstat(p, &st) == 0;
+	return qpath(c, name, p, sizeof p) == 0 && lstat(p, &st) == 0;
 }
 
-int runner_run(const struct conf *c)
+/* Passes while requests come: a full one for run.request (it delivers new
+ * mail too), a light one for new.request. */
+static void passes_run(const struct conf *c, unsigned *passes)
+{
+	for (;;) {
+		if (request_take(c, REQ_RUN))
+			deliver_queue(c);
+		else if (request_take(c, REQ_NEW))
+			deliver_new(c);
+		else
+			break;
+		(*passes)++;
+	}
+}
+
+/* Passes while this process holds the runner lock and requests are
+ * pending; returns at once when another runner holds it (it reads the
+ * requests before it exits). */
+static int runner_loop(const struct conf *c)
 {
 	unsigned passes = 0;
-	int fd;
+	int fd = lock_open(c);
 
-	if (queue_mkdirs(c) < 0 || request_set(c) < 0 || (fd = lock_open(c)) < 0) {
+	if (fd < 0) {
 		log_msg(LOG_ERR, "queue run: %s: %m", c->queue_directory);
 		return -1;
 	}
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			/* another runner: it reads our request before it exits */
 			log_msg(LOG_DEBUG, "queue run requested (a runner is active)");
 			break;
 		}
-		while (request_take(c)) {
-			passes++;
-			deliver_queue(c);
-		}
+		passes_run(c, &passes);
 		flock(fd, LOCK_UN);
-		if (!request_pending(c))
+		if (!request_pending(c, REQ_RUN) && !request_pending(c, REQ_NEW))
 			break;
 	}
 	close(fd);
 	if (passes)
 		log_msg(LOG_INFO, "queue run done (%u pass%s)", passes, passes == 1 ? "" : "es");
 	return 0;
+}
+
+int runner_run(const struct conf *c)
+{
+	if (queue_mkdirs(c) < 0 || request_set(c, REQ_RUN) < 0) {
+		log_msg(LOG_ERR, "queue run: %s: %m", c->queue_directory);
+		return -1;
+	}
+	return runner_loop(c);
 }
 
 void runner_detach(const struct conf *c, const char *ident, int keep)
@@ -148,12 +185,12 @@ void runner_detach(const struct conf *c, const char *ident, int keep)
 	log_open(ident, c->log);
 }
 
-int runner_request(const struct conf *c)
+static int request(const struct conf *c, const char *name)
 {
 	pid_t pid;
 	int fd, status;
 
-	if (request_set(c) < 0 || (fd = lock_open(c)) < 0) {
+	if (request_set(c, name) < 0 || (fd = lock_open(c)) < 0) {
 		log_msg(LOG_ERR, "queue run request: %s: %m", c->queue_directory);
 		return -1;
 	}
@@ -173,9 +210,19 @@ int runner_request(const struct conf *c)
 		if (fork() != 0)
 			_exit(0);
 		runner_detach(c, "queue", -1);
-		_exit(runner_run(c) < 0 ? 1 : 0);
+		_exit(runner_loop(c) < 0 ? 1 : 0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return 0;
+}
+
+int runner_request(const struct conf *c)
+{
+	return request(c, REQ_RUN);
+}
+
+int runner_request_new(const struct conf *c)
+{
+	return request(c, REQ_NEW);
 }

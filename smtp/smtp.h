@@ -201,9 +201,12 @@ int deliver_file(const struct conf *c, const char *id, int retry);
  * recipients only: RCPT_REMOTE ones wait for the relay client, which is
  * to plug in here, in the same pass, under the same runner lock. */
 int deliver_queue(const struct conf *c);
-/* smtpd after its session: deliver_batch of the ids, in this process. */
 #define SMTP_QUICK_LOCK_MS 2000
-void deliver_after_session(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n);
+/* The runner's light pass (new.request, runner.c): the files of q/ new
+ * since its previous light pass, their pending local recipients only, in
+ * batches as deliver_batch (lock budget SMTP_QUICK_LOCK_MS); what they
+ * defer and remote recipients request a full pass. */
+int deliver_new(const struct conf *c);
 /* Delivers the pending local recipients of n files as one batch: one
  * process (as the owner) and one lock per mailbox, messages in queue
  * order, each fsync'ed (libmbox) before its state is written; one fsync of
@@ -225,6 +228,10 @@ int deliver_pickup(const struct conf *c);
 /* Asks for a queue run and returns at once: starts a detached runner
  * unless one is active.  For smtpd (ETRN, deferred mail) and sendmail. */
 int runner_request(const struct conf *c);
+/* The same for a light pass (deliver_new): smtpd after a session that
+ * queued mail, which is then delivered by the one runner, in batches
+ * shared with the other sessions, with no process forked per session. */
+int runner_request_new(const struct conf *c);
 /* Runs the queue in this process until no request is pending (sendmail
  * -q); returns at once, leaving the request, when another runner is
  * active.  0, or -1 if the queue directory is unusable. */
@@ -247,8 +254,8 @@ int worker_send(struct worker *w, char (*ids)[Q_ID_MAX], size_t n);
 /* EOF for the worker: it finishes what it has and exits. */
 void worker_close(struct worker *w);
 /* smtpd's scheduling of its session's ids (the recv_ctx hooks below):
- * ids wait for the end of the session (delivered then without forking
- * twice) unless the session goes on or idles RECV_PEND_WAIT_MS: then the
+ * ids wait for the end of the session (then delivered by the runner, see
+ * runner_request_new) unless the session goes on or idles RECV_PEND_WAIT_MS: then the
  * worker takes them, and every later id at once. */
 #define RECV_PEND_MAX 16
 #define RECV_PEND_WAIT_MS 200
@@ -261,7 +268,8 @@ struct recv_ctx;
 void worker_on_queued(struct recv_ctx *x, const char *id);
 void worker_on_wait(struct recv_ctx *x, int fd);
 void worker_on_record(struct recv_ctx *x);
-/* After the session: the worker gets the rest, or they are delivered here. */
+/* After the session: the worker gets the rest, or the runner's light pass
+ * delivers them (runner_request_new). */
 void worker_session_end(const struct conf *c, struct session_ids *si);
 
 /* ---- bounce.c: RFC 3464 delivery status notifications ---- */

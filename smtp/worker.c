@@ -198,5 +198,7 @@ void worker_session_end(const struct conf *c, struct session_ids *si)
 		worker_close(&si->worker);
 		return;
 	}
-	deliver_after_session(c, si->pend, si->npend);
+	/* the runner delivers them with other sessions' mail, in batches */
+	if (si->npend)
+		runner_request_new(c);
 }
