@@ -6,9 +6,10 @@
  * and rolls back.  Results are written into the files' recipient lines
  * after the child's report: a crash can make a message delivered twice,
  * never lost (the success of the last one is not synced when the file is
- * removed right after).  Callers: smtpd once its client is gone and its
- * delivery worker (deliver_batch, short lock budget), and the queue runner
- * (its pass in runner.c), which takes what stayed locked.
+ * removed right after).  Callers: smtpd's delivery worker (deliver_batch,
+ * short lock budget), and the queue runner (runner.c): its light pass for
+ * the mail of ended sessions (deliver_batch too) and its full pass
+ * (deliver_file), which takes what stayed locked.
  *   temporary (lock timeout, disk full, I/O): deferred, retried by the runner
  *   permanent (user gone, quota/file too big): bounced (bounce.c) */
 #include <dirent.h>
@@ -41,15 +42,29 @@ static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct bu
 
 /* libmbox keeps its crash records (append record, rewrite journal) under
  * the euid's home, from $HOME when the uid has no passwd entry (a
- * passwd-file user), as priv_become_user does for pop3d and imapd. */
+ * passwd-file user), as priv_become_user does for pop3d and imapd.  The
+ * journal directory is named here, from the home already looked up (as
+ * imapd does): else libmbox asks getpwuid for it at each step of every
+ * append, which costs each delivery child an NSS lookup (and loads the
+ * NSS modules) three times. */
 static void recipient_home(const struct conf *c, const struct auth_user *u)
 {
 	char dir[PATH_MAX];
+	int n;
 
 	if (u->home[0] == '/' && setenv("HOME", u->home, 1) < 0)
 		log_msg(LOG_WARNING, "setenv HOME: %m");
 	/* the append extends the mailbox index the servers keep (libmbox) */
 	mbox_set_index_dir(conf_index_dir(c, u->home, dir, sizeof dir) == 0 ? dir : NULL);
+	if (u->home[0] != '/' || getenv("MBOX_JOURNAL_DIR"))
+		return;
+	n = snprintf(dir, sizeof dir, "%s/.libmbox", u->home);
+	if (n < 0 || (size_t)n + sizeof "/journal" > sizeof dir)
+		return;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return;         /* libmbox finds the same, and the same error */
+	memcpy(dir + n, "/journal", sizeof "/journal");
+	mbox_set_journal_dir(dir);
 }
 
 /* In a delivery child, before it becomes the recipient: each queue file

@@ -11,7 +11,14 @@
  *   requester: request file; trylock -> fails: the holder will see it
  *   runner:    lock; while (take request) pass; unlock; request? again
  *
- * Both files live in queue_directory, which only root may write. */
+ * A session of smtpd that queued mail asks for its delivery with the
+ * lighter new.request: a pass that delivers only the files new since the
+ * last such pass (pass_new: batches, one child per mailbox, the short
+ * lock budget; remote and deferred recipients are left to a full pass),
+ * so that concurrent one-message sessions share the delivery processes
+ * and fsyncs of one runner instead of forking one each.
+ *
+ * The files live in queue_directory, which only root may write. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +28,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include "bounds.h"
 #include "log.h"
 #include "smtp.h"
-
 
 static int qpath(const struct conf *c, const char *name, char *out, size_t outlen)
 {
@@ -48,16 +55,22 @@ static int lock_open(const struct conf *c)
 	return open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
+#define REQ_RUN "run.request"
+#define REQ_NEW "new.request"
+
 /* The request carries this process's forcing (retry.c: sendmail -qf,
- * -qR, -qS, ETRN domain), appended, so a runner already active gets it. */
-static int request_set(const struct conf *c)
+ * -qR, -qS, ETRN domain), appended, so a runner already active gets it.
+ * A new.request carries nothing. */
+static int request_set(const struct conf *c, const char *name)
 {
 	char p[PATH_MAX], f[RUN_REQUEST_MAX];
 	struct stat st;
-	int fd, n = retry_force_lines(f, sizeof f), r = 0;
+	int fd, n = 0, r = 0;
 
-	if (qpath(c, "run.request", p, sizeof p) < 0)
+	if (qpath(c, name, p, sizeof p) < 0)
 		return -1;
+	if (!strcmp(name, REQ_RUN))
+		n = retry_force_lines(f, sizeof f);
 	fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
@@ -71,13 +84,13 @@ static int request_set(const struct conf *c)
 /* 1 a request was pending (now taken, its forcing merged), 0 none.  It is
  * renamed before it is read: a request written after that makes a new
  * file, which the runner sees before it exits. */
-static int request_take(const struct conf *c)
+static int request_take(const struct conf *c, const char *name)
 {
 	char p[PATH_MAX], t[PATH_MAX], f[RUN_REQUEST_MAX];
 	ssize_t n;
 	int fd;
 
-	if (qpath(c, "run.request", p, sizeof p) < 0 || qpath(c, "run.taken", t, sizeof t) < 0 ||
+	if (qpath(c, name, p, sizeof p) < 0 || qpath(c, "run.taken", t, sizeof t) < 0 ||
 	    rename(p, t) < 0)
 		return 0;
 	fd = open(t, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -93,12 +106,12 @@ static int request_take(const struct conf *c)
 	return 1;
 }
 
-static int request_pending(const struct conf *c)
+static int request_pending(const struct conf *c, const char *name)
 {
 	char p[PATH_MAX];
 	struct stat st;
 
-	return qpath(c, "run.request", p, sizeof p) == 0 && lstat(p, &st) == 0;
+	return qpath(c, name, p, sizeof p) == 0 && lstat(p, &st) == 0;
 }
 
 struct qent {
@@ -117,30 +130,30 @@ static int qent_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-/* One pass: maildrop pickup, stale temp files, then every queue file in
- * order of arrival, deferred recipients retried, remote ones sent. */
-static int pass(const struct conf *c)
+/* The files of q/ in order of arrival (their birth times, else their
+ * mtimes, which a deferral changes), not the directory's; with since > 0
+ * only those whose inode changed at or after since (seconds): a file is
+ * linked into q/ when committed, which sets its ctime.  -1 on error. */
+static int list_queue(const char *dir, long long since, struct qent **v_r, size_t *n_r)
 {
-	char dir[PATH_MAX];
 	DIR *d;
 	struct dirent *de;
 	struct qent *v = NULL;
 	struct statx sx;
 	struct statx_timestamp ts;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0;
 
-	pickup_run(c);
-	queue_sweep_tmp(c);
-	if (queue_path(c, NULL, dir, sizeof dir) < 0)
-		return -1;
+	*v_r = NULL;
+	*n_r = 0;
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -1;
-	/* in order of arrival (the files' birth times, else their mtimes,
-	 * which a deferral changes), not the directory's */
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= Q_ID_MAX ||
-		    statx(dirfd(d), de->d_name, AT_SYMLINK_NOFOLLOW, STATX_BTIME | STATX_MTIME, &sx) < 0)
+		    statx(dirfd(d), de->d_name, AT_SYMLINK_NOFOLLOW,
+			  STATX_BTIME | STATX_MTIME | STATX_CTIME, &sx) < 0)
+			continue;
+		if (since > 0 && (long long)sx.stx_ctime.tv_sec < since)
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -159,6 +172,23 @@ static int pass(const struct conf *c)
 	closedir(d);
 	if (n)
 		qsort(v, n, sizeof *v, qent_cmp);
+	*v_r = v;
+	*n_r = n;
+	return 0;
+}
+
+/* The full pass: maildrop pickup, stale temp files, then every queue file
+ * in order of arrival, deferred recipients retried, remote ones sent. */
+static int pass(const struct conf *c)
+{
+	char dir[PATH_MAX];
+	struct qent *v;
+	size_t n, i;
+
+	pickup_run(c);
+	queue_sweep_tmp(c);
+	if (queue_path(c, NULL, dir, sizeof dir) < 0 || list_queue(dir, 0, &v, &n) < 0)
+		return -1;
 	deliver_in_runner(1);
 	for (i = 0; i < n; i++)
 		deliver_file(c, v[i].id, 1);
@@ -168,34 +198,90 @@ static int pass(const struct conf *c)
 	return 0;
 }
 
+/* files per batch of the light pass (each is open and flocked meanwhile) */
+#define NEW_CHUNK 64
 
-int runner_run(const struct conf *c)
+/* The light pass: the files of q/ new since this runner's previous light
+ * pass, their pending local recipients only, in batches (deliver_batch:
+ * one child per mailbox, the short lock budget); what they leave
+ * (deferred, remote recipients) asks for a full pass. */
+static int pass_new(const struct conf *c)
+{
+	static long long last;          /* start of the previous light pass */
+	char dir[PATH_MAX];
+	char (*ids)[Q_ID_MAX];
+	struct qent *v;
+	size_t n, i, k;
+	long long start = (long long)time(NULL);
+	int more = 0;
+
+	if (queue_path(c, NULL, dir, sizeof dir) < 0 || list_queue(dir, last ? last - 1 : 0, &v, &n) < 0)
+		return -1;
+	last = start;
+	ids = n ? malloc(NEW_CHUNK * sizeof *ids) : NULL;
+	for (i = 0; ids && i < n; i += k) {
+		for (k = 0; k < NEW_CHUNK && i + k < n; k++)
+			str_copyz(ids[k], sizeof ids[k], v[i + k].id);
+		if (deliver_batch(c, ids, k) > 0)
+			more = 1;
+	}
+	if (more || (n && !ids))        /* no memory: a full pass takes them */
+		request_set(c, REQ_RUN);
+	free(ids);
+	free(v);
+	return 0;
+}
+
+/* Passes while requests come: a full one for run.request (it delivers new
+ * mail too), a light one for new.request. */
+static void passes_run(const struct conf *c, unsigned *passes)
+{
+	for (;;) {
+		if (request_take(c, REQ_RUN))
+			pass(c);
+		else if (request_take(c, REQ_NEW))
+			pass_new(c);
+		else
+			break;
+		(*passes)++;
+	}
+}
+
+/* Passes while this process holds the runner lock and requests are
+ * pending; returns at once when another runner holds it (it reads the
+ * requests before it exits). */
+static int runner_loop(const struct conf *c)
 {
 	unsigned passes = 0;
-	int fd;
+	int fd = lock_open(c);
 
-	if (queue_mkdirs(c) < 0 || request_set(c) < 0 || (fd = lock_open(c)) < 0) {
+	if (fd < 0) {
 		log_msg(LOG_ERR, "queue run: %s: %m", c->queue_directory);
 		return -1;
 	}
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			/* another runner: it reads our request before it exits */
 			log_msg(LOG_DEBUG, "queue run requested (a runner is active)");
 			break;
 		}
-		while (request_take(c)) {
-			passes++;
-			pass(c);
-		}
+		passes_run(c, &passes);
 		flock(fd, LOCK_UN);
-		if (!request_pending(c))
+		if (!request_pending(c, REQ_RUN) && !request_pending(c, REQ_NEW))
 			break;
 	}
 	close(fd);
 	if (passes)
 		log_msg(LOG_INFO, "queue run done (%u pass%s)", passes, passes == 1 ? "" : "es");
 	return 0;
+}
+
+int runner_run(const struct conf *c)
+{
+	if (queue_mkdirs(c) < 0 || request_set(c, REQ_RUN) < 0) {
+		log_msg(LOG_ERR, "queue run: %s: %m", c->queue_directory);
+		return -1;
+	}
+	return runner_loop(c);
 }
 
 void runner_detach(const struct conf *c, const char *ident, int keep)
@@ -219,12 +305,12 @@ void runner_detach(const struct conf *c, const char *ident, int keep)
 	log_open(ident, c->log);
 }
 
-int runner_request(const struct conf *c)
+static int request(const struct conf *c, const char *name)
 {
 	pid_t pid;
 	int fd, status;
 
-	if (request_set(c) < 0 || (fd = lock_open(c)) < 0) {
+	if (request_set(c, name) < 0 || (fd = lock_open(c)) < 0) {
 		log_msg(LOG_ERR, "queue run request: %s: %m", c->queue_directory);
 		return -1;
 	}
@@ -244,9 +330,19 @@ int runner_request(const struct conf *c)
 		if (fork() != 0)
 			_exit(0);
 		runner_detach(c, "queue", -1);
-		_exit(runner_run(c) < 0 ? 1 : 0);
+		_exit(runner_loop(c) < 0 ? 1 : 0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return 0;
+}
+
+int runner_request(const struct conf *c)
+{
+	return request(c, REQ_RUN);
+}
+
+int runner_request_new(const struct conf *c)
+{
+	return request(c, REQ_NEW);
 }

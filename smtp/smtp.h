@@ -218,6 +218,10 @@ int pickup_run(const struct conf *c);
 /* Asks for a queue run and returns at once: starts a detached runner
  * unless one is active.  For smtpd (ETRN, deferred mail) and sendmail. */
 int runner_request(const struct conf *c);
+/* The same for a light pass (runner.c pass_new): smtpd after a session that
+ * queued mail, which is then delivered by the one runner, in batches
+ * shared with the other sessions, with no process forked per session. */
+int runner_request_new(const struct conf *c);
 /* Runs the queue in this process until no request is pending (sendmail
  * -q); returns at once, leaving the request, when another runner is
  * active.  0, or -1 if the queue directory is unusable. */
@@ -240,8 +244,8 @@ int worker_send(struct worker *w, char (*ids)[Q_ID_MAX], size_t n);
 /* EOF for the worker: it finishes what it has and exits. */
 void worker_close(struct worker *w);
 /* smtpd's scheduling of its session's ids (the recv_ctx hooks below):
- * ids wait for the end of the session (delivered then without forking
- * twice) unless the session goes on or idles RECV_PEND_WAIT_MS: then the
+ * ids wait for the end of the session (then delivered by the runner, see
+ * runner_request_new) unless the session goes on or idles RECV_PEND_WAIT_MS: then the
  * worker takes them, and every later id at once. */
 struct session_ids {
 	size_t npend;
@@ -253,7 +257,8 @@ void worker_on_queued(struct recv_ctx *x, const char *id);
 void worker_on_wait(struct recv_ctx *x, int fd);
 void worker_on_record(struct recv_ctx *x);
 void worker_on_etrn(struct recv_ctx *x);
-/* After the session: the worker gets the rest, or they are delivered here. */
+/* After the session: the worker gets the rest, or the runner's light pass
+ * delivers them (runner_request_new). */
 void worker_session_end(const struct conf *c, struct session_ids *si);
 
 /* ---- bounce.c: RFC 3464 delivery status notifications ---- */

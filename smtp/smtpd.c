@@ -4,10 +4,10 @@
  *   receive_loop(): records in   <--  session_run(): greeting, commands,
  *   resolves RCPTs, writes the        DATA/BDAT, sends typed records
  *   queue file, answers the id   -->  "250 2.0.0 Ok: queued as ID"
- *   delivery, one process per recipient: here once the session has
- *   ended, or, when it goes on, by the session's detached delivery
- *   worker (worker.c), in batches, one process per mailbox; what is
- *   deferred, and ETRN, go to the single queue runner (runner.c)
+ *   delivery, in batches, one process per mailbox: by the single queue
+ *   runner (runner.c, its light pass) once the session has ended, or,
+ *   when it goes on, by the session's detached delivery worker
+ *   (worker.c); what is deferred, and ETRN, go to the runner's full pass
  *
  * The parent gives up fds 0-2 (the client's socket) right after the fork:
  * only the child ever reads client input.  As non-root (tests, the demo)
@@ -175,8 +175,7 @@ int main(int argc, char **argv)
 		close(rx.tls_fd);
 	log_msg(LOG_INFO, "disconnect from %s", peer.addr);
 	/* the client is gone (fds 0-2 are /dev/null): a session with a
-	 * worker leaves it the rest; else deliver what it queued right here,
-	 * one fork per recipient */
+	 * worker leaves it the rest; else the runner gets what it queued */
 	worker_session_end(&conf, &si);
 	return 0;
 }

@@ -203,7 +203,7 @@ void worker_session_end(const struct conf *c, struct session_ids *si)
 		worker_close(&si->worker);
 		return;
 	}
-	/* a one-message session: delivered here, once the client is gone */
-	if (si->npend && deliver_batch(c, si->pend, si->npend) > 0)
-		runner_request(c);
+	/* the runner delivers them with other sessions' mail, in batches */
+	if (si->npend)
+		runner_request_new(c);
 }
