@@ -66,7 +66,8 @@ struct hdr {
 	uint64_t data_start, highestmodseq;
 	uint64_t head_hash, last_hash, body_hash;
 	uint32_t racy, pad;
-	unsigned char reserved[IDX_HDR - 24 - 8 - 8 * 4 - 8 * 4 - 16 - 16 - 16 - 24 - 8 - 8];
+	int64_t tz[2];                 /* local time of two reference dates */
+	unsigned char reserved[IDX_HDR - 24 - 8 - 8 * 4 - 8 * 4 - 16 - 16 - 16 - 24 - 8 - 16 - 8];
 	uint64_t hdr_hash;             /* of the 248 bytes before it */
 };
 _Static_assert(sizeof(struct hdr) == IDX_HDR, "index header size");
@@ -314,6 +315,24 @@ static struct mbox_msg *table_alloc(size_t n)
 	madvise(p, sz, MADV_HUGEPAGE);
 	memset(p, 0, n * sizeof(struct mbox_msg));
 	return p;
+}
+
+/* From_ lines carry local time: INTERNALDATEs depend on the time zone of
+ * the scan (TZ).  Two reference dates, winter and summer, as this process
+ * reads them; an index made under other rules is not used. */
+static void tz_sig(int64_t out[2])
+{
+	struct tm tm;
+
+	for (int i = 0; i < 2; i++) {
+		memset(&tm, 0, sizeof tm);
+		tm.tm_year = 125;
+		tm.tm_mon = i ? 6 : 0;
+		tm.tm_mday = 1;
+		tm.tm_hour = 12;
+		tm.tm_isdst = -1;
+		out[i] = (int64_t)mktime(&tm);
+	}
 }
 
 /* x's table into sc (first n entries) */
@@ -648,6 +667,7 @@ static int idx_write(struct mbox *mb, const struct mbox_scan *sc)
 	h.nkeywords = (uint32_t)sc->nkeywords;
 	h.data_start = sc->data_start;
 	h.highestmodseq = sc->highestmodseq;
+	tz_sig(h.tz);
 	for (i = 0; i < sc->count; i++) {
 		const struct mbox_msg *m = &sc->msgs[i];
 		struct ent e;
@@ -705,6 +725,7 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 {
 	struct idx x;
 	uint64_t hh, lh;
+	int64_t tz[2];
 	size_t n;
 
 	last_use = 0;
@@ -713,7 +734,9 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 	last_use = 3;
 	if (idx_read(mb, &x) < 0)
 		return 0;
+	tz_sig(tz);
 	if (!same_identity(&x.h, st) || x.h.racy || x.h.count == 0 ||
+	    x.h.tz[0] != tz[0] || x.h.tz[1] != tz[1] ||
 	    (x.h.scanned < x.h.size && x.h.count < 2))
 		goto no;
 	if (probe(mb->fd, 0, x.h.scanned, &hh) < 0 || hh != x.h.head_hash ||

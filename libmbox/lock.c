@@ -754,7 +754,10 @@ int mbox_unlock(struct mbox *mb)
 
 	if (mb->lock == MBOX_LOCK_NONE)
 		return 0;
-	if ((mb->mode & MBOX_RDWR) && fsync(mb->fd) == -1)
+	/* only a write lock has writes to make durable: a reader that lets
+	 * writers in every few hundred messages (imapd's FETCH) must not pay a
+	 * journal commit each time */
+	if (mb->lock == MBOX_LOCK_WRITE && (mb->mode & MBOX_RDWR) && fsync(mb->fd) == -1)
 		err = errno;
 	dotlock_release(mb);
 	kernel_unlock(mb);

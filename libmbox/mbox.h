@@ -62,7 +62,7 @@ int mbox_open(struct mbox *mb, const char *path, int mode);
  * reader ever sees a torn mailbox.  An error of that recovery (ENOSPC...)
  * fails the lock. */
 int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms);
-/* fsyncs if writable, removes our dotlock (only if it is still ours), then
+/* fsyncs if write-locked, removes our dotlock (only if it is still ours), then
  * drops the kernel lock. */
 int mbox_unlock(struct mbox *mb);
 /* Unlocks if needed and closes. */

@@ -186,12 +186,18 @@ int mbox_arec_set(int fd, const struct mbox *mb, const struct mbox_arec *a);
 int mbox_arec_clear(int fd, int sync);
 int mbox_arec_get(int fd, const struct mbox *mb, struct mbox_arec *a);
 
+struct stat;
+/* scan.c: a scan of the whole file of identity st into sc (emptied on
+ * error); ns, a fresh scan of the file sc was made from: if every message
+ * of sc is still where it was, ns takes over sc's pending requests and
+ * replaces it (0), else 1 and sc is left as it was (table.c's helpers) */
+int mbox_scan_whole(struct mbox *mb, struct mbox_scan *sc, const struct stat *st);
+int mbox_scan_merge(struct mbox_scan *sc, struct mbox_scan *ns, int grown);
 /* scan.c: continues a table (sc->msgs[0..count) already known, count >= 1)
  * from start, a From_ line, to eof. */
 int mbox_scan_tail(int fd, uint64_t eof, struct mbox_scan *sc, uint64_t start);
 
 /* index.c (see mbox.h) */
-struct stat;
 int mbox_index_enabled(void);
 /* mbox_scan's first step: 1 = sc filled from a trusted index (and a scan
  * of the appended tail), 0 = scan the whole file (sc untouched). */
