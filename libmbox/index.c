@@ -803,13 +803,18 @@ void mbox_index_rebuilt(struct mbox *mb, struct mbox_scan *sc, const struct mbox
 	    x.h.ino == (uint64_t)sc->ino && x.h.size == sc->size && x.h.scanned == sc->size &&
 	    x.h.mtime_sec == sc->mtime_sec && x.h.mtime_nsec == sc->mtime_nsec &&
 	    x.h.ctime_sec == sc->ctime_sec && x.h.ctime_nsec == sc->ctime_nsec) {
-		/* another process of ours indexed this very file: its modseqs */
+		/* another process of ours indexed this very file: its modseqs
+		 * (and a new index all the same: this one was not used, its
+		 * time zone may differ) */
 		if (src_from_idx(&s, &x, &mem) == 0) {
 			assign(sc, &s, 0);
 			if (old && old->highestmodseq > sc->highestmodseq)
 				sc->highestmodseq = old->highestmodseq;
 			free(mem);
 			idx_free(&x);
+			floor = floor_read(mb);
+			floor_cover(mb, &floor, sc->highestmodseq);
+			idx_write(mb, sc);
 			return;
 		}
 	}

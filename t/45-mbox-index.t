@@ -115,6 +115,7 @@ export TZ=UTC
 check "under TZ=UTC" 1
 export TZ=UTC-10
 check "under TZ=UTC-10 (INTERNALDATEs move)" 3
+check "again under TZ=UTC-10 (the index was replaced)" 1
 export TZ=UTC
 
 # --- the index itself damaged ----------------------------------------------------
