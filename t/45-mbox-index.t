@@ -117,6 +117,7 @@ export TZ=UTC-10
 check "under TZ=UTC-10 (INTERNALDATEs move)" 3
 check "again under TZ=UTC-10 (the index was replaced)" 1
 export TZ=UTC
+"$IT" dump "$M" > /dev/null
 
 # --- the index itself damaged ----------------------------------------------------
 check "before damage" 1
