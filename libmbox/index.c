@@ -873,20 +873,48 @@ void mbox_index_snapshot_free(struct mbox_scan *snap)
 	free(snap);
 }
 
+/* The extension waits for mbox_unlock: the time between an append's fsync
+ * and the caller's record of it (smtpd's delivery result) is the window in
+ * which a crash delivers a message twice, and it must stay as short as it
+ * was.  One mailbox at a time: the identity before the first append made
+ * under this write lock. */
+static struct {
+	int set;
+	char path[PATH_MAX];
+	struct stat before;
+} pend;
+
 void mbox_index_appended(struct mbox *mb, const struct stat *before)
+{
+	if (!mbox_index_enabled())
+		return;
+	if (pend.set && !strcmp(pend.path, mb->path) && pend.before.st_ino == before->st_ino &&
+	    pend.before.st_dev == before->st_dev)
+		return;   /* a later append under the same lock: keep the first state */
+	if (strlen(mb->path) >= sizeof pend.path)
+		return;
+	memcpy(pend.path, mb->path, strlen(mb->path) + 1);
+	pend.before = *before;
+	pend.set = 1;
+}
+
+void mbox_index_unlocking(struct mbox *mb)
 {
 	char path[PATH_MAX];
 	struct stat st, now;
 	struct hdr h;
 	int fd;
 
-	if (!mbox_index_enabled() || index_path(mb, "index", path, sizeof path) < 0)
+	if (!pend.set || strcmp(pend.path, mb->path) != 0)
+		return;
+	pend.set = 0;
+	if (mb->lock != MBOX_LOCK_WRITE || index_path(mb, "index", path, sizeof path) < 0)
 		return;
 	if ((fd = open_own(path, O_RDWR, &st)) < 0)
 		return;
 	if ((uint64_t)st.st_size >= IDX_HDR && mbox_pread_full(fd, &h, IDX_HDR, 0) == 0 &&
-	    hdr_ok(&h) && same_identity(&h, before) && !h.racy && fstat(mb->fd, &now) == 0 &&
-	    (uint64_t)now.st_size > h.size) {
+	    hdr_ok(&h) && same_identity(&h, &pend.before) && !h.racy && fstat(mb->fd, &now) == 0 &&
+	    now.st_ino == pend.before.st_ino && (uint64_t)now.st_size > h.size) {
 		h.size = (uint64_t)now.st_size;
 		h.mtime_sec = (int64_t)now.st_mtim.tv_sec;
 		h.mtime_nsec = (int64_t)now.st_mtim.tv_nsec;

@@ -754,6 +754,9 @@ int mbox_unlock(struct mbox *mb)
 
 	if (mb->lock == MBOX_LOCK_NONE)
 		return 0;
+	/* appends made under this lock extend the index now, after their
+	 * callers recorded them (index.c) */
+	mbox_index_unlocking(mb);
 	/* only a write lock has writes to make durable: a reader that lets
 	 * writers in every few hundred messages (imapd's FETCH) must not pay a
 	 * journal commit each time */

@@ -210,8 +210,11 @@ void mbox_index_rebuilt(struct mbox *mb, struct mbox_scan *sc, const struct mbox
 /* A deep copy of the parts of sc the modseqs need (NULL: no memory). */
 struct mbox_scan *mbox_index_snapshot(const struct mbox_scan *sc);
 void mbox_index_snapshot_free(struct mbox_scan *snap);
-/* mbox_append's: the append was the only change since before. */
+/* mbox_append's: the append was the only change since before (the index
+ * header is extended by mbox_index_unlocking, which mbox_unlock calls
+ * while it still holds the write lock). */
 void mbox_index_appended(struct mbox *mb, const struct stat *before);
+void mbox_index_unlocking(struct mbox *mb);
 
 /* recover.c: called by mbox_lock(WRITE) only, under the write lock:
  * cuts a partial append back, finishes an interrupted rewrite (or, if
