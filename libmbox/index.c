@@ -12,10 +12,11 @@
  *
  * Written whole to NAME.tmp (under its flock) then renamed over NAME: a reader sees
  * the old index or the new one.  No fsync: a torn or empty file after a
- * power cut fails its hashes and is rebuilt.  mbox_append, under its write
- * lock, rewrites only the header in place (one 256-byte pwrite inside the
- * first page) when the header described the file as it was before the
- * append: the next open scans from the last known message on.
+ * power cut fails its hashes and is rebuilt.  After mbox_append, mbox_unlock
+ * (still under the write lock) rewrites only the header in place (one
+ * 256-byte pwrite inside the first page) when the header described the file
+ * as it was before the first append: the next open scans from the last
+ * known message on.
  *
  * Trusted only when everything matches: a foreign, corrupt, truncated,
  * swapped, symlinked, unreadable index (or one not owned by the euid) is
