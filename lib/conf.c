@@ -104,7 +104,7 @@ void conf_defaults(struct conf *c)
 	c->message_size_limit = DEFAULT_MESSAGE_SIZE_LIMIT;
 	set_str(c->mail_spool_directory, sizeof c->mail_spool_directory, "/var/mail");
 	set_str(c->mail_folders, sizeof c->mail_folders, "~/mail");
-	set_str(c->mail_index_directory, sizeof c->mail_index_directory, "~/mail/.facteur");
+	set_str(c->mail_index_directory, sizeof c->mail_index_directory, "~/.libmbox/index");
 	set_str(c->alias_maps, sizeof c->alias_maps, "/etc/aliases");
 	set_str(c->auth, sizeof c->auth, "pam");
 	set_str(c->log, sizeof c->log, "syslog");

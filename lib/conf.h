@@ -33,7 +33,7 @@ struct conf {
 	uint64_t message_size_limit;        /* default 10240000 */
 	char mail_spool_directory[PATH_MAX];/* default /var/mail */
 	char mail_folders[PATH_MAX];        /* default ~/mail (a leading ~/ = home) */
-	char mail_index_directory[PATH_MAX]; /* default ~/mail/.facteur; "" = no index */
+	char mail_index_directory[PATH_MAX]; /* default ~/.libmbox/index; "" = no index */
 	char alias_maps[PATH_MAX];          /* default /etc/aliases; "hash:" etc. stripped; "" = none */
 	char auth[PATH_MAX];                /* "pam" (default) or "passwd-file:PATH" */
 	char log[PATH_MAX];                 /* "syslog" (default) or a file path */

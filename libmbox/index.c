@@ -12,10 +12,11 @@
  *
  * Written whole to NAME.tmp (under its flock) then renamed over NAME: a reader sees
  * the old index or the new one.  No fsync: a torn or empty file after a
- * power cut fails its hashes and is rebuilt.  mbox_append, under its write
- * lock, rewrites only the header in place (one 256-byte pwrite inside the
- * first page) when the header described the file as it was before the
- * append: the next open scans from the last known message on.
+ * power cut fails its hashes and is rebuilt.  After mbox_append, mbox_unlock
+ * (still under the write lock) rewrites only the header in place (one
+ * 256-byte pwrite inside the first page) when the header described the file
+ * as it was before the first append: the next open scans from the last
+ * known message on.
  *
  * Trusted only when everything matches: a foreign, corrupt, truncated,
  * swapped, symlinked, unreadable index (or one not owned by the euid) is
@@ -66,7 +67,8 @@ struct hdr {
 	uint64_t data_start, highestmodseq;
 	uint64_t head_hash, last_hash, body_hash;
 	uint32_t racy, pad;
-	unsigned char reserved[IDX_HDR - 24 - 8 - 8 * 4 - 8 * 4 - 16 - 16 - 16 - 24 - 8 - 8];
+	int64_t tz[2];                 /* local time of two reference dates */
+	unsigned char reserved[IDX_HDR - 24 - 8 - 8 * 4 - 8 * 4 - 16 - 16 - 16 - 24 - 8 - 16 - 8];
 	uint64_t hdr_hash;             /* of the 248 bytes before it */
 };
 _Static_assert(sizeof(struct hdr) == IDX_HDR, "index header size");
@@ -314,6 +316,24 @@ static struct mbox_msg *table_alloc(size_t n)
 	madvise(p, sz, MADV_HUGEPAGE);
 	memset(p, 0, n * sizeof(struct mbox_msg));
 	return p;
+}
+
+/* From_ lines carry local time: INTERNALDATEs depend on the time zone of
+ * the scan (TZ).  Two reference dates, winter and summer, as this process
+ * reads them; an index made under other rules is not used. */
+static void tz_sig(int64_t out[2])
+{
+	struct tm tm;
+
+	for (int i = 0; i < 2; i++) {
+		memset(&tm, 0, sizeof tm);
+		tm.tm_year = 125;
+		tm.tm_mon = i ? 6 : 0;
+		tm.tm_mday = 1;
+		tm.tm_hour = 12;
+		tm.tm_isdst = -1;
+		out[i] = (int64_t)mktime(&tm);
+	}
 }
 
 /* x's table into sc (first n entries) */
@@ -648,6 +668,7 @@ static int idx_write(struct mbox *mb, const struct mbox_scan *sc)
 	h.nkeywords = (uint32_t)sc->nkeywords;
 	h.data_start = sc->data_start;
 	h.highestmodseq = sc->highestmodseq;
+	tz_sig(h.tz);
 	for (i = 0; i < sc->count; i++) {
 		const struct mbox_msg *m = &sc->msgs[i];
 		struct ent e;
@@ -705,6 +726,7 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 {
 	struct idx x;
 	uint64_t hh, lh;
+	int64_t tz[2];
 	size_t n;
 
 	last_use = 0;
@@ -713,7 +735,9 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 	last_use = 3;
 	if (idx_read(mb, &x) < 0)
 		return 0;
+	tz_sig(tz);
 	if (!same_identity(&x.h, st) || x.h.racy || x.h.count == 0 ||
+	    x.h.tz[0] != tz[0] || x.h.tz[1] != tz[1] ||
 	    (x.h.scanned < x.h.size && x.h.count < 2))
 		goto no;
 	if (probe(mb->fd, 0, x.h.scanned, &hh) < 0 || hh != x.h.head_hash ||
@@ -780,13 +804,18 @@ void mbox_index_rebuilt(struct mbox *mb, struct mbox_scan *sc, const struct mbox
 	    x.h.ino == (uint64_t)sc->ino && x.h.size == sc->size && x.h.scanned == sc->size &&
 	    x.h.mtime_sec == sc->mtime_sec && x.h.mtime_nsec == sc->mtime_nsec &&
 	    x.h.ctime_sec == sc->ctime_sec && x.h.ctime_nsec == sc->ctime_nsec) {
-		/* another process of ours indexed this very file: its modseqs */
+		/* another process of ours indexed this very file: its modseqs
+		 * (and a new index all the same: this one was not used, its
+		 * time zone may differ) */
 		if (src_from_idx(&s, &x, &mem) == 0) {
 			assign(sc, &s, 0);
 			if (old && old->highestmodseq > sc->highestmodseq)
 				sc->highestmodseq = old->highestmodseq;
 			free(mem);
 			idx_free(&x);
+			floor = floor_read(mb);
+			floor_cover(mb, &floor, sc->highestmodseq);
+			idx_write(mb, sc);
 			return;
 		}
 	}
@@ -845,20 +874,48 @@ void mbox_index_snapshot_free(struct mbox_scan *snap)
 	free(snap);
 }
 
+/* The extension waits for mbox_unlock: the time between an append's fsync
+ * and the caller's record of it (smtpd's delivery result) is the window in
+ * which a crash delivers a message twice, and it must stay as short as it
+ * was.  One mailbox at a time: the identity before the first append made
+ * under this write lock. */
+static struct {
+	int set;
+	char path[PATH_MAX];
+	struct stat before;
+} pend;
+
 void mbox_index_appended(struct mbox *mb, const struct stat *before)
+{
+	if (!mbox_index_enabled())
+		return;
+	if (pend.set && !strcmp(pend.path, mb->path) && pend.before.st_ino == before->st_ino &&
+	    pend.before.st_dev == before->st_dev)
+		return;   /* a later append under the same lock: keep the first state */
+	if (strlen(mb->path) >= sizeof pend.path)
+		return;
+	memcpy(pend.path, mb->path, strlen(mb->path) + 1);
+	pend.before = *before;
+	pend.set = 1;
+}
+
+void mbox_index_unlocking(struct mbox *mb)
 {
 	char path[PATH_MAX];
 	struct stat st, now;
 	struct hdr h;
 	int fd;
 
-	if (!mbox_index_enabled() || index_path(mb, "index", path, sizeof path) < 0)
+	if (!pend.set || strcmp(pend.path, mb->path) != 0)
+		return;
+	pend.set = 0;
+	if (mb->lock != MBOX_LOCK_WRITE || index_path(mb, "index", path, sizeof path) < 0)
 		return;
 	if ((fd = open_own(path, O_RDWR, &st)) < 0)
 		return;
 	if ((uint64_t)st.st_size >= IDX_HDR && mbox_pread_full(fd, &h, IDX_HDR, 0) == 0 &&
-	    hdr_ok(&h) && same_identity(&h, before) && !h.racy && fstat(mb->fd, &now) == 0 &&
-	    (uint64_t)now.st_size > h.size) {
+	    hdr_ok(&h) && same_identity(&h, &pend.before) && !h.racy && fstat(mb->fd, &now) == 0 &&
+	    now.st_ino == pend.before.st_ino && (uint64_t)now.st_size > h.size) {
 		h.size = (uint64_t)now.st_size;
 		h.mtime_sec = (int64_t)now.st_mtim.tv_sec;
 		h.mtime_nsec = (int64_t)now.st_mtim.tv_nsec;

@@ -742,9 +742,12 @@ int mbox_unlock(struct mbox *mb)
 
 	if (mb->lock == MBOX_LOCK_NONE)
 		return 0;
-	/* only a writer may have written (appends, rewrites and crash
-	 * recovery fsync their own data anyway): a reader's unlock costs no
-	 * disk flush (issue 18: every IMAP command takes a read lock) */
+	/* appends made under this lock extend the index now, after their
+	 * callers recorded them (index.c) */
+	mbox_index_unlocking(mb);
+	/* only a write lock has writes to make durable: a reader that lets
+	 * writers in every few hundred messages (imapd's FETCH) must not pay a
+	 * journal commit each time */
 	if (mb->lock == MBOX_LOCK_WRITE && (mb->mode & MBOX_RDWR) && fsync(mb->fd) == -1)
 		err = errno;
 	dotlock_release(mb);

@@ -187,12 +187,18 @@ int mbox_arec_set(int fd, const struct mbox *mb, const struct mbox_arec *a);
 int mbox_arec_clear(int fd, int sync);
 int mbox_arec_get(int fd, const struct mbox *mb, struct mbox_arec *a);
 
+struct stat;
+/* scan.c: a scan of the whole file of identity st into sc (emptied on
+ * error); ns, a fresh scan of the file sc was made from: if every message
+ * of sc is still where it was, ns takes over sc's pending requests and
+ * replaces it (0), else 1 and sc is left as it was (table.c's helpers) */
+int mbox_scan_whole(struct mbox *mb, struct mbox_scan *sc, const struct stat *st);
+int mbox_scan_merge(struct mbox_scan *sc, struct mbox_scan *ns, int grown);
 /* scan.c: continues a table (sc->msgs[0..count) already known, count >= 1)
  * from start, a From_ line, to eof. */
 int mbox_scan_tail(int fd, uint64_t eof, struct mbox_scan *sc, uint64_t start);
 
 /* index.c (see mbox.h) */
-struct stat;
 int mbox_index_enabled(void);
 /* mbox_scan's first step: 1 = sc filled from a trusted index (and a scan
  * of the appended tail), 0 = scan the whole file (sc untouched). */
@@ -205,8 +211,11 @@ void mbox_index_rebuilt(struct mbox *mb, struct mbox_scan *sc, const struct mbox
 /* A deep copy of the parts of sc the modseqs need (NULL: no memory). */
 struct mbox_scan *mbox_index_snapshot(const struct mbox_scan *sc);
 void mbox_index_snapshot_free(struct mbox_scan *snap);
-/* mbox_append's: the append was the only change since before. */
+/* mbox_append's: the append was the only change since before (the index
+ * header is extended by mbox_index_unlocking, which mbox_unlock calls
+ * while it still holds the write lock). */
 void mbox_index_appended(struct mbox *mb, const struct stat *before);
+void mbox_index_unlocking(struct mbox *mb);
 
 /* recover.c: called by mbox_lock(WRITE) only, under the write lock:
  * cuts a partial append back, finishes an interrupted rewrite (or, if

@@ -606,7 +606,7 @@ static void set_identity(struct mbox_scan *sc, const struct stat *st)
 	sc->ctime_nsec = st->st_ctim.tv_nsec;
 }
 
-static int scan_full(struct mbox *mb, struct mbox_scan *sc, const struct stat *st)
+int mbox_scan_whole(struct mbox *mb, struct mbox_scan *sc, const struct stat *st)
 {
 	if (mbox_scan_fd(mb->fd, (uint64_t)st->st_size, sc, 0) < 0) {
 		int e = errno;
@@ -629,20 +629,6 @@ int mbox_scan_tail(int fd, uint64_t eof, struct mbox_scan *sc, uint64_t start)
 	r = scan_run(s, start);
 	free(s);
 	return r;
-}
-
-int mbox_scan(struct mbox *mb, struct mbox_scan *sc)
-{
-	struct stat st;
-
-	if (fstat(mb->fd, &st) < 0)
-		return -1;
-	if (mbox_index_load(mb, sc, &st) == 1)
-		return 0;
-	if (scan_full(mb, sc, &st) < 0)
-		return -1;
-	mbox_index_rebuilt(mb, sc, NULL, 1);
-	return 0;
 }
 
 /* Does fresh message f describe the same message as the scanned m?  The
@@ -705,7 +691,7 @@ static int merge_keywords(struct mbox_scan *sc, struct mbox_scan *ns)
  * is still where it was, ns takes over sc's pending requests (the file's
  * flags and keywords win for everything else) and replaces sc: 0.  Else 1
  * (sc is left as it was). */
-static int merge(struct mbox_scan *sc, struct mbox_scan *ns, int grown)
+int mbox_scan_merge(struct mbox_scan *sc, struct mbox_scan *ns, int grown)
 {
 	size_t i;
 
@@ -730,41 +716,6 @@ static int merge(struct mbox_scan *sc, struct mbox_scan *ns, int grown)
 	mbox_scan_free(sc);
 	*sc = *ns;
 	return 0;
-}
-
-int mbox_scan_update(struct mbox *mb, struct mbox_scan *sc)
-{
-	struct mbox_scan ns;
-	struct stat st;
-
-	if (fstat(mb->fd, &st) < 0)
-		return -1;
-	int same = st.st_dev == sc->dev && st.st_ino == sc->ino;
-	if (same && (uint64_t)st.st_size == sc->size && st.st_mtim.tv_sec == sc->mtime_sec &&
-	    st.st_mtim.tv_nsec == sc->mtime_nsec)
-		return 0;
-	memset(&ns, 0, sizeof(ns));
-	if (!same || (uint64_t)st.st_size < sc->size) {
-		if (scan_full(mb, &ns, &st) < 0) {
-			mbox_scan_free(sc);
-			return -1;
-		}
-		mbox_index_rebuilt(mb, &ns, sc, 1);
-		mbox_scan_free(sc);
-		*sc = ns;
-		return 1;
-	}
-	/* Appended to, or patched in place (another agent's flag change: same
-	 * size, new mtime), or both, in any order: only a scan of the whole
-	 * file sees flags changed before an append. */
-	if (scan_full(mb, &ns, &st) < 0)
-		return -1;
-	mbox_index_rebuilt(mb, &ns, sc, 1);
-	if (merge(sc, &ns, (uint64_t)st.st_size > sc->size) == 0)
-		return 0;
-	mbox_scan_free(sc);
-	*sc = ns;
-	return 1;
 }
 
 void mbox_scan_free(struct mbox_scan *sc)

@@ -109,6 +109,16 @@ check "replaced by another file (rename)" 3
 cp "$M" "$T/same"; cat "$T/same" > "$M"
 check "rewritten with the same bytes" 3
 
+# --- From_ dates are local time: an index made under another TZ is not used --
+export TZ=UTC
+"$IT" dump "$M" > /dev/null
+check "under TZ=UTC" 1
+export TZ=UTC-10
+check "under TZ=UTC-10 (INTERNALDATEs move)" 3
+check "again under TZ=UTC-10 (the index was replaced)" 1
+export TZ=UTC
+"$IT" dump "$M" > /dev/null
+
 # --- the index itself damaged ----------------------------------------------------
 check "before damage" 1
 I=$(idx)

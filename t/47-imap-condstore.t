@@ -12,7 +12,7 @@
 imap_env
 O=$T_TMP/out
 for i in 1 2 3 4 5 6; do msg $i | deliver alice; done
-IDX=$T_TMP/home/alice/mail/.facteur
+IDX=$T_TMP/home/alice/.libmbox/index
 
 hms() { sed -n 's/.*HIGHESTMODSEQ \([0-9]*\).*/\1/p' "$1" | tail -n 1; }
 modseq_of() { sed -n "s/^\* $2 FETCH (.*MODSEQ (\([0-9]*\)).*/\1/p" "$1" | tail -n 1; }
@@ -30,7 +30,7 @@ grep -q '^\* ENABLED CONDSTORE$' "$O"; ok $? "ENABLE CONDSTORE"
 H0=$(hms "$O")
 [ -n "$H0" ] && [ "$H0" -gt 0 ]; ok $? "SELECT (CONDSTORE): OK [HIGHESTMODSEQ $H0]"
 is "$(grep -c '^\* [0-9] FETCH (FLAGS (.*) MODSEQ ([0-9]*))$' "$O")" 6 "with CONDSTORE on, FETCH FLAGS carries MODSEQ"
-[ -d "$IDX" ] && [ "$(stat -c %a "$IDX")" = 700 ] && ls "$IDX" | grep -q '\.index$'; ok $? "the index is in ~/mail/.facteur (0700)"
+[ -d "$IDX" ] && [ "$(stat -c %a "$IDX")" = 700 ] && ls "$IDX" | grep -q '\.index$'; ok $? "the index is in ~/.libmbox/index (0700)"
 
 # --- STORE, CHANGEDSINCE, UNCHANGEDSINCE, SEARCH MODSEQ, STATUS ---------------
 imap > "$O" <<IN

@@ -129,7 +129,7 @@ e37 CHECK
 e38 FETCH 1 FLAGS
 e39 LIST (SUBSCRIBED) "" "*" RETURN (CHILDREN)
 e40 LIST "" "*" RETURN (SPECIAL-USE)
-e41 ENABLE CONDSTORE
+e41 ENABLE X-NOT-AN-EXTENSION
 e42 CREATE lvl/one
 e44 LIST "lvl/" "%"
 e43 LIST "" "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"
