@@ -595,7 +595,9 @@ int deliver_queue(const struct conf *c)
 	return 0;
 }
 
-/* files per batch of deliver_new (each is open and flocked meanwhile) */
+/* files per batch of deliver_new (each is open and flocked meanwhile).
+ * A file the light pass does not see (a clock stepped back past its
+ * slack) is only late: the full pass (sendmail -q, the timer) takes it. */
 #define NEW_CHUNK 64
 
 int deliver_new(const struct conf *c)
