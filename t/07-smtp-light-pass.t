@@ -38,11 +38,11 @@ is "$(grep -h '^Subject: c' "$M/alice" "$M/bob" | sort | tr '\n' ' ')" \
 ok $? "delivered by the queue runner, not by the sessions"
 rm -f "$M"/* "$T_TMP/log"
 
-# 5-7: while a runner is busy (its lock held here) sessions only leave
-# new.request; the next runner delivers all their files as one batch, one
-# child per mailbox
-: > "$Q/runner.lock"
-flock "$Q/runner.lock" sleep 3 &
+# 5-7: while the light passes' runner is busy (its lock, new.lock, held
+# here) sessions only leave new.request; the next one delivers all their
+# files as one batch, one child per mailbox
+: > "$Q/new.lock"
+flock "$Q/new.lock" sleep 3 &
 HOLD=$!
 sleep 0.3
 for i in 1 2 3 4 5 6; do
@@ -59,9 +59,10 @@ grep -q 'batch: 7 files, 7 deliveries, 2 mailbox runs' "$T_TMP/log"
 ok $? "one batch of seven files, one delivery child per mailbox"
 rm -f "$M"/* "$T_TMP/log"
 
-# 8-10: a mailbox held past the light pass's budget (2 s) but within
+# 8-11: a mailbox held past the light pass's budget (2 s) but within
 # lock_timeout: deferred by the light pass, delivered once by the full pass
-# it requests, after the release
+# it requests, after the release; meanwhile (the full pass waiting for
+# that lock) new mail for another mailbox is delivered at once
 conf_set lock_timeout 8
 : > "$M/carol"
 [ "$(id -u)" = 0 ] && chown "$(user_uid carol):mail" "$M/carol"
@@ -71,6 +72,10 @@ i=0; while [ $i -lt 100 ] && ! grep -q locked "$T_TMP/lk"; do sleep 0.1; i=$((i+
 one carol@example.test d1 > /dev/null
 wait_log 'to=<carol@example.test>, status=deferred'
 ok $? "light pass: short budget spent, deferred"
+one alice@example.test d2 > /dev/null
+i=0; while [ $i -lt 15 ] && ! grep -q '^Subject: d2' "$M/alice" 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+grep -q '^Subject: d2' "$M/alice" 2>/dev/null && kill -0 $LKPID 2>/dev/null
+ok $? "new mail for another mailbox delivered while the full pass waits for the lock"
 wait $LKPID
 wait_queue
 ok $? "queue empty after the release"
