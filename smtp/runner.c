@@ -16,7 +16,12 @@
  * last such pass (pass_new: batches, one child per mailbox, the short
  * lock budget; remote and deferred recipients are left to a full pass),
  * so that concurrent one-message sessions share the delivery processes
- * and fsyncs of one runner instead of forking one each.
+ * and fsyncs of one runner instead of forking one each.  Light passes
+ * have a runner of their own, started and locked the same way
+ * (new.request, new.lock): new mail never waits behind a full pass (a
+ * remote host slow to answer, a mailbox held up to lock_timeout).  So at
+ * most two runners exist, whatever clients and local users do; both may
+ * meet on a queue file, whose flock makes one of them skip it.
  *
  * The files live in queue_directory, which only root may write. */
 #include <dirent.h>
@@ -46,11 +51,12 @@ static int qpath(const struct conf *c, const char *name, char *out, size_t outle
 	return 0;
 }
 
-static int lock_open(const struct conf *c)
+/* light: the light passes' runner (new.lock), else the full one */
+static int lock_open(const struct conf *c, int light)
 {
 	char p[PATH_MAX];
 
-	if (qpath(c, "runner.lock", p, sizeof p) < 0)
+	if (qpath(c, light ? "new.lock" : "runner.lock", p, sizeof p) < 0)
 		return -1;
 	return open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
@@ -84,14 +90,14 @@ static int request_set(const struct conf *c, const char *name)
 /* 1 a request was pending (now taken, its forcing merged), 0 none.  It is
  * renamed before it is read: a request written after that makes a new
  * file, which the runner sees before it exits. */
-static int request_take(const struct conf *c, const char *name)
+static int request_take(const struct conf *c, int light)
 {
 	char p[PATH_MAX], t[PATH_MAX], f[RUN_REQUEST_MAX];
 	ssize_t n;
 	int fd;
 
-	if (qpath(c, name, p, sizeof p) < 0 || qpath(c, "run.taken", t, sizeof t) < 0 ||
-	    rename(p, t) < 0)
+	if (qpath(c, light ? REQ_NEW : REQ_RUN, p, sizeof p) < 0 ||
+	    qpath(c, light ? "new.taken" : "run.taken", t, sizeof t) < 0 || rename(p, t) < 0)
 		return 0;
 	fd = open(t, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
@@ -198,7 +204,9 @@ static int pass(const struct conf *c)
 	return 0;
 }
 
-/* files per batch of the light pass (each is open and flocked meanwhile) */
+/* files per batch of the light pass (each is open and flocked meanwhile).
+ * A file the light pass does not see (a clock stepped back past its
+ * slack) is only late: the full pass (sendmail -q, the timer) takes it. */
 #define NEW_CHUNK 64
 
 /* The light pass: the files of q/ new since this runner's previous light
@@ -226,34 +234,19 @@ static int pass_new(const struct conf *c)
 			more = 1;
 	}
 	if (more || (n && !ids))        /* no memory: a full pass takes them */
-		request_set(c, REQ_RUN);
+		runner_request(c);
 	free(ids);
 	free(v);
 	return 0;
 }
 
-/* Passes while requests come: a full one for run.request (it delivers new
- * mail too), a light one for new.request. */
-static void passes_run(const struct conf *c, unsigned *passes)
-{
-	for (;;) {
-		if (request_take(c, REQ_RUN))
-			pass(c);
-		else if (request_take(c, REQ_NEW))
-			pass_new(c);
-		else
-			break;
-		(*passes)++;
-	}
-}
-
 /* Passes while this process holds the runner lock and requests are
  * pending; returns at once when another runner holds it (it reads the
  * requests before it exits). */
-static int runner_loop(const struct conf *c)
+static int runner_loop(const struct conf *c, int light)
 {
 	unsigned passes = 0;
-	int fd = lock_open(c);
+	int fd = lock_open(c, light);
 
 	if (fd < 0) {
 		log_msg(LOG_ERR, "queue run: %s: %m", c->queue_directory);
@@ -264,13 +257,21 @@ static int runner_loop(const struct conf *c)
 			log_msg(LOG_DEBUG, "queue run requested (a runner is active)");
 			break;
 		}
-		passes_run(c, &passes);
+		while (request_take(c, light)) {
+			passes++;
+			if (light)
+				pass_new(c);
+			else
+				pass(c);
+		}
 		flock(fd, LOCK_UN);
-		if (!request_pending(c, REQ_RUN) && !request_pending(c, REQ_NEW))
+		if (!request_pending(c, light ? REQ_NEW : REQ_RUN))
 			break;
 	}
 	close(fd);
-	if (passes)
+	if (passes && light)
+		log_msg(LOG_DEBUG, "light passes done (%u)", passes);
+	else if (passes)
 		log_msg(LOG_INFO, "queue run done (%u pass%s)", passes, passes == 1 ? "" : "es");
 	return 0;
 }
@@ -281,7 +282,7 @@ int runner_run(const struct conf *c)
 		log_msg(LOG_ERR, "queue run: %s: %m", c->queue_directory);
 		return -1;
 	}
-	return runner_loop(c);
+	return runner_loop(c, 0);
 }
 
 void runner_detach(const struct conf *c, const char *ident, int keep)
@@ -305,12 +306,12 @@ void runner_detach(const struct conf *c, const char *ident, int keep)
 	log_open(ident, c->log);
 }
 
-static int request(const struct conf *c, const char *name)
+static int request(const struct conf *c, int light)
 {
 	pid_t pid;
 	int fd, status;
 
-	if (request_set(c, name) < 0 || (fd = lock_open(c)) < 0) {
+	if (request_set(c, light ? REQ_NEW : REQ_RUN) < 0 || (fd = lock_open(c, light)) < 0) {
 		log_msg(LOG_ERR, "queue run request: %s: %m", c->queue_directory);
 		return -1;
 	}
@@ -330,7 +331,7 @@ static int request(const struct conf *c, const char *name)
 		if (fork() != 0)
 			_exit(0);
 		runner_detach(c, "queue", -1);
-		_exit(runner_loop(c) < 0 ? 1 : 0);
+		_exit(runner_loop(c, light) < 0 ? 1 : 0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -339,10 +340,10 @@ static int request(const struct conf *c, const char *name)
 
 int runner_request(const struct conf *c)
 {
-	return request(c, REQ_RUN);
+	return request(c, 0);
 }
 
 int runner_request_new(const struct conf *c)
 {
-	return request(c, REQ_NEW);
+	return request(c, 1);
 }

@@ -218,9 +218,10 @@ int pickup_run(const struct conf *c);
 /* Asks for a queue run and returns at once: starts a detached runner
  * unless one is active.  For smtpd (ETRN, deferred mail) and sendmail. */
 int runner_request(const struct conf *c);
-/* The same for a light pass (runner.c pass_new): smtpd after a session that
- * queued mail, which is then delivered by the one runner, in batches
- * shared with the other sessions, with no process forked per session. */
+/* The same for a light pass (runner.c pass_new), which has a runner of its
+ * own (new.request, new.lock): smtpd after a session that queued mail,
+ * which is then delivered in batches shared with the other sessions, with
+ * no process forked per session, and never behind a full pass. */
 int runner_request_new(const struct conf *c);
 /* Runs the queue in this process until no request is pending (sendmail
  * -q); returns at once, leaving the request, when another runner is

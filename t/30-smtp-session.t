@@ -163,7 +163,7 @@ is "$got" "552 5.3.4 Error: message file too big
 503 5.5.1 Error: need MAIL command
 221 2.0.0 Bye" "BDAT over the limit: 552, later chunk eaten and refused"
 sleep 0.3
-is "$(find "$T_TMP/queue" -type f ! -name runner.lock ! -name "*.request" | wc -l)" 0 "nothing queued for oversized messages"
+is "$(find "$T_TMP/queue" -type f ! -name "*.lock" ! -name "*.request" | wc -l)" 0 "nothing queued for oversized messages"
 test ! -e "$T_TMP/spool/alice"
 ok $? "nothing delivered for oversized messages"
 conf_set message_size_limit 10240000
@@ -171,7 +171,7 @@ conf_set message_size_limit 10240000
 # a client that disconnects mid-DATA leaves nothing
 printf 'EHLO c\nMAIL FROM:<bob@example.test>\nRCPT TO:<alice@example.test>\nDATA\nSubject: cut\n\npartial' | crlf | smtp_raw > /dev/null
 sleep 0.3
-is "$(find "$T_TMP/queue" -type f ! -name runner.lock ! -name "*.request" | wc -l)" 0 "disconnect mid-DATA: no queue file, no temp file"
+is "$(find "$T_TMP/queue" -type f ! -name "*.lock" ! -name "*.request" | wc -l)" 0 "disconnect mid-DATA: no queue file, no temp file"
 test ! -e "$T_TMP/spool/alice"
 ok $? "disconnect mid-DATA: nothing delivered"
 grep -q 'lost connection after DATA' "$T_TMP/log"

@@ -188,7 +188,7 @@ is "$got" "421 4.4.2 mail.example.test Error: timeout exceeded" "stalled DATA: 4
 got=$( (printf 'EHLO c\r\nMAIL FROM:<bob@example.test>\r\nRCPT TO:<alice@example.test>\r\nBDAT 100 LAST\r\nSubject: stalled\r\n'; sleep 2; printf 'x\r\n') | "$B/smtpd" -c "$FCONF" | nocr | tail -1)
 is "$got" "421 4.4.2 mail.example.test Error: timeout exceeded" "stalled BDAT: 421 4.4.2"
 sleep 0.3
-is "$(find "$T_TMP/queue" -type f ! -name runner.lock ! -name "*.request" | wc -l)" 0 "stalled bodies leave no queue file"
+is "$(find "$T_TMP/queue" -type f ! -name "*.lock" ! -name "*.request" | wc -l)" 0 "stalled bodies leave no queue file"
 conf_set smtpd_timeout 300
 
 # the Received header (Postfix's form; RFC 3848 protocol names)
