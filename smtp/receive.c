@@ -76,7 +76,6 @@ static int start_file(struct recv_ctx *x, struct txn *t)
 	return r;
 }
 
-
 /* Postfix's reject line, so that pflogsumm and fail2ban's postfix filter
  * (t/89) read it: "ID: reject: RCPT from unknown[ip]: 554 5.7.1 <a>: Relay
  * access denied; from=<s> to=<a> proto=ESMTP helo=<h>", the reply the
@@ -102,6 +101,7 @@ static void log_reject(const struct recv_ctx *x, const struct txn *t, const char
 	log_msg(LOG_INFO, "reject: RCPT from unknown[%s]: %s <%s>: %s; from=<%s> to=<%s> proto=%s helo=<%s>",
 		x->peer->addr, code, a, what, t->e.sender, a, t->e.with[0] == 'E' ? "ESMTP" : "SMTP", t->e.helo);
 }
+
 static int on_rcpt(struct recv_ctx *x, struct txn *t, const char *p, size_t n)
 {
 	const char *addr = p + 1, *orcpt, *z;

@@ -42,7 +42,8 @@ ok $r "programs in \$PREFIX/libexec/facteur:$progs"
 	echo ./etc/cron.d ./etc/cron.d/facteur ./usr/lib ./usr/lib/systemd ./usr/lib/systemd/system
 	for f in "$S"/systemd/facteur-*; do echo "./usr/lib/systemd/system/${f##*/}"; done
 	echo ./usr/share ./usr/share/man ./usr/share/man/man1 ./usr/share/man/man1/mailq.1 \
-		./usr/share/man/man1/newaliases.1
+		./usr/share/man/man1/newaliases.1 ./usr/share/doc ./usr/share/doc/facteur \
+		./usr/share/doc/facteur/examples ./usr/share/doc/facteur/examples/jail-facteur.conf
 	for f in "$S"/man/*.[1-8]; do echo "./usr/share/man/man${f##*.} ./usr/share/man/man${f##*.}/${f##*/}"; done
 } | tr ' ' '\n' | sort -u > "$T_TMP/want"
 (cd "$D" && find . -mindepth 1 | sort) > "$T_TMP/got"

@@ -34,8 +34,9 @@ stress --seed 2 --expunger --deliver "FACTEUR_TEST_PEER=127.0.0.1 exec $B/smtpd 
 	--rcpt alice@example.test --interval 0.1
 grep -q '^ops=[0-9]* .* errors=0 ' "$T_TMP/stress.out"; ok $? "with deliveries and a session expunging half the mailbox: 0 errors"
 d=$(sed -n 's/.* delivered=\([0-9]*\) .*/\1/p' "$T_TMP/stress.out")
-# an ASan smtpd is several times slower: each delivery waits for the last
-dmin=10; sanitized && dmin=2
+# each delivery waits for the last: on a loaded machine (prove -j2, other
+# work) 10 to 40 in 4 s, an ASan smtpd being several times slower
+dmin=5; sanitized && dmin=1
 [ "${d:-0}" -ge $dmin ]; ok $? "deliveries through smtpd during the run ($d)"
 x=$(sed -n 's/.* deleted=\([0-9]*\).*/\1/p' "$T_TMP/stress.out")
 [ "${x:-0}" -ge 10 ]; ok $? "messages expunged during the run ($x)"
