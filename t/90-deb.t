@@ -95,7 +95,7 @@ dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles | sort > "$T_TMP/conffil
 printf '%s\n' /etc/cron.d/facteur /etc/facteur.conf /etc/pam.d/facteur /etc/xinetd.d/facteur-imap \
 	/etc/xinetd.d/facteur-imaps /etc/xinetd.d/facteur-pop3 /etc/xinetd.d/facteur-pop3s \
 	/etc/xinetd.d/facteur-smtp /etc/xinetd.d/facteur-submission /etc/xinetd.d/facteur-submissions \
-	> "$T_TMP/conffiles.want"
+	| sort > "$T_TMP/conffiles.want"
 same_file "$T_TMP/conffiles" "$T_TMP/conffiles.want" "conffiles: every file under /etc"
 
 ## dpkg into a private root

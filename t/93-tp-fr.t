@@ -46,6 +46,11 @@ for u in foo bar; do
 	mkdir -p "$T_TMP/home/$u/mail"; chown -R "$id:$id" "$T_TMP/home/$u"; chmod 700 "$T_TMP/home/$u"
 	echo "$u:$("$B/t/bin/mkhash" "$u"):$id:$id::$T_TMP/home/$u" >> "$T_TMP/passwd"
 done
+# a certificate, as Debian's ssl-cert gives one: the document's EHLO and
+# IMAP greeting show STARTTLS, as on the lab's machines
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" -days 2 \
+	-subj /CN=smtp7.mail7.com > /dev/null 2>&1 && chmod 600 "$T_TMP/key.pem" || { echo "Bail out! openssl req"; exit 1; }
+printf 'tls_cert_file = %s\ntls_key_file = %s\n' "$T_TMP/cert.pem" "$T_TMP/key.pem" >> "$FCONF"
 PS=$(free_port) PP=$(free_port) PI=$(free_port)
 xinetd_start smtp="$PS" pop3="$PP" imap="$PI"
 
