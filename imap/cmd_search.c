@@ -450,7 +450,7 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 	if (r != IMAP_OK)
 		return r;
 	if ((ret.opts & IMAP_R_UPDATE) &&
-	    imap_context_add(s, c, 0, src, (size_t)(c->ps.end - src), hit, nhit) < 0) {
+	    imap_context_add(s, c, 0, imap_search_keys, src, (size_t)(c->ps.end - src), hit, nhit) < 0) {
 		free(hit);
 		imap_tagged(s, c, "NO", "[LIMIT] Too many or too large UPDATE searches.");
 		return IMAP_DONE;

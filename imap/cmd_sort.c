@@ -152,20 +152,6 @@ static int parse_keys(struct imap_parser *ps)
 	return imap_sp(ps);
 }
 
-/* n numbers in the given order, ascending runs as "a:b" */
-void imap_put_ordered_set(struct imap_sess *s, const uint32_t *v, size_t n)
-{
-	size_t i, j;
-
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && v[j] == v[j - 1] + 1; j++)
-			;
-		imap_put(s, "%s%u", i ? "," : "", v[i]);
-		if (j - i > 1)
-			imap_put(s, ":%u", v[j - 1]);
-	}
-}
-
 enum imap_res imap_sort_run(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r, size_t *n_r)
 {
 	struct imap_sortmsg *m;
@@ -220,7 +206,7 @@ enum imap_res cmd_sort(struct imap_sess *s, struct imap_cmd *c)
 	if (r != IMAP_OK)
 		return r;
 	if ((ret.opts & IMAP_R_UPDATE) &&
-	    imap_context_add(s, c, 1, src, (size_t)(c->ps.end - src), out, n) < 0) {
+	    imap_context_add(s, c, 1, imap_sort_run, src, (size_t)(c->ps.end - src), out, n) < 0) {
 		free(out);
 		imap_tagged(s, c, "NO", "[LIMIT] Too many or too large UPDATE searches.");
 		return IMAP_DONE;

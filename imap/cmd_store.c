@@ -177,7 +177,7 @@ enum imap_res cmd_store(struct imap_sess *s, struct imap_cmd *c)
 					u[n++] = c->uid ? s->view.v[i].uid : (uint32_t)(i + 1);
 			imap_putn(s, c->tag, c->taglen);
 			imap_put(s, " OK [MODIFIED ");
-			imap_cs_put_set(s, u, n);
+			imap_put_ordered_set(s, u, n);
 			imap_put(s, "] Conditional STORE failed for some messages.\r\n");
 			free(u);
 			free(sel);

@@ -12,7 +12,7 @@
  * (CONDSTORE), FETCH MODSEQ or (CHANGEDSINCE), STORE (UNCHANGEDSINCE),
  * SEARCH MODSEQ (3.1); from then on every FETCH response with FLAGS also
  * carries MODSEQ.  QRESYNC only by ENABLE; then expunges are reported
- * as VANISHED instead of EXPUNGE (imap_view.c asks imap_cs_vanished). */
+ * as VANISHED instead of EXPUNGE (imap_view.c: imap_cs_expunged). */
 #include <stdlib.h>
 #include <string.h>
 #include "imap.h"
@@ -28,32 +28,6 @@ void imap_cs_enable(struct imap_sess *s, int qresync)
 	if (!was && s->state == IMAP_S_SELECTED)
 		imap_put(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 			 (unsigned long long)imap_cs_highest(s));
-}
-
-uint64_t imap_cs_highest(const struct imap_sess *s)
-{
-	return s->sc.highestmodseq ? s->sc.highestmodseq : 1;
-}
-
-uint64_t imap_cs_modseq(struct imap_sess *s, size_t i)
-{
-	long k = imap_view_index(s, i);
-
-	return k >= 0 && s->sc.msgs[k].modseq ? s->sc.msgs[k].modseq : imap_cs_highest(s);
-}
-
-/* a UID list (increasing) as a compact set: 1:3,7 */
-void imap_cs_put_set(struct imap_sess *s, const uint32_t *u, size_t n)
-{
-	size_t i, j;
-
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && u[j] == u[j - 1] + 1; j++)
-			;
-		imap_put(s, "%s%u", i ? "," : "", u[i]);
-		if (j - i > 1)
-			imap_put(s, ":%u", u[j - 1]);
-	}
 }
 
 /* mod-sequence-valzer: 0 .. 2^63-1 */
@@ -112,7 +86,7 @@ int imap_cs_vanished_earlier(struct imap_sess *s, const struct imap_seq *set)
 	}
 	if (n) {
 		imap_put(s, "* VANISHED (EARLIER) ");
-		imap_cs_put_set(s, u, n);
+		imap_put_ordered_set(s, u, n);
 		imap_put(s, "\r\n");
 	}
 	free(u);
@@ -262,43 +236,4 @@ int imap_cs_fetch_mods(struct imap_sess *s, struct imap_parser *ps, struct imap_
 		return -1;
 	ps->p++;
 	return 0;
-}
-
-/* ---- expunges as VANISHED (3.2.10) ------------------------------------------- */
-
-static uint32_t *gone;
-static size_t ngone, capgone;
-
-/* An expunge to report: "* seq EXPUNGE", or with QRESYNC its UID kept for
- * one "* VANISHED uids" (imap_cs_expunged_end). */
-void imap_cs_expunged(struct imap_sess *s, size_t seq, uint32_t uid)
-{
-	if (s->qresync) {
-		if (ngone == capgone) {
-			size_t nc = capgone ? capgone * 2 : 256;
-			uint32_t *n = realloc(gone, nc * sizeof *n);
-			if (n) {
-				gone = n;
-				capgone = nc;
-			}
-		}
-		if (ngone < capgone) {
-			gone[ngone++] = uid;
-			return;
-		}
-		/* no memory: VANISHED one by one */
-		imap_put(s, "* VANISHED %u\r\n", uid);
-		return;
-	}
-	imap_put(s, "* %zu EXPUNGE\r\n", seq);
-}
-
-void imap_cs_expunged_end(struct imap_sess *s)
-{
-	if (ngone) {
-		imap_put(s, "* VANISHED ");
-		imap_cs_put_set(s, gone, ngone);
-		imap_put(s, "\r\n");
-	}
-	ngone = 0;
 }

@@ -22,6 +22,7 @@ struct upd {
 	char tag[256];
 	size_t taglen;
 	int uid, sort;
+	imap_search_fn run;
 	char *src;
 	size_t len;
 	uint32_t *uids;      /* the result, as UIDs, in result order */
@@ -53,14 +54,17 @@ static void upd_free(struct upd *u)
 	memset(u, 0, sizeof *u);
 }
 
-void imap_context_clear(void)
+static void context_clear(struct imap_sess *s)
 {
 	size_t i;
 
 	for (i = 0; i < nupds; i++)
 		upd_free(&upds[i]);
 	nupds = 0;
+	s->updates = NULL;
 }
+
+static void hook(struct imap_sess *s, int end);
 
 static struct upd *find(const char *tag, size_t taglen)
 {
@@ -72,8 +76,8 @@ static struct upd *find(const char *tag, size_t taglen)
 	return NULL;
 }
 
-int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, const char *src,
-		     size_t len, const uint32_t *idx, size_t n)
+int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, imap_search_fn run,
+		     const char *src, size_t len, const uint32_t *idx, size_t n)
 {
 	struct upd *u = find(c->tag, c->taglen), nu;
 	size_t i;
@@ -96,6 +100,7 @@ int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, const ch
 	nu.taglen = c->taglen;
 	nu.uid = c->uid;
 	nu.sort = sort;
+	nu.run = run;
 	for (i = 0; i < n; i++)
 		nu.uids[i] = s->view.v[idx[i]].uid;
 	nu.n = n;
@@ -105,6 +110,7 @@ int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, const ch
 		u = &upds[nupds++];
 	*u = nu;
 	fingerprint = view_fp(s);
+	s->updates = hook;
 	return 0;
 }
 
@@ -158,7 +164,7 @@ static int rerun(struct imap_sess *s, struct upd *u, uint32_t **uids_r, size_t *
 	fc.uid = u->uid;
 	fc.name = u->sort ? "SORT" : "SEARCH";
 	imap_parser_init(&fc.ps, copy, u->len);
-	r = u->sort ? imap_sort_run(s, &fc, &idx, &n) : imap_search_keys(s, &fc, &idx, &n);
+	r = u->run(s, &fc, &idx, &n);
 	imap_parser_free(&fc.ps);
 	free(copy);
 	if (r != IMAP_OK)
@@ -255,7 +261,7 @@ void imap_context_notify(struct imap_sess *s)
 	if (!nupds)
 		return;
 	if (s->state != IMAP_S_SELECTED) {
-		imap_context_clear();
+		context_clear(s);
 		return;
 	}
 	fp = view_fp(s);
@@ -264,6 +270,14 @@ void imap_context_notify(struct imap_sess *s)
 	for (i = 0; i < nupds; i++)
 		notify_one(s, &upds[i]);
 	fingerprint = fp;
+}
+
+static void hook(struct imap_sess *s, int end)
+{
+	if (end)
+		context_clear(s);
+	else
+		imap_context_notify(s);
 }
 
 /* CANCELUPDATE "tag" ... (RFC 5267 4.3) */

@@ -70,6 +70,11 @@ struct imap_sess {
 	int resumed;         /* after STARTTLS: no second greeting */
 	int enabled_utf8;
 	int condstore, qresync;  /* RFC 7162, enabled (condstore.c) */
+	/* set while RETURN (UPDATE) searches are kept (context.c): called
+	 * before each command and while idling (end 0), and when the mailbox
+	 * closes (end 1); a hook, so that the layers below the commands do not
+	 * call up into them */
+	void (*updates)(struct imap_sess *s, int end);
 	unsigned errors;
 	unsigned auth_fails;
 	char user[256];
@@ -152,6 +157,8 @@ void imap_put_mailbox(struct imap_sess *s, const char *name);
 void imap_put_datetime(struct imap_sess *s, int64_t t);            /* "dd-Mon-yyyy hh:mm:ss +zzzz" */
 /* "* n FETCH ([UID u ]FLAGS (...))" for view message i */
 void imap_put_fetch_flags(struct imap_sess *s, size_t i, int with_uid);
+/* n numbers in the given order, ascending runs as "a:b" */
+void imap_put_ordered_set(struct imap_sess *s, const uint32_t *v, size_t n);
 
 /* imap_seq.c: sequence sets, "1:3,7,9:*" */
 struct imap_seq {
@@ -181,7 +188,6 @@ struct imap_cs_fetch {
 void imap_cs_enable(struct imap_sess *s, int qresync);
 uint64_t imap_cs_highest(const struct imap_sess *s);
 uint64_t imap_cs_modseq(struct imap_sess *s, size_t i);   /* of view message i */
-void imap_cs_put_set(struct imap_sess *s, const uint32_t *u, size_t n);
 int imap_cs_number(struct imap_parser *ps, uint64_t *v);
 int imap_cs_vanished_earlier(struct imap_sess *s, const struct imap_seq *set);
 int imap_cs_select_params(struct imap_sess *s, struct imap_parser *ps, struct imap_cs_select *q);
@@ -286,7 +292,6 @@ enum imap_res cmd_cancelupdate(struct imap_sess *, struct imap_cmd *);
 /* context.c: RETURN (UPDATE) searches (RFC 5267): report their changes
  * (before a command, while idling); forget them all (mailbox closed) */
 void imap_context_notify(struct imap_sess *s);
-void imap_context_clear(void);
 
 /* cmd_mailbox.c: STATUS, shared with LIST ... RETURN (STATUS (..)) */
 int imap_status_items(struct imap_parser *ps);   /* "(MESSAGES ..)": item bits, -1 bad */

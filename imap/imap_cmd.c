@@ -177,7 +177,8 @@ int imap_run_one(struct imap_sess *s, struct buf *cmdbuf)
 			imap_parser_free(&c.ps);
 			return IMAP_FATAL;
 		}
-		imap_context_notify(s);
+		if (s->updates)
+			s->updates(s, 0);
 	}
 	if (!imap_eol(&c.ps) && imap_sp(&c.ps) < 0) {
 		imap_tagged(s, &c, "BAD", "Syntax error after command name");

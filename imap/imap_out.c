@@ -148,16 +148,17 @@ void imap_put_datetime(struct imap_sess *s, int64_t t)
 		 sign, off / 60, off % 60);
 }
 
-/* "* n FETCH ([UID u ]FLAGS (...))" for view message i (FETCH, STORE, and
- * the flag changes imap_view_sync reports) */
-void imap_put_fetch_flags(struct imap_sess *s, size_t i, int with_uid)
+/* n numbers in the given order, ascending runs as "a:b" (ESORT ALL,
+ * VANISHED, APPENDUID, MODIFIED) */
+void imap_put_ordered_set(struct imap_sess *s, const uint32_t *v, size_t n)
 {
-	if (with_uid)
-		imap_put(s, "* %zu FETCH (UID %u FLAGS ", i + 1, s->view.v[i].uid);
-	else
-		imap_put(s, "* %zu FETCH (FLAGS ", i + 1);
-	imap_put_flags(s, &s->view.v[i]);
-	if (s->condstore)
-		imap_put(s, " MODSEQ (%llu)", (unsigned long long)imap_cs_modseq(s, i));
-	imap_putn(s, ")\r\n", 3);
+	size_t i, j;
+
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[j] == v[j - 1] + 1; j++)
+			;
+		imap_put(s, "%s%u", i ? "," : "", v[i]);
+		if (j - i > 1)
+			imap_put(s, ":%u", v[j - 1]);
+	}
 }

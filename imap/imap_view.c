@@ -461,7 +461,8 @@ int imap_view_open(struct imap_sess *s, const char *name, const char *path, int 
 
 void imap_view_close(struct imap_sess *s)
 {
-	imap_context_clear();   /* RETURN (UPDATE) searches end with the mailbox */
+	if (s->updates)         /* RETURN (UPDATE) searches end with the mailbox */
+		s->updates(s, 1);
 	if (s->mb.fd >= 0) {
 		mbox_close(&s->mb);
 		s->mb.fd = -1;
@@ -626,4 +627,71 @@ int imap_view_select(struct imap_sess *s, struct imap_cmd *c, struct imap_seq *s
 	for (i = 0; i < s->view.count; i++)
 		sel[i] = (unsigned char)imap_seq_has(set, (uint32_t)(i + 1), 0);
 	return 0;
+}
+
+/* ---- mod-sequences of the view (RFC 7162; the rest is condstore.c) ---------- */
+
+uint64_t imap_cs_highest(const struct imap_sess *s)
+{
+	return s->sc.highestmodseq ? s->sc.highestmodseq : 1;
+}
+
+uint64_t imap_cs_modseq(struct imap_sess *s, size_t i)
+{
+	long k = imap_view_index(s, i);
+
+	return k >= 0 && s->sc.msgs[k].modseq ? s->sc.msgs[k].modseq : imap_cs_highest(s);
+}
+
+/* "* n FETCH ([UID u ]FLAGS (...))" for view message i (FETCH, STORE, and
+ * the flag changes imap_view_sync reports) */
+void imap_put_fetch_flags(struct imap_sess *s, size_t i, int with_uid)
+{
+	if (with_uid)
+		imap_put(s, "* %zu FETCH (UID %u FLAGS ", i + 1, s->view.v[i].uid);
+	else
+		imap_put(s, "* %zu FETCH (FLAGS ", i + 1);
+	imap_put_flags(s, &s->view.v[i]);
+	if (s->condstore)
+		imap_put(s, " MODSEQ (%llu)", (unsigned long long)imap_cs_modseq(s, i));
+	imap_putn(s, ")\r\n", 3);
+}
+
+/* ---- expunges as VANISHED (3.2.10) ------------------------------------------- */
+
+static uint32_t *gone;
+static size_t ngone, capgone;
+
+/* An expunge to report: "* seq EXPUNGE", or with QRESYNC its UID kept for
+ * one "* VANISHED uids" (imap_cs_expunged_end). */
+void imap_cs_expunged(struct imap_sess *s, size_t seq, uint32_t uid)
+{
+	if (s->qresync) {
+		if (ngone == capgone) {
+			size_t nc = capgone ? capgone * 2 : 256;
+			uint32_t *n = realloc(gone, nc * sizeof *n);
+			if (n) {
+				gone = n;
+				capgone = nc;
+			}
+		}
+		if (ngone < capgone) {
+			gone[ngone++] = uid;
+			return;
+		}
+		/* no memory: VANISHED one by one */
+		imap_put(s, "* VANISHED %u\r\n", uid);
+		return;
+	}
+	imap_put(s, "* %zu EXPUNGE\r\n", seq);
+}
+
+void imap_cs_expunged_end(struct imap_sess *s)
+{
+	if (ngone) {
+		imap_put(s, "* VANISHED ");
+		imap_put_ordered_set(s, gone, ngone);
+		imap_put(s, "\r\n");
+	}
+	ngone = 0;
 }

@@ -62,8 +62,11 @@ void imap_put_esearch(struct imap_sess *s, struct imap_cmd *c, const struct imap
 		      const uint32_t *hit, size_t n, int count_last, uint64_t modseq);
 
 /* context.c: RETURN (UPDATE) results kept and updated (RFC 5267 4.3) */
-int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, const char *src,
-		     size_t len, const uint32_t *idx, size_t n);
+typedef enum imap_res (*imap_search_fn)(struct imap_sess *s, struct imap_cmd *c, uint32_t **idx_r,
+					size_t *n_r);
+/* run: the search to run again (imap_search_keys, imap_sort_run) */
+int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, imap_search_fn run,
+		     const char *src, size_t len, const uint32_t *idx, size_t n);
 
 /* catenate.c: the bytes an IMAP URL of the user's own names (RFC 5092,
  * CATENATE), appended to out.  0, -1 (bad or unknown URL). */
@@ -76,8 +79,5 @@ int imap_url_fetch(struct imap_sess *s, const char *url, size_t n, struct buf *o
 struct mime_part;
 int imap_binary_section(const char *p, size_t len, const struct mime_part *root, const char *path,
 			size_t pathlen, struct buf *out);
-
-/* n numbers in the given order, ascending runs as "a:b" (ESORT ALL) */
-void imap_put_ordered_set(struct imap_sess *s, const uint32_t *v, size_t n);
 
 #endif

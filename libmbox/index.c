@@ -853,7 +853,8 @@ struct mbox_scan *mbox_index_snapshot(const struct mbox_scan *sc)
 	n->msgs = malloc((sc->count + 1) * sizeof *n->msgs);
 	if (!n->msgs)
 		goto fail;
-	memcpy(n->msgs, sc->msgs, sc->count * sizeof *n->msgs);
+	if (sc->count)                  /* sc->msgs may be NULL then */
+		memcpy(n->msgs, sc->msgs, sc->count * sizeof *n->msgs);
 	n->cap = sc->count + 1;
 	for (i = 0; i < sc->nkeywords; i++) {
 		if (!(n->keywords[i] = strdup(sc->keywords[i])))

@@ -85,7 +85,7 @@ grep -q '^d5 BAD' "$O" && grep -q '^d6 BAD' "$O" && grep -q '^d7 BAD' "$O"; ok $
 UV=$(sed -n 's/^X-IMAPbase: \([0-9]*\) .*/\1/p' "$SPOOL/alice" | head -n 1)
 # the session's replies without CR, refreshed after each wait
 expect_a() { expect "$1" A; tr -d '\r' < "$T_TMP/A.out" > "$T_TMP/A.txt"; }
-sess_start A 3
+sess_start imapd A 3
 say 3 "e1 LOGIN alice alice-pw" "e2 ENABLE QRESYNC" "e3 SELECT INBOX"
 expect_a "^e3 OK"
 say 3 "e4a UID STORE 1 +FLAGS.SILENT (\\Deleted)" "e4 UID EXPUNGE 1"

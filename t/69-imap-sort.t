@@ -170,7 +170,7 @@ fi
 
 # --- the kept facts follow the mailbox: a delivery, an EXPUNGE, a flag -------
 printf 'From: aaron@x.example\nSubject: Aardvark\nDate: Sun, 2 Nov 2025 10:00:00 +0000\nMessage-ID: <new@t>\nReferences: <a@t>\n\nnew\n' > "$T_TMP/new.eml"
-sess_start s
+sess_start imapd s 3
 say 3 "a LOGIN alice alice-pw" "b SELECT INBOX" "c SORT (SUBJECT) UTF-8 ALL"
 expect "^c OK" s
 as_user alice "$B/t/bin/mboxtool" append "$SPOOL/alice" < "$T_TMP/new.eml" > /dev/null

@@ -59,7 +59,7 @@ is "$(esr w)" '* ESEARCH (TAG "w")|* ESEARCH (TAG "w") ADDTO (0 4)' "RETURN (UPD
 is "$(grep -c '^\* ESEARCH (TAG "w")' "$O")" 2 "an expunged message is not reported again after its EXPUNGE"
 
 # --- while idling: another agent's flag change, new mail --------------------------
-sess_start s
+sess_start imapd s 3
 say 3 "a LOGIN alice alice-pw" "b SELECT INBOX" "c UID SEARCH RETURN (UPDATE) UNSEEN" \
 	"d SORT RETURN (UPDATE) (REVERSE ARRIVAL) UTF-8 UNSEEN" "e IDLE"
 expect "^+ idling" s
