@@ -60,6 +60,7 @@ static int match_name(const char *pat, const char *name)
 }
 
 struct listopt {
+	int rev2;             /* patterns in UTF-8: names are matched in UTF-8 */
 	int lsub, sel_subscribed, sel_special, ret_subscribed, ret_special;
 	int recursive;        /* RECURSIVEMATCH */
 	int status;           /* RETURN (STATUS (..)): item bits (RFC 5819) */
@@ -67,6 +68,16 @@ struct listopt {
 	size_t npat;
 	struct mbox_folder_list subs;
 };
+
+/* a stored (modified UTF-7) name against a pattern as the client wrote it */
+static int match_stored(const struct listopt *o, const char *pat, const char *name)
+{
+	char u[IMAP_NAME_MAX * 2 + 1];
+
+	if (o->rev2 && imap_mutf7_to_utf8(name, strlen(name), u, sizeof u) >= 0)
+		return match_name(pat, u);
+	return match_name(pat, name);
+}
 
 static int subscribed(const struct listopt *o, const char *name)
 {
@@ -83,7 +94,8 @@ static int subscribed(const struct listopt *o, const char *name)
 static void put_status(struct imap_sess *s, const struct listopt *o, const char *name)
 {
 	char path[PATH_MAX], canon[1024];
-	int r = imap_name_resolve(s, name, strlen(name), path, sizeof path, canon, sizeof canon);
+	int r = imap_name_resolve_stored(s, name, strlen(name), path, sizeof path, canon,
+					 sizeof canon);
 
 	if (r >= 0)
 		imap_status_put(s, canon, path, r == 1, o->status);
@@ -97,7 +109,7 @@ static void put_entry(struct imap_sess *s, const struct listopt *o, const char *
 	int i, any = 0;
 
 	for (i = 0; i < (int)o->npat; i++)
-		any |= match_name(o->pat[i], name);
+		any |= match_stored(o, o->pat[i], name);
 	if (!any)
 		return;
 	if (o->sel_special && !use)
@@ -135,7 +147,7 @@ static int any_match(const struct listopt *o, const char *name)
 	size_t i;
 
 	for (i = 0; i < o->npat; i++)
-		if (match_name(o->pat[i], name))
+		if (match_stored(o, o->pat[i], name))
 			return 1;
 	return 0;
 }
@@ -219,7 +231,7 @@ static int parse_return(struct imap_parser *ps, struct listopt *o)
 			else if (str_ieq(p, n, "SPECIAL-USE", 11))
 				o->ret_special = 1;
 			else if (str_ieq(p, n, "STATUS", 6)) {
-				if (imap_sp(ps) < 0 || (o->status = imap_status_items(ps)) <= 0)
+				if (imap_sp(ps) < 0 || (o->status = imap_status_items(ps, o->rev2)) <= 0)
 					return -1;
 			} else if (!str_ieq(p, n, "CHILDREN", 8))
 				return -1;   /* CHILDREN: always given */
@@ -280,6 +292,7 @@ static enum imap_res do_list(struct imap_sess *s, struct imap_cmd *c, int lsub)
 
 	memset(&o, 0, sizeof o);
 	o.lsub = lsub;
+	o.rev2 = s->rev2;
 	if (!lsub && imap_peek(&c->ps) == '(' && (parse_select(&c->ps, &o) < 0 || imap_sp(&c->ps) < 0))
 		return IMAP_BAD;
 	if (imap_astring(&c->ps, &ref, &rl) < 0 || imap_sp(&c->ps) < 0)

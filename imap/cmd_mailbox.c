@@ -87,7 +87,8 @@ enum imap_res cmd_delete(struct imap_sess *s, struct imap_cmd *c)
 		imap_view_close(s);
 	if (mbox_folder_delete(s->root, canon) < 0) {
 		if (errno == ENOTEMPTY || errno == EEXIST)
-			imap_tagged(s, c, "NO", "[CANNOT] Mailbox has children, delete them first.");
+			imap_tagged(s, c, "NO", "[%s] Mailbox has children, delete them first.",
+				    s->rev2 ? "HASCHILDREN" : "CANNOT");   /* RFC 9051 7.1 */
 		else
 			imap_no_errno(s, c, errno);
 		return IMAP_DONE;
@@ -209,13 +210,15 @@ enum imap_res cmd_rename(struct imap_sess *s, struct imap_cmd *c)
 #define ST_UIDVALIDITY 8
 #define ST_UNSEEN 16
 #define ST_HIGHESTMODSEQ 32   /* RFC 7162 3.1.6 */
+#define ST_DELETED 64         /* RFC 9051 6.3.11 */
+#define ST_SIZE 128           /* RFC 8438, RFC 9051 6.3.11 */
 
 static int status_item(const char *p, size_t n)
 {
 	static const struct { const char *n; int f; } t[] = {
 		{ "MESSAGES", ST_MESSAGES }, { "RECENT", ST_RECENT }, { "UIDNEXT", ST_UIDNEXT },
 		{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN },
-		{ "HIGHESTMODSEQ", ST_HIGHESTMODSEQ },
+		{ "HIGHESTMODSEQ", ST_HIGHESTMODSEQ }, { "DELETED", ST_DELETED }, { "SIZE", ST_SIZE },
 	};
 	size_t i;
 
@@ -264,7 +267,7 @@ static int status_scan(struct imap_sess *s, const char *path, int inbox, struct 
 	return r < 0 ? -1 : 0;
 }
 
-int imap_status_items(struct imap_parser *ps)
+int imap_status_items(struct imap_parser *ps, int rev2)
 {
 	const char *it;
 	size_t il;
@@ -275,7 +278,8 @@ int imap_status_items(struct imap_parser *ps)
 	ps->p++;
 	do {
 		int f;
-		if (imap_atom(ps, &it, &il) < 0 || !(f = status_item(it, il)))
+		if (imap_atom(ps, &it, &il) < 0 || !(f = status_item(it, il)) ||
+		    (f == ST_DELETED && !rev2))
 			return -1;
 		items |= f;
 	} while (imap_sp(ps) == 0);
@@ -288,7 +292,8 @@ int imap_status_items(struct imap_parser *ps)
 int imap_status_put(struct imap_sess *s, const char *canon, const char *path, int inbox,
 		    int items)
 {
-	size_t i, recent = 0, unseen = 0;
+	size_t i, recent = 0, unseen = 0, deleted = 0;
+	uint64_t size = 0;   /* the RFC822.SIZE of every message */
 	struct mbox_scan sc;
 	const char *sep = "";
 	int r;
@@ -299,6 +304,8 @@ int imap_status_put(struct imap_sess *s, const char *canon, const char *path, in
 	for (i = 0; i < sc.count; i++) {
 		recent += !(sc.msgs[i].flags & MBOX_F_OLD);
 		unseen += !(sc.msgs[i].flags & MBOX_F_SEEN);
+		deleted += !!(sc.msgs[i].flags & MBOX_F_DELETED);
+		size += sc.msgs[i].hdr_size + sc.msgs[i].body_size;
 	}
 	/* the selected mailbox's \Recent messages were claimed (marked O) by
 	 * this session: they are still recent here (RFC 3501 6.3.10) */
@@ -322,6 +329,14 @@ int imap_status_put(struct imap_sess *s, const char *canon, const char *path, in
 		imap_put(s, "%sUNSEEN %zu", sep, unseen);
 		sep = " ";
 	}
+	if (items & ST_DELETED) {
+		imap_put(s, "%sDELETED %zu", sep, deleted);
+		sep = " ";
+	}
+	if (items & ST_SIZE) {
+		imap_put(s, "%sSIZE %llu", sep, (unsigned long long)size);
+		sep = " ";
+	}
 	if (items & ST_HIGHESTMODSEQ)
 		imap_put(s, "%sHIGHESTMODSEQ %llu", sep,
 			 (unsigned long long)(sc.highestmodseq ? sc.highestmodseq : 1));
@@ -338,7 +353,7 @@ enum imap_res cmd_status(struct imap_sess *s, struct imap_cmd *c)
 	int items, r;
 
 	if (imap_astring(&c->ps, &n, &nl) < 0 || imap_sp(&c->ps) < 0 ||
-	    (items = imap_status_items(&c->ps)) < 0 || !imap_eol(&c->ps))
+	    (items = imap_status_items(&c->ps, s->rev2)) < 0 || !imap_eol(&c->ps))
 		return IMAP_BAD;
 	r = name_arg(s, c, n, nl, path, canon);
 	if (r < 0)

@@ -62,12 +62,13 @@ enum imap_res cmd_id(struct imap_sess *s, struct imap_cmd *c)
 }
 
 /* ENABLE (RFC 5161): CONDSTORE and QRESYNC (RFC 7162 3.1, 3.2.3; QRESYNC
- * implies CONDSTORE); anything else is not ours to enable. */
+ * implies CONDSTORE), IMAP4rev2 (RFC 9051 6.3.1); anything else is not
+ * ours to enable. */
 enum imap_res cmd_enable(struct imap_sess *s, struct imap_cmd *c)
 {
 	const char *p;
 	size_t n;
-	int cs = 0, qr = 0;
+	int cs = 0, qr = 0, r2 = 0;
 
 	do {
 		if (imap_atom(&c->ps, &p, &n) < 0)
@@ -76,6 +77,8 @@ enum imap_res cmd_enable(struct imap_sess *s, struct imap_cmd *c)
 			cs = 1;
 		else if (str_ieq(p, n, "QRESYNC", 7))
 			qr = 1;
+		else if (str_ieq(p, n, "IMAP4rev2", 9))
+			r2 = 1;
 	} while (imap_sp(&c->ps) == 0);
 	if (!imap_eol(&c->ps))
 		return IMAP_BAD;
@@ -83,7 +86,11 @@ enum imap_res cmd_enable(struct imap_sess *s, struct imap_cmd *c)
 	qr = qr && !s->qresync;
 	if (cs || qr)
 		imap_cs_enable(s, qr);
-	imap_put(s, "* ENABLED%s%s\r\n", cs ? " CONDSTORE" : "", qr ? " QRESYNC" : "");
+	r2 = r2 && !s->rev2;
+	if (r2)
+		s->rev2 = 1;
+	imap_put(s, "* ENABLED%s%s%s\r\n", cs ? " CONDSTORE" : "", qr ? " QRESYNC" : "",
+		 r2 ? " IMAP4rev2" : "");
 	return IMAP_OK;
 }
 

@@ -109,7 +109,7 @@ static struct node *key(struct imap_parser *ps, struct search *q)
 		q->depth--;
 		return n;
 	}
-	if ((c >= '0' && c <= '9') || c == '*') {
+	if ((c >= '0' && c <= '9') || c == '*' || c == '$') {
 		n = new_node(q, K_SEQ);
 		if (!n || imap_seq_parse(ps, &n->set) < 0)
 			return NULL;
@@ -351,6 +351,8 @@ static void resolve_sets(struct search *q, struct imap_sess *s)
 			struct imap_seq *set = &q->pool[i].set;
 			uint32_t count = (uint32_t)s->view.count;
 			size_t j, o = 0;
+			if (imap_seq_dollar(s, set, 0) < 0)
+				set->n = 0;
 			for (j = 0; j < set->n; j++)
 				if (!(set->r[j].lo > count && (set->r[j].hi == 0 || set->r[j].hi > count)) &&
 				    !(set->r[j].hi > count && set->r[j].lo == 0))
@@ -358,8 +360,11 @@ static void resolve_sets(struct search *q, struct imap_sess *s)
 			set->n = o;
 			imap_seq_resolve(set, count);
 		}
-		else if (q->pool[i].op == K_UID)
+		else if (q->pool[i].op == K_UID) {
+			if (imap_seq_dollar(s, &q->pool[i].set, 1) < 0)
+				q->pool[i].set.n = 0;
 			imap_seq_resolve(&q->pool[i].set, imap_view_max_uid(s));
+		}
 	}
 }
 
@@ -415,6 +420,32 @@ enum imap_res imap_search_keys(struct imap_sess *s, struct imap_cmd *c, uint32_t
 	return IMAP_OK;
 }
 
+/* SEARCHRES (RFC 5182 2.4): what RETURN (SAVE ..) keeps, as UIDs in
+ * ascending order: MIN and/or MAX alone keep those, else every match */
+static void save_result(struct imap_sess *s, const struct imap_ret *ret, const uint32_t *hit,
+			size_t nhit)
+{
+	size_t i, n = 0;
+	uint32_t *u;
+
+	free(s->saved);
+	s->saved = NULL;
+	s->nsaved = 0;
+	if (nhit == 0 || !(u = malloc(nhit * sizeof *u)))
+		return;
+	if ((ret->opts & (IMAP_R_MIN | IMAP_R_MAX)) && !(ret->opts & (IMAP_R_ALL | IMAP_R_COUNT))) {
+		if (ret->opts & IMAP_R_MIN)
+			u[n++] = s->view.v[hit[0]].uid;
+		if ((ret->opts & IMAP_R_MAX) && (n == 0 || nhit > 1))
+			u[n++] = s->view.v[hit[nhit - 1]].uid;
+	} else {
+		for (i = 0; i < nhit; i++)
+			u[n++] = s->view.v[hit[i]].uid;
+	}
+	s->saved = u;
+	s->nsaved = n;
+}
+
 enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 {
 	struct imap_ret ret;
@@ -433,33 +464,46 @@ enum imap_res cmd_search(struct imap_sess *s, struct imap_cmd *c)
 		save = c->ps.p;
 	} else {
 		c->ps.p = save;
+		if (s->rev2)
+			ret.opts = IMAP_R_ALL;   /* RFC 9051 6.4.4: always ESEARCH */
 	}
 	src = c->ps.p;
 	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "CHARSET", 7)) {
 		if (imap_sp(&c->ps) < 0 || imap_astring(&c->ps, &p, &l) < 0 || imap_sp(&c->ps) < 0)
-			return IMAP_BAD;
-		if (!str_ieq(p, l, "UTF-8", 5) && !str_ieq(p, l, "US-ASCII", 8)) {
+			r = IMAP_BAD;
+		else if (!str_ieq(p, l, "UTF-8", 5) && !str_ieq(p, l, "US-ASCII", 8)) {
 			imap_tagged(s, c, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
-			return IMAP_DONE;
+			r = IMAP_DONE;
+		} else {
+			r = IMAP_OK;
 		}
 		src = c->ps.p;
 	} else {
 		c->ps.p = save;
+		r = IMAP_OK;
 	}
-	r = imap_search_keys(s, c, &hit, &nhit);
-	if (r != IMAP_OK)
+	if (r == IMAP_OK)
+		r = imap_search_keys(s, c, &hit, &nhit);
+	if (r != IMAP_OK) {
+		if (ret.opts & IMAP_R_SAVE)   /* a failed SAVE leaves "$" empty (RFC 5182 2.1) */
+			save_result(s, &ret, NULL, 0);
 		return r;
+	}
 	if ((ret.opts & IMAP_R_UPDATE) &&
 	    imap_context_add(s, c, 0, imap_search_keys, src, (size_t)(c->ps.end - src), hit, nhit) < 0) {
 		free(hit);
+		if (ret.opts & IMAP_R_SAVE)
+			save_result(s, &ret, NULL, 0);
 		imap_tagged(s, c, "NO", "[LIMIT] Too many or too large UPDATE searches.");
 		return IMAP_DONE;
 	}
+	if (ret.opts & IMAP_R_SAVE)
+		save_result(s, &ret, hit, nhit);
 	for (i = 0; i < nhit; i++)
 		hit[i] = c->uid ? s->view.v[hit[i]].uid : hit[i] + 1;
-	if (ret.opts) {
+	if (ret.opts & ~IMAP_R_SAVE) {
 		imap_put_esearch(s, c, &ret, hit, nhit, 0, search_modseq);
-	} else {
+	} else if (!ret.opts) {
 		imap_put(s, "* SEARCH");
 		for (i = 0; i < nhit; i++)
 			imap_put(s, " %u", hit[i]);

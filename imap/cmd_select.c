@@ -25,8 +25,9 @@ static enum imap_res do_select(struct imap_sess *s, struct imap_cmd *c, int read
 		imap_cs_select_free(&q);
 		return IMAP_BAD;
 	}
-	if (s->qresync && s->state == IMAP_S_SELECTED)
-		imap_put(s, "* OK [CLOSED] Previous mailbox closed.\r\n");   /* RFC 7162 3.2.11 */
+	/* RFC 7162 3.2.11, RFC 9051 6.3.2 */
+	if ((s->qresync || s->rev2) && s->state == IMAP_S_SELECTED)
+		imap_put(s, "* OK [CLOSED] Previous mailbox closed.\r\n");
 	imap_view_close(s);
 	r = imap_name_resolve(s, n, nl, path, sizeof path, canon, sizeof canon);
 	if (r < 0) {
@@ -50,8 +51,16 @@ static enum imap_res do_select(struct imap_sess *s, struct imap_cmd *c, int read
 		return IMAP_DONE;
 	}
 	imap_view_flags_lines(s);
-	imap_put(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", s->view.count, s->view.recent);
-	for (i = 0; i < s->view.count; i++)
+	imap_put(s, "* %zu EXISTS\r\n", s->view.count);
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: no RECENT, no UNSEEN code; a LIST of the name */
+		imap_put(s, "* LIST () \"/\" ");
+		imap_put_mailbox(s, s->sel_name);
+		imap_put(s, "\r\n");
+	} else {
+		imap_put(s, "* %zu RECENT\r\n", s->view.recent);
+	}
+	for (i = 0; i < s->view.count && !s->rev2; i++)
 		if (!(s->view.v[i].flags & MBOX_F_SEEN)) {
 			imap_put(s, "* OK [UNSEEN %zu] First unseen.\r\n", i + 1);
 			break;
@@ -93,8 +102,11 @@ enum imap_res cmd_expunge(struct imap_sess *s, struct imap_cmd *c)
 
 	memset(&set, 0, sizeof set);
 	if (c->uid) {
-		if (imap_seq_parse(&c->ps, &set) < 0 || !imap_eol(&c->ps))
+		if (imap_seq_parse(&c->ps, &set) < 0 || !imap_eol(&c->ps) ||
+		    imap_seq_dollar(s, &set, 1) < 0) {
+			imap_seq_free(&set);
 			return IMAP_BAD;
+		}
 		imap_seq_resolve(&set, imap_view_max_uid(s));
 	} else if (!imap_eol(&c->ps)) {
 		return IMAP_BAD;

@@ -196,7 +196,7 @@ enum imap_res cmd_sort(struct imap_sess *s, struct imap_cmd *c)
 
 	memset(&ret, 0, sizeof ret);
 	if (imap_atom(&c->ps, &p, &l) == 0 && str_ieq(p, l, "RETURN", 6)) {
-		if (imap_return_opts(&c->ps, &ret) < 0)
+		if (imap_return_opts(&c->ps, &ret) < 0 || (ret.opts & IMAP_R_SAVE))
 			return IMAP_BAD;
 	} else {
 		c->ps.p = save;

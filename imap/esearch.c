@@ -1,6 +1,7 @@
 /* RETURN options of SEARCH and SORT and the ESEARCH response: ESEARCH
  * (RFC 4731: MIN MAX COUNT ALL), ESORT and CONTEXT=SEARCH/CONTEXT=SORT
- * (RFC 5267: PARTIAL, UPDATE, CONTEXT).  SAVE (RFC 5182) is not offered. */
+ * (RFC 5267: PARTIAL, UPDATE, CONTEXT), SAVE (RFC 5182, cmd_search.c keeps
+ * the result). */
 #include <string.h>
 #include "imap.h"
 #include "sort.h"
@@ -10,7 +11,7 @@ int imap_return_opts(struct imap_parser *ps, struct imap_ret *r)
 	static const struct { const char *n; int bit; } opts[] = {
 		{ "MIN", IMAP_R_MIN }, { "MAX", IMAP_R_MAX }, { "ALL", IMAP_R_ALL },
 		{ "COUNT", IMAP_R_COUNT }, { "PARTIAL", IMAP_R_PARTIAL }, { "UPDATE", IMAP_R_UPDATE },
-		{ "CONTEXT", IMAP_R_CONTEXT },
+		{ "CONTEXT", IMAP_R_CONTEXT }, { "SAVE", IMAP_R_SAVE },
 	};
 	const char *p;
 	size_t l, i;
@@ -49,9 +50,9 @@ int imap_return_opts(struct imap_parser *ps, struct imap_ret *r)
 	ps->p++;
 	if (imap_sp(ps) < 0)
 		return -1;
-	/* RETURN () is ALL; UPDATE or CONTEXT alone leave the result empty */
-	if (!(r->opts & (IMAP_R_MIN | IMAP_R_MAX | IMAP_R_ALL | IMAP_R_COUNT | IMAP_R_PARTIAL |
-			 IMAP_R_UPDATE | IMAP_R_CONTEXT)))
+	/* RETURN () is ALL; UPDATE or CONTEXT alone leave the result empty,
+	 * SAVE alone gives no ESEARCH at all (RFC 5182 2.4) */
+	if (!r->opts)
 		r->opts |= IMAP_R_ALL;
 	if ((r->opts & IMAP_R_PARTIAL) && (r->opts & IMAP_R_ALL))
 		return -1;   /* RFC 5267 4.4: not both */

@@ -69,6 +69,12 @@ struct imap_sess {
 	int tls_offer;       /* STARTTLS may be offered (before TLS) */
 	int resumed;         /* after STARTTLS: no second greeting */
 	int enabled_utf8;
+	/* ENABLE IMAP4rev2 (RFC 9051): no \Recent, ESEARCH for SEARCH,
+	 * UTF-8 mailbox names; IMAP4rev1 otherwise */
+	int rev2;
+	/* SEARCHRES (RFC 5182): the UIDs SEARCH RETURN (SAVE) kept, for "$" */
+	uint32_t *saved;
+	size_t nsaved;
 	int condstore, qresync;  /* RFC 7162, enabled (condstore.c) */
 	/* set while RETURN (UPDATE) searches are kept (context.c): called
 	 * before each command and while idling (end 0), and when the mailbox
@@ -172,6 +178,10 @@ void imap_seq_free(struct imap_seq *set);
 /* star = the value of '*' (largest seq or UID): sorts and merges */
 void imap_seq_resolve(struct imap_seq *set, uint32_t star);
 int imap_seq_has(const struct imap_seq *set, uint32_t x, uint32_t star);
+/* "$" (RFC 5182): a set parsed as "$" becomes the saved result, as UIDs
+ * (uid) or as the sequence numbers those messages have now; call before
+ * imap_seq_resolve.  0, -1 out of memory. */
+int imap_seq_dollar(struct imap_sess *s, struct imap_seq *set, int uid);
 
 /* condstore.c: RFC 7162 */
 struct imap_cs_select {
@@ -243,7 +253,14 @@ int imap_append_to(struct imap_sess *s, const char *path, int create, const stru
  * canonical name (INBOX upper-cased). */
 int imap_name_resolve(struct imap_sess *s, const char *name, size_t len, char *path_r,
 		      size_t pathmax, char *canon_r, size_t canonmax);
+/* the same for a name that is already in the stored form (no UTF-8) */
+int imap_name_resolve_stored(struct imap_sess *s, const char *name, size_t len, char *path_r,
+			     size_t pathmax, char *canon_r, size_t canonmax);
 int imap_utf7_valid(const char *p, size_t len);
+/* utf7.c: mailbox names UTF-8 <-> modified UTF-7; length, or -1 (invalid,
+ * too long); the output is NUL-terminated */
+int imap_utf8_to_mutf7(const char *in, size_t len, char *out, size_t outmax);
+int imap_mutf7_to_utf8(const char *in, size_t len, char *out, size_t outmax);
 /* the SPECIAL-USE of a mailbox: as given at CREATE (special_use.c), else by name */
 const char *imap_special_use(const struct imap_sess *s, const char *name);
 /* special_use.c: CREATE-SPECIAL-USE (RFC 6154) */
@@ -294,7 +311,9 @@ enum imap_res cmd_cancelupdate(struct imap_sess *, struct imap_cmd *);
 void imap_context_notify(struct imap_sess *s);
 
 /* cmd_mailbox.c: STATUS, shared with LIST ... RETURN (STATUS (..)) */
-int imap_status_items(struct imap_parser *ps);   /* "(MESSAGES ..)": item bits, -1 bad */
+/* "(MESSAGES ..)": item bits, -1 bad; DELETED only in IMAP4rev2 (Dovecot 2.3
+ * has SIZE, RFC 8438, but not DELETED) */
+int imap_status_items(struct imap_parser *ps, int rev2);
 /* "* STATUS" of one mailbox: 0; 1 not selectable; -1 errno (nothing written) */
 int imap_status_put(struct imap_sess *s, const char *canon, const char *path, int inbox,
 		    int items);

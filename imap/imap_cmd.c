@@ -57,13 +57,15 @@ static const struct imap_command commands[] = {
 
 void imap_capabilities(struct imap_sess *s, struct buf *b)
 {
-	buf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT CONDSTORE QRESYNC "
+	buf_adds(b, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS UNSELECT CONDSTORE QRESYNC "
 		 "MOVE CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS");
 	/* imap/cmd_sort.c, imap/cmd_thread.c */
 	buf_adds(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 		 " CONTEXT=SEARCH CONTEXT=SORT");
 	/* imap/cmd_append.c, imap/catenate.c, imap/binary.c */
 	buf_adds(b, " MULTIAPPEND BINARY CATENATE CREATE-SPECIAL-USE");
+	/* imap/cmd_mailbox.c (STATUS SIZE, RFC 8438), imap/esearch.c (RFC 5182) */
+	buf_adds(b, " STATUS=SIZE SEARCHRES");
 	if (s->state == IMAP_S_NOTAUTH && s->tls_offer && !s->tls)
 		buf_adds(b, " STARTTLS");
 	if (s->state == IMAP_S_NOTAUTH)

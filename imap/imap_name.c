@@ -35,8 +35,23 @@ int imap_utf7_valid(const char *p, size_t len)
 	return 1;
 }
 
+/* After ENABLE IMAP4rev2 the client's names are UTF-8 (RFC 9051 5.1):
+ * they are stored, and resolved, as modified UTF-7. */
 int imap_name_resolve(struct imap_sess *s, const char *name, size_t len, char *path_r,
 		      size_t pathmax, char *canon_r, size_t canonmax)
+{
+	char m[IMAP_NAME_MAX * 4 + 1];
+	int n;
+
+	if (!s->rev2)
+		return imap_name_resolve_stored(s, name, len, path_r, pathmax, canon_r, canonmax);
+	if (len > IMAP_NAME_MAX || (n = imap_utf8_to_mutf7(name, len, m, sizeof m)) < 0)
+		return -1;
+	return imap_name_resolve_stored(s, m, (size_t)n, path_r, pathmax, canon_r, canonmax);
+}
+
+int imap_name_resolve_stored(struct imap_sess *s, const char *name, size_t len, char *path_r,
+			     size_t pathmax, char *canon_r, size_t canonmax)
 {
 	size_t i, start = 0;
 	int r;

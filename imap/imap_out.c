@@ -40,14 +40,10 @@ static int quotable(const char *p, size_t n)
 	return 1;
 }
 
-void imap_put_qstring(struct imap_sess *s, const char *p, size_t n)
+static void put_quoted(struct imap_sess *s, const char *p, size_t n)
 {
 	size_t i, start = 0;
 
-	if (!quotable(p, n)) {
-		imap_put_literal(s, p, n);
-		return;
-	}
 	io_put(s->io, "\"", 1);
 	for (i = 0; i < n; i++) {
 		if (p[i] == '"' || p[i] == '\\') {
@@ -58,6 +54,14 @@ void imap_put_qstring(struct imap_sess *s, const char *p, size_t n)
 	}
 	io_put(s->io, p + start, n - start);
 	io_put(s->io, "\"", 1);
+}
+
+void imap_put_qstring(struct imap_sess *s, const char *p, size_t n)
+{
+	if (quotable(p, n))
+		put_quoted(s, p, n);
+	else
+		imap_put_literal(s, p, n);
 }
 
 void imap_put_astring(struct imap_sess *s, const char *p, size_t n)
@@ -85,10 +89,19 @@ void imap_put_nstring(struct imap_sess *s, const char *p, size_t n)
 		imap_put_qstring(s, p, n);
 }
 
-/* mailbox names are always quoted: clients parse them most reliably so */
+/* mailbox names are always quoted: clients parse them most reliably so;
+ * UTF-8 after ENABLE IMAP4rev2 (a stored name that is not valid modified
+ * UTF-7 is shown as it is) */
 void imap_put_mailbox(struct imap_sess *s, const char *name)
 {
-	imap_put_qstring(s, name, strlen(name));
+	char u[IMAP_NAME_MAX * 2 + 1];
+	int n;
+
+	/* RFC 9051 4.3: UTF-8 may be quoted; the conversion let no control through */
+	if (s->rev2 && (n = imap_mutf7_to_utf8(name, strlen(name), u, sizeof u)) >= 0)
+		put_quoted(s, u, (size_t)n);
+	else
+		imap_put_qstring(s, name, strlen(name));
 }
 
 /* a keyword from the file is shown only if it is a valid atom */
@@ -113,7 +126,7 @@ void imap_put_flags(struct imap_sess *s, const struct imap_vmsg *m)
 	if (m->flags & MBOX_F_DELETED) { imap_put(s, "%s\\Deleted", sep); sep = " "; }
 	if (m->flags & MBOX_F_SEEN) { imap_put(s, "%s\\Seen", sep); sep = " "; }
 	if (m->flags & MBOX_F_DRAFT) { imap_put(s, "%s\\Draft", sep); sep = " "; }
-	if (m->recent) { imap_put(s, "%s\\Recent", sep); sep = " "; }
+	if (m->recent && !s->rev2) { imap_put(s, "%s\\Recent", sep); sep = " "; }
 	for (k = 0; k < s->sc.nkeywords && k < MBOX_KW_MAX; k++) {
 		if (!(m->keywords & ((uint64_t)1 << k)) || !imap_kw_ok(s->sc.keywords[k]))
 			continue;

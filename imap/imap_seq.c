@@ -31,6 +31,15 @@ int imap_seq_parse(struct imap_parser *ps, struct imap_seq *set)
 	set->r = NULL;
 	set->n = 0;
 	set->dollar = 0;
+	/* "$", the saved search result (RFC 5182 2.1), stands alone */
+	if (ps->p < ps->end && *ps->p == '$') {
+		ps->p++;
+		if (ps->p < ps->end && (*ps->p == ',' || *ps->p == ':' ||
+					(*ps->p >= '0' && *ps->p <= '9') || *ps->p == '*' || *ps->p == '$'))
+			return -1;
+		set->dollar = 1;
+		return 0;
+	}
 	for (;;) {
 		uint32_t lo, hi;
 		void *nr;
@@ -61,6 +70,52 @@ int imap_seq_parse(struct imap_parser *ps, struct imap_seq *set)
 bad:
 	imap_seq_free(set);
 	return -1;
+}
+
+static int saved_has(const struct imap_sess *s, uint32_t uid)
+{
+	size_t lo = 0, hi = s->nsaved;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (uid < s->saved[mid])
+			hi = mid;
+		else if (uid > s->saved[mid])
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/* "$": the saved UIDs (ascending), or the sequence numbers of those still
+ * in the view; messages expunged since are no longer in it (RFC 5182 2.1) */
+int imap_seq_dollar(struct imap_sess *s, struct imap_seq *set, int uid)
+{
+	size_t i, n = uid ? s->nsaved : s->view.count;
+
+	if (!set->dollar)
+		return 0;
+	free(set->r);
+	set->r = NULL;
+	set->n = 0;
+	if (n == 0)
+		return 0;
+	set->r = malloc(n * sizeof *set->r);
+	if (!set->r)
+		return -1;
+	for (i = 0; i < n; i++) {
+		uint32_t x;
+		if (uid)
+			x = s->saved[i];
+		else if (saved_has(s, s->view.v[i].uid))
+			x = (uint32_t)(i + 1);
+		else
+			continue;
+		set->r[set->n].lo = set->r[set->n].hi = x;
+		set->n++;
+	}
+	return 0;
 }
 
 void imap_seq_free(struct imap_seq *set)

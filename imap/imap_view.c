@@ -333,8 +333,8 @@ static int reconcile(struct imap_sess *s, int flags, const uint32_t *rec, size_t
 		if (!v->v[i].changed)
 			continue;
 		v->v[i].changed = 0;
-		if (!v->v[i].gone)
-			imap_put_fetch_flags(s, i, 0);
+		if (!v->v[i].gone)   /* RFC 9051 7.5.2: with UID in IMAP4rev2 */
+			imap_put_fetch_flags(s, i, s->rev2);
 	}
 	/* 4. new messages */
 	added = add_new(s, rec, nrec);
@@ -345,7 +345,7 @@ static int reconcile(struct imap_sess *s, int flags, const uint32_t *rec, size_t
 	/* held-back expunged messages still count: EXISTS only grows */
 	if (added)
 		imap_put(s, "* %zu EXISTS\r\n", v->count);
-	if (added || v->recent != oldrecent)
+	if ((added || v->recent != oldrecent) && !s->rev2)
 		imap_put(s, "* %zu RECENT\r\n", v->recent);
 	return 0;
 }
@@ -471,6 +471,9 @@ void imap_view_close(struct imap_sess *s)
 	memset(&s->sc, 0, sizeof s->sc);
 	free(s->view.v);
 	memset(&s->view, 0, sizeof s->view);
+	free(s->saved);          /* RFC 5182 2.1: "$" is empty in a new mailbox */
+	s->saved = NULL;
+	s->nsaved = 0;
 	if (s->state == IMAP_S_SELECTED)
 		s->state = IMAP_S_AUTH;
 	s->sel_name[0] = '\0';
@@ -613,6 +616,8 @@ int imap_view_select(struct imap_sess *s, struct imap_cmd *c, struct imap_seq *s
 {
 	size_t i;
 
+	if (imap_seq_dollar(s, set, c->uid) < 0)
+		return -1;
 	if (c->uid) {
 		imap_seq_resolve(set, imap_view_max_uid(s));
 		for (i = 0; i < s->view.count; i++)

@@ -51,6 +51,7 @@ enum imap_res imap_sort_run(struct imap_sess *s, struct imap_cmd *c, uint32_t **
 #define IMAP_R_PARTIAL 16
 #define IMAP_R_UPDATE 32
 #define IMAP_R_CONTEXT 64
+#define IMAP_R_SAVE 128      /* SEARCHRES (RFC 5182), SEARCH only */
 struct imap_ret {
 	int opts;
 	uint32_t plo, phi;   /* PARTIAL plo:phi */
