@@ -355,7 +355,7 @@ lacks "$O" '^\* SEARCH' "no SEARCH response with RETURN"
 for t in e1 e2 e3 e4 e5 e6 e7 e8; do st_=$(tagged $t "$O" | cut -d' ' -f2); [ "$st_" = OK ] || break; done
 is "$st_" OK "ESEARCH commands complete OK"
 cat > "$T_TMP/ebad" <<'CASES'
-x1|RETURN (SAVE) ALL|BAD
+x1|RETURN (SAVE SAVE) ALL|BAD
 x2|RETURN (FOO) ALL|BAD
 x3|RETURN MIN ALL|BAD
 x4|RETURN (MIN MAX)|BAD
