@@ -192,6 +192,9 @@ ok $? "MX down: deferred"
 remote 127.0.0.6 later
 sleep 2.2
 "$B/sendmail" -c "$C1" -q
+# sendmail -q leaves its request to a runner still active (the one the
+# deferral started) and returns: wait for that one, bounded
+i=0; while [ "$(ls "$ROOT/later" | grep -c '^msg-')" = 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 is "$(ls "$ROOT/later" | grep -c '^msg-')" 1 "delivered by the next queue run after the backoff"
 "$B/sendmail" -c "$C1" -qf
 is "$(ls "$ROOT/later" | grep -c '^msg-')" 1 "no duplicate"
