@@ -74,7 +74,7 @@ int imap_url_fetch(struct imap_sess *s, const char *url, size_t n, struct buf *o
 	struct mbox_scan sc;
 	long k;
 	int inbox, r = -1, have_partial = 0;
-	unsigned ms = s->conf->lock_timeout ? s->conf->lock_timeout * 1000 : IMAP_LOCK_TIMEOUT_MS;
+	unsigned ms = conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS);
 
 	if (n > 7 && str_ieq(p, 7, "imap://", 7)) {
 		/* imap://[user[;AUTH=..]@]host[:port]/... */

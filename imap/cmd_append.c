@@ -20,8 +20,6 @@
 #include "bounds.h"
 #include "log.h"
 
-#define APPEND_MSGS_MAX 1000   /* messages in one MULTIAPPEND */
-#define CAT_PARTS_MAX 256      /* parts of one CATENATE */
 
 struct amsg {
 	struct buf kws, data;   /* data: the CATENATE result (else msg points into the command) */
@@ -55,7 +53,7 @@ static int catenate(struct imap_sess *s, struct imap_cmd *c, struct amsg *m)
 		return -1;
 	c->ps.p++;
 	for (;;) {
-		if (imap_atom(&c->ps, &p, &l) < 0 || imap_sp(&c->ps) < 0 || ++nparts > CAT_PARTS_MAX)
+		if (imap_atom(&c->ps, &p, &l) < 0 || imap_sp(&c->ps) < 0 || ++nparts > IMAP_CATENATE_PARTS_MAX)
 			return -1;
 		if (str_ieq(p, l, "TEXT", 4)) {
 			if (lit(&c->ps, &v, &vl, &bin) < 0)
@@ -161,13 +159,13 @@ enum imap_res cmd_append(struct imap_sess *s, struct imap_cmd *c)
 
 	if (imap_astring(&c->ps, &n, &nl) < 0)
 		return IMAP_BAD;
-	m = calloc(APPEND_MSGS_MAX, sizeof *m);
+	m = calloc(IMAP_MULTIAPPEND_MAX, sizeof *m);
 	if (!m) {
 		imap_tagged(s, c, "NO", "[SERVERBUG] Out of memory.");
 		return IMAP_DONE;
 	}
 	while (!imap_eol(&c->ps)) {
-		if (imap_sp(&c->ps) < 0 || nm == APPEND_MSGS_MAX) {
+		if (imap_sp(&c->ps) < 0 || nm == IMAP_MULTIAPPEND_MAX) {
 			res = IMAP_BAD;
 			goto out;
 		}

@@ -93,6 +93,24 @@ static int split_path(struct fatt *a, const char **p, size_t *n)
 	return 0;
 }
 
+/* "<off.len>" after a section: a partial fetch (len > 0) */
+static int parse_partial(struct imap_parser *ps, struct fatt *a)
+{
+	const char *d = ++ps->p, *dot;
+
+	while (ps->p < ps->end && *ps->p != '>')
+		ps->p++;
+	if (ps->p >= ps->end)
+		return -1;
+	dot = memchr(d, '.', (size_t)(ps->p - d));
+	if (!dot || parse_u64(d, (size_t)(dot - d), UINT32_MAX, &a->off) < 0 ||
+	    parse_u64(dot + 1, (size_t)(ps->p - dot - 1), UINT32_MAX, &a->len) < 0 || a->len == 0)
+		return -1;
+	a->partial = 1;
+	ps->p++;
+	return 0;
+}
+
 /* "[1.2]<0.100>" of BINARY (partial only when allowed) */
 static int parse_binary(struct imap_parser *ps, struct fatt *a, int partial)
 {
@@ -106,22 +124,8 @@ static int parse_binary(struct imap_parser *ps, struct fatt *a, int partial)
 	if (imap_peek(ps) != ']')
 		return -1;
 	ps->p++;
-	if (imap_peek(ps) == '<') {
-		const char *d = ++ps->p, *dot;
-		if (!partial)
-			return -1;
-		while (ps->p < ps->end && *ps->p != '>')
-			ps->p++;
-		if (ps->p >= ps->end)
-			return -1;
-		dot = memchr(d, '.', (size_t)(ps->p - d));
-		if (!dot || parse_u64(d, (size_t)(dot - d), UINT32_MAX, &a->off) < 0 ||
-		    parse_u64(dot + 1, (size_t)(ps->p - dot - 1), UINT32_MAX, &a->len) < 0 ||
-		    a->len == 0)
-			return -1;
-		a->partial = 1;
-		ps->p++;
-	}
+	if (imap_peek(ps) == '<')
+		return partial ? parse_partial(ps, a) : -1;
 	return 0;
 }
 
@@ -159,20 +163,8 @@ static int parse_section(struct imap_parser *ps, struct fatt *a)
 	if (imap_peek(ps) != ']')
 		return -1;
 	ps->p++;
-	if (imap_peek(ps) == '<') {
-		const char *d = ++ps->p, *dot;
-		while (ps->p < ps->end && *ps->p != '>')
-			ps->p++;
-		if (ps->p >= ps->end)
-			return -1;
-		dot = memchr(d, '.', (size_t)(ps->p - d));
-		if (!dot || parse_u64(d, (size_t)(dot - d), UINT32_MAX, &a->off) < 0 ||
-		    parse_u64(dot + 1, (size_t)(ps->p - dot - 1), UINT32_MAX, &a->len) < 0 ||
-		    a->len == 0)
-			return -1;
-		a->partial = 1;
-		ps->p++;
-	}
+	if (imap_peek(ps) == '<')
+		return parse_partial(ps, a);
 	return 0;
 }
 

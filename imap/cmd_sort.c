@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "imap.h"
+#include "bounds.h"
 #include "sort.h"
 
-#define KEYS_MAX 16
 
 enum { S_ARRIVAL, S_CC, S_DATE, S_FROM, S_SIZE, S_SUBJECT, S_TO, S_DFROM, S_DTO };
 
@@ -19,7 +19,7 @@ struct sortkey {
 	int key, reverse;
 };
 
-static struct sortkey keys[KEYS_MAX];
+static struct sortkey keys[IMAP_SORT_KEYS_MAX];
 static size_t nkeys;
 
 int imap_sort_charset(struct imap_sess *s, struct imap_cmd *c)
@@ -138,7 +138,7 @@ static int parse_keys(struct imap_parser *ps)
 		for (i = 0; i < sizeof names / sizeof names[0]; i++)
 			if (str_ieq(p, l, names[i].n, strlen(names[i].n)))
 				break;
-		if (i == sizeof names / sizeof names[0] || nkeys == KEYS_MAX)
+		if (i == sizeof names / sizeof names[0] || nkeys == IMAP_SORT_KEYS_MAX)
 			return -1;
 		keys[nkeys].key = names[i].k;
 		keys[nkeys++].reverse = rev;

@@ -16,7 +16,6 @@
 #include "bounds.h"
 #include "sort.h"
 
-#define UPDATES_MAX 16
 
 struct upd {
 	char tag[256];
@@ -29,7 +28,7 @@ struct upd {
 	size_t n;
 };
 
-static struct upd upds[UPDATES_MAX];
+static struct upd upds[IMAP_UPDATES_MAX];
 static size_t nupds;
 static uint64_t fingerprint;
 
@@ -84,7 +83,7 @@ int imap_context_add(struct imap_sess *s, struct imap_cmd *c, int sort, imap_sea
 
 	memset(&nu, 0, sizeof nu);
 	/* kept criteria are bounded: 16 of at most one command line each */
-	if (c->taglen >= sizeof nu.tag || (!u && nupds >= UPDATES_MAX) || len > IMAP_LINE_MAX)
+	if (c->taglen >= sizeof nu.tag || (!u && nupds >= IMAP_UPDATES_MAX) || len > IMAP_LINE_MAX)
 		return -1;
 	nu.src = malloc(len + 1);
 	nu.uids = malloc((n ? n : 1) * sizeof *nu.uids);

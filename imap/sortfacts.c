@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "imap.h"
+#include "bounds.h"
 #include "mime.h"
 #include "sort.h"
 
-#define REFS_MAX 1024   /* message ids kept from one References: field */
 
 static struct {
 	dev_t dev;
@@ -74,7 +74,7 @@ static int compute(struct imap_sortfact *f, const char *h, size_t hl, struct buf
 		mime_msgids(v, vl, t, 1);
 	if (keep(t, &f->str[SF_MSGID]) < 0)
 		return -1;
-	if (!mime_hdr_find(h, hl, "References", &v, &vl) || mime_msgids(v, vl, t, REFS_MAX) == 0) {
+	if (!mime_hdr_find(h, hl, "References", &v, &vl) || mime_msgids(v, vl, t, IMAP_REFS_MAX) == 0) {
 		buf_reset(t);
 		if (mime_hdr_find(h, hl, "In-Reply-To", &v, &vl))
 			mime_msgids(v, vl, t, 1);

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "imap.h"
+#include "bounds.h"
 #include "log.h"
 
-#define FILE_MAX (256 * 1024)   /* bytes of the state file we read */
 
 static const char *const uses[] = { "\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash" };
 
@@ -48,7 +48,7 @@ static int load(const struct imap_sess *s, struct buf *b)
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	while ((r = read(fd, tmp, sizeof tmp)) > 0 && b->len < FILE_MAX)
+	while ((r = read(fd, tmp, sizeof tmp)) > 0 && b->len < IMAP_SPECIAL_USE_FILE_MAX)
 		if (buf_add(b, tmp, (size_t)r) < 0) {
 			close(fd);
 			return -1;

@@ -145,6 +145,18 @@
 #define IMAP_READ_CHUNK 512
 /* IDLE looks at the mailbox this often (no inotify on every file system). */
 #define IMAP_IDLE_POLL_MS 2000
+/* MULTIAPPEND: messages in one APPEND (one transaction, held in memory
+ * as literals up to message_size_limit each); CATENATE: parts of one. */
+#define IMAP_MULTIAPPEND_MAX 1000
+#define IMAP_CATENATE_PARTS_MAX 256
+/* SORT keys in one command; RETURN (UPDATE) searches kept per session
+ * (each re-run after every change, RFC 5267 4.3). */
+#define IMAP_SORT_KEYS_MAX 16
+#define IMAP_UPDATES_MAX 16
+/* Message ids kept from one References: field (THREAD REFERENCES). */
+#define IMAP_REFS_MAX 1024
+/* Bytes read of ~/mail/.imap/special-use (CREATE-SPECIAL-USE state). */
+#define IMAP_SPECIAL_USE_FILE_MAX (256 * 1024)
 /* Parameters kept per Content-Type/Disposition field; more are dropped. */
 #define MIME_PARAMS_MAX 64
 /* RFC 2046 5.1.1 allows 70 octets of boundary; broken mailers get more. */

@@ -19,7 +19,7 @@
  * and fsyncs of one runner instead of forking one each.  Light passes
  * have a runner of their own, started and locked the same way
  * (new.request, new.lock): new mail never waits behind a full pass (a
- * remote host slow to answer, a mailbox held up to lock_timeout).  So at
+ * remote host slow to answer, a mailbox held for its whole lock budget).  So at
  * most two runners exist, whatever clients and local users do; both may
  * meet on a queue file, whose flock makes one of them skip it.
  *

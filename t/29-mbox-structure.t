@@ -34,7 +34,7 @@ rm -f "${TMPDIR:-/tmp}/cg.$$"
 F=$FACTEUR_SRC
 grep -nE '^#define [A-Z0-9_]*(_MAX|_SEC|_MS|_LIMIT|TIMEOUT)\b' "$F"/lib/*.[ch] "$F"/smtp/*.[ch] "$F"/pop3/*.[ch] \
 	"$F"/imap/*.[ch] "$F"/imap/mime/*.[ch] "$F"/libmbox/*.[ch] |
-	grep -vE '/lib/bounds\.h:|define (IO_TIMEOUT|Q_ID_MAX|R_MAX|POP3_LINE_MAX|POP3_ARGS_MAX|HOLD_MAX|MBOX_KW_MAX|PREC_MAX) ' \
+	grep -vE '/lib/bounds\.h:|define (IO_TIMEOUT|Q_ID_MAX|R_MAX|POP3_LINE_MAX|POP3_ARGS_MAX|HOLD_MAX|MBOX_KW_MAX|PREC_MAX|IMAP_R_MAX|MODSEQ_MAX) ' \
 	> "${TMPDIR:-/tmp}/lim.$$"
 sed 's/^/# /' "${TMPDIR:-/tmp}/lim.$$"
 is "$(wc -l < "${TMPDIR:-/tmp}/lim.$$")" 0 "every limit is in lib/bounds.h"

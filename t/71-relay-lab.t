@@ -192,6 +192,9 @@ ok $? "MX down: deferred"
 remote 127.0.0.6 later
 sleep 2.2
 "$B/sendmail" -c "$C1" -q
+# sendmail -q leaves its request to a runner still active (the one the
+# deferral started) and returns: wait for that one, bounded
+i=0; while [ "$(ls "$ROOT/later" | grep -c '^msg-')" = 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 is "$(ls "$ROOT/later" | grep -c '^msg-')" 1 "delivered by the next queue run after the backoff"
 "$B/sendmail" -c "$C1" -qf
 is "$(ls "$ROOT/later" | grep -c '^msg-')" 1 "no duplicate"
@@ -201,7 +204,13 @@ stop 127.0.0.6
 # 6: MX hosts of equal preference are tried in random order
 remote 127.0.0.7 eq1
 remote 127.0.0.8 eq2
-k=0; while [ $k -lt 16 ]; do send1 "eq$k" "e$k@eq.test"; k=$((k+1)); done
+# one at a time, each its own queue run (a run keeps its connection to
+# the MX it picked for all its messages): 16 independent picks
+k=0; while [ $k -lt 16 ]; do
+	send1 "eq$k" "e$k@eq.test"
+	waitfor "$H1/log" "to=<e$k@eq.test>.*status=sent"
+	k=$((k+1))
+done
 i=0; while [ "$(grep -c 'to=<e[0-9]*@eq.test>.*status=sent' "$H1/log")" -lt 16 ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
 n1=$(ls "$ROOT/eq1" | grep -c '^msg-'); n2=$(ls "$ROOT/eq2" | grep -c '^msg-')
 is "$((n1 + n2))" 16 "16 messages to a domain with two MX of equal preference"
