@@ -86,14 +86,8 @@ p5 SORT RETURN (PARTIAL 1:3) (REVERSE ARRIVAL) UTF-8 ALL
 p6 UID SORT RETURN (MIN MAX COUNT PARTIAL 2:4) (SUBJECT) UTF-8 ALL
 CASES
 { echo "a LOGIN alice alice-pw"; echo "b SELECT INBOX"; cat "$T_TMP/pcases"; } | imap > "$O"
-if [ -x /usr/lib/dovecot/imap ] && { [ "$(id -u)" = 0 ] || [ "$(id -u)" -ge 500 ]; }; then
-	DH=$T_TMP/dv
-	mkdir -p "$DH/mail"
-	cp "$SPOOL/alice" "$DH/inbox"
-	[ "$(id -u)" = 0 ] && chown -R "$IMAP_UID:$IMAP_GID" "$DH"
-	{ echo "b SELECT INBOX"; cat "$T_TMP/pcases"; echo "z LOGOUT"; } | crlf |
-		as_user alice env -i USER=alice HOME="$DH" PATH=/usr/bin:/bin TZ=UTC /usr/lib/dovecot/imap \
-		-o "mail_location=mbox:$DH/mail:INBOX=$DH/inbox" 2> "$T_TMP/dv.err" | nocr > "$T_TMP/dv.out"
+if dovecot_ok; then
+	{ echo "b SELECT INBOX"; cat "$T_TMP/pcases"; echo "z LOGOUT"; } | dovecot_imap > "$T_TMP/dv.out"
 	nd=0
 	for t in p1 p2 p3 p4 p5 p6; do
 		# Dovecot writes COUNT after PARTIAL for SORT, as facteur does

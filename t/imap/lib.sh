@@ -34,3 +34,16 @@ tagged() { grep "^$1 " "$2" | tail -n 1; }
 # sessions through a fifo: sess_start imapd NAME FD, say FD ..., expect
 # PATTERN NAME, sess_end NAME FD (t/lib/sess.sh, shared with POP3)
 . "$FACTEUR_SRC/t/lib/sess.sh"
+
+# Dovecot's imap, preauthenticated as alice, on a copy of alice's INBOX:
+# commands on stdin (LF ends), replies on stdout (CR removed), its log in
+# $T_TMP/dv.err.  dovecot_ok: installed, and a uid Dovecot accepts.
+dovecot_ok() { [ -x /usr/lib/dovecot/imap ] && { [ "$(id -u)" = 0 ] || [ "$(id -u)" -ge 500 ]; }; }
+dovecot_imap() {
+	di_h=$T_TMP/dv
+	mkdir -p "$di_h/mail"
+	cp "$SPOOL/alice" "$di_h/inbox"
+	if [ "$(id -u)" = 0 ]; then chown -R "$IMAP_UID:$IMAP_GID" "$di_h"; fi
+	crlf | as_user alice env -i USER=alice HOME="$di_h" PATH=/usr/bin:/bin TZ=UTC /usr/lib/dovecot/imap \
+		-o "mail_location=mbox:$di_h/mail:INBOX=$di_h/inbox" 2> "$T_TMP/dv.err" | nocr
+}
