@@ -29,70 +29,64 @@ static int sym(void *h, const char *name, void *fp, size_t size)
 }
 #define SYM(h, name, field) (sym((h), (name), &(field), sizeof(field)) < 0)
 
-static void *open_lib(const char *soname)
+/* The loaders' common part: the library opened and syms() run once;
+ * 0 when every symbol resolved. */
+static int load(const char *soname, int *loaded, int (*syms)(void *h))
 {
-	void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	void *h;
 
-	if (!h)
+	if (*loaded)
+		return 0;
+	h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	if (!h || syms(h) < 0) {
 		set_error(soname);
-	return h;
+		return -1;
+	}
+	*loaded = 1;
+	return 0;
+}
+
+static struct dyn_pam pam;
+static struct dyn_crypt crypt_fns;
+static struct dyn_resolv resolv;
+
+static int pam_syms(void *h)
+{
+	return SYM(h, "pam_start", pam.start) || SYM(h, "pam_end", pam.end) ||
+	       SYM(h, "pam_authenticate", pam.authenticate) || SYM(h, "pam_acct_mgmt", pam.acct_mgmt) ||
+	       SYM(h, "pam_set_item", pam.set_item) || SYM(h, "pam_get_item", pam.get_item) ||
+	       SYM(h, "pam_strerror", pam.strerror) ? -1 : 0;
+}
+
+static int crypt_syms(void *h)
+{
+	return SYM(h, "crypt_r", crypt_fns.crypt_r) || SYM(h, "crypt_checksalt", crypt_fns.checksalt) ? -1 : 0;
+}
+
+static int resolv_syms(void *h)
+{
+	return SYM(h, "ns_initparse", resolv.initparse) || SYM(h, "ns_parserr", resolv.parserr) ? -1 : 0;
 }
 
 const struct dyn_pam *dyn_pam(void)
 {
-	static struct dyn_pam p;
 	static int loaded;
-	void *h;
 
-	if (loaded)
-		return &p;
-	if (!(h = open_lib("libpam.so.0")))
-		return NULL;
-	if (SYM(h, "pam_start", p.start) || SYM(h, "pam_end", p.end) ||
-	    SYM(h, "pam_authenticate", p.authenticate) || SYM(h, "pam_acct_mgmt", p.acct_mgmt) ||
-	    SYM(h, "pam_set_item", p.set_item) || SYM(h, "pam_get_item", p.get_item) ||
-	    SYM(h, "pam_strerror", p.strerror)) {
-		set_error("libpam.so.0");
-		return NULL;
-	}
-	loaded = 1;
-	return &p;
+	return load("libpam.so.0", &loaded, pam_syms) < 0 ? NULL : &pam;
 }
 
 const struct dyn_crypt *dyn_crypt(void)
 {
-	static struct dyn_crypt p;
 	static int loaded;
-	void *h;
 
-	if (loaded)
-		return &p;
-	if (!(h = open_lib("libcrypt.so.1")))
-		return NULL;
-	if (SYM(h, "crypt_r", p.crypt_r) || SYM(h, "crypt_checksalt", p.checksalt)) {
-		set_error("libcrypt.so.1");
-		return NULL;
-	}
-	loaded = 1;
-	return &p;
+	return load("libcrypt.so.1", &loaded, crypt_syms) < 0 ? NULL : &crypt_fns;
 }
 
 const struct dyn_resolv *dyn_resolv(void)
 {
-	static struct dyn_resolv p;
 	static int loaded;
-	void *h;
 
-	if (loaded)
-		return &p;
-	if (!(h = open_lib("libresolv.so.2")))
-		return NULL;
-	if (SYM(h, "ns_initparse", p.initparse) || SYM(h, "ns_parserr", p.parserr)) {
-		set_error("libresolv.so.2");
-		return NULL;
-	}
-	loaded = 1;
-	return &p;
+	return load("libresolv.so.2", &loaded, resolv_syms) < 0 ? NULL : &resolv;
 }
 
 const char *dyn_error(void)
