@@ -29,7 +29,9 @@ CFLAGS += -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 	-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DFACTEUR_LIBEXEC='"$(LIBEXEC)"' \
 	-Ilib -Ilibmbox -MMD -MP $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS := -lpam -lcrypt
+# libpam, libcrypt and libresolv are dlopen()ed at their first use
+# (lib/dyn.h): not loaded at every connection's exec
+LDLIBS :=
 
 PROGS :=
 TESTPROGS :=

@@ -4,13 +4,12 @@
  * reply nor its timing tells which names exist. */
 #include "auth.h"
 #include "bounds.h"
+#include "dyn.h"
 #include "log.h"
 #include "str.h"
 
-#include <crypt.h>
 #include <errno.h>
 #include <pwd.h>
-#include <security/pam_appl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +155,8 @@ static int pwfile_find(const char *path, const char *name, size_t nlen, struct p
 	unsigned long lineno = 0;
 	size_t len = 0;
 	int found = 0, r;
+	/* loaded by check_pwfile, the only caller asking for a dummy */
+	const struct dyn_crypt *cr = dummy_r ? dyn_crypt() : NULL;
 	FILE *f;
 
 	if (dummy_r)
@@ -176,7 +177,7 @@ static int pwfile_find(const char *path, const char *name, size_t nlen, struct p
 			log_msg(LOG_WARNING, "%s:%lu: malformed passwd-file line skipped: %s", path, lineno, why);
 			continue;
 		}
-		if (dummy_r && !dummy_r[0] && crypt_checksalt(e.hash) == CRYPT_SALT_OK)
+		if (cr && !dummy_r[0] && cr->checksalt(e.hash) == CRYPT_SALT_OK)
 			str_copyz(dummy_r, dummymax, e.hash);
 		if (!found && str_ieq(e.name, strlen(e.name), name, nlen)) {
 			*e_r = e;
@@ -302,13 +303,28 @@ static int uid_allowed(const char *name, uid_t uid)
 	return 1;
 }
 
+/* libcrypt, loaded at the first password check (dyn.h) */
+static const struct dyn_crypt *crypt_lib(void)
+{
+	const struct dyn_crypt *cr = dyn_crypt();
+
+	if (!cr) {
+		log_msg(LOG_ERR, "auth: %s", dyn_error());
+		errno = EAGAIN;
+	}
+	return cr;
+}
+
 static int check_pwfile(const char *path, const char *name, const char *pass, struct auth_user *u_r)
 {
 	static struct pwent e;
 	char dummy[AUTH_HASH_MAX];
 	const char *setting, *out;
 	int r, good_scheme = 0, match;
+	const struct dyn_crypt *cr = crypt_lib();
 
+	if (!cr)
+		return -1;
 	r = pwfile_find(path, name, strlen(name), &e, dummy, sizeof dummy);
 	if (r < 0) {
 		log_msg(LOG_ERR, "passwd-file %s: %s", path, strerror(errno));
@@ -316,14 +332,14 @@ static int check_pwfile(const char *path, const char *name, const char *pass, st
 		return -1;
 	}
 	if (r > 0) {
-		good_scheme = crypt_checksalt(e.hash) == CRYPT_SALT_OK;
+		good_scheme = cr->checksalt(e.hash) == CRYPT_SALT_OK;
 		if (!good_scheme)
 			log_msg(LOG_WARNING, "%s: user %s: hash method unknown, disabled or legacy: refused",
 				path, e.name);
 	}
 	setting = r > 0 && good_scheme ? e.hash : dummy[0] ? dummy : dummy_hash;
 	memset(&auth_cd, 0, sizeof auth_cd);
-	out = crypt_r(pass, setting, &auth_cd);
+	out = cr->crypt_r(pass, setting, &auth_cd);
 	/* crypt_r fails with a "*..." string, never a valid hash */
 	match = out && out[0] != '*' && hash_equal(out, setting);
 	str_wipe(&auth_cd, sizeof auth_cd);
@@ -420,7 +436,8 @@ static int pam_refusal(int r)
 }
 
 /* pam_authenticate + pam_acct_mgmt; canon_r gets PAM's user name. */
-static int pam_run(const char *service, const char *name, const char *pass, char *canon_r, size_t canonmax)
+static int pam_run(const struct dyn_pam *pam, const char *service, const char *name, const char *pass,
+		   char *canon_r, size_t canonmax)
 {
 	struct pam_cred cr = { name, pass };
 	struct pam_conv conv = { pam_conv_fn, &cr };
@@ -428,24 +445,24 @@ static int pam_run(const char *service, const char *name, const char *pass, char
 	const void *item = NULL;
 	int r;
 
-	r = pam_start(service, name, &conv, &ph);
+	r = pam->start(service, name, &conv, &ph);
 	if (r != PAM_SUCCESS) {
-		log_msg(LOG_ERR, "pam_start(%s): %s", service, pam_strerror(ph, r));
+		log_msg(LOG_ERR, "pam_start(%s): %s", service, pam->strerror(ph, r));
 		errno = EAGAIN;
 		return -1;
 	}
 	if (auth_rhost[0])
-		pam_set_item(ph, PAM_RHOST, auth_rhost);
-	pam_set_item(ph, PAM_FAIL_DELAY, (const void *)pam_no_delay);
-	r = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+		pam->set_item(ph, PAM_RHOST, auth_rhost);
+	pam->set_item(ph, PAM_FAIL_DELAY, (const void *)pam_no_delay);
+	r = pam->authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
 	if (r == PAM_SUCCESS)
-		r = pam_acct_mgmt(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-	if (r == PAM_SUCCESS && (pam_get_item(ph, PAM_USER, &item) != PAM_SUCCESS || !item ||
+		r = pam->acct_mgmt(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	if (r == PAM_SUCCESS && (pam->get_item(ph, PAM_USER, &item) != PAM_SUCCESS || !item ||
 				 str_copyz(canon_r, canonmax, item) < 0))
 		r = PAM_SYSTEM_ERR;
 	if (r != PAM_SUCCESS && !pam_refusal(r))
-		log_msg(LOG_ERR, "pam(%s): %s", service, pam_strerror(ph, r));
-	pam_end(ph, r);
+		log_msg(LOG_ERR, "pam(%s): %s", service, pam->strerror(ph, r));
+	pam->end(ph, r);
 	if (r == PAM_SUCCESS)
 		return 0;
 	errno = pam_refusal(r) ? EACCES : EAGAIN;
@@ -458,13 +475,13 @@ static int pam_run(const char *service, const char *name, const char *pass, char
  * pam_authenticate + pam_acct_mgmt costs two hashes of Debian's default
  * cost, right or wrong password; t/18-auth-timing.t checks the match. */
 #define PAM_DUMMY_HASHES 2
-static void dummy_check(const char *pass)
+static void dummy_check(const struct dyn_crypt *cr, const char *pass)
 {
 	int i;
 
 	for (i = 0; i < PAM_DUMMY_HASHES; i++) {
 		memset(&auth_cd, 0, sizeof auth_cd);
-		crypt_r(pass, dummy_hash, &auth_cd);
+		cr->crypt_r(pass, dummy_hash, &auth_cd);
 	}
 	str_wipe(&auth_cd, sizeof auth_cd);
 }
@@ -488,6 +505,8 @@ static int check_pam(const struct conf *c, const char *name, const char *pass, s
 {
 	char canon[AUTH_USER_MAX + 1];
 	struct passwd *pw;
+	const struct dyn_pam *pam;
+	const struct dyn_crypt *cr;
 	int r;
 
 	if (geteuid() != 0) {
@@ -495,13 +514,23 @@ static int check_pam(const struct conf *c, const char *name, const char *pass, s
 		errno = EACCES;
 		return -1;
 	}
+	/* both loaded whichever way the check goes: the same work for an
+	 * unknown name as for a known one */
+	pam = dyn_pam();
+	if (!pam)
+		log_msg(LOG_ERR, "auth: %s", dyn_error());
+	cr = crypt_lib();
+	if (!pam || !cr) {
+		errno = EAGAIN;
+		return -1;
+	}
 	/* an account PAM accepted must be in getpwnam anyway (below) */
 	if (!sys_known(name)) {
-		dummy_check(pass);
+		dummy_check(cr, pass);
 		errno = EACCES;
 		return -1;
 	}
-	if (pam_run(c->pam_service, name, pass, canon, sizeof canon) < 0)
+	if (pam_run(pam, c->pam_service, name, pass, canon, sizeof canon) < 0)
 		return -1;
 	r = sys_getpw(canon, &pw);
 	if (r <= 0) {

@@ -61,8 +61,12 @@ static void recipient_home(const struct conf *c, const struct auth_user *u)
 	n = snprintf(dir, sizeof dir, "%s/.libmbox", u->home);
 	if (n < 0 || (size_t)n + sizeof "/journal" > sizeof dir)
 		return;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return;         /* libmbox finds the same, and the same error */
+	/* named even when it cannot be made (a home the user cannot write):
+	 * libmbox's mkdir of the journal fails the same way and the append
+	 * goes on without its record, as when libmbox looked the home up
+	 * itself, but without that lookup (for a passwd-file user, a miss in
+	 * /etc/passwd that loads libnss_systemd in every delivery child) */
+	(void)mkdir(dir, 0700);
 	memcpy(dir + n, "/journal", sizeof "/journal");
 	mbox_set_journal_dir(dir);
 }

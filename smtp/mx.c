@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include "dyn.h"
 #include "smtp.h"
 
 
@@ -44,6 +45,9 @@ static void why_set(char *why, size_t len, const char *fmt, ...)
 		why[0] = '\0';
 	va_end(ap);
 }
+
+/* libresolv's parser, loaded by mx_route before any lookup (dyn.h) */
+static const struct dyn_resolv *rv;
 
 /* One query: answer length, 0 no data, -1 host not found, -2 try again. */
 static int query(const char *name, int type, unsigned char *ans, size_t len)
@@ -107,11 +111,11 @@ static int host_addrs(const struct conf *c, const char *host, int pref, int port
 			notfound = 1;
 		if (n == -2)
 			temp = 1;
-		if (n <= 0 || ns_initparse(ans, n, &msg) < 0)
+		if (n <= 0 || rv->initparse(ans, n, &msg) < 0)
 			continue;
 		for (i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
 			ns_rr rr;
-			if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
+			if (rv->parserr(&msg, ns_s_an, i, &rr) < 0)
 				break;
 			if ((int)ns_rr_type(rr) != types[t] || ns_rr_rdlen(rr) != (family == AF_INET ? 4 : 16))
 				continue;
@@ -230,6 +234,10 @@ int mx_route(const struct conf *c, const char *nexthop, struct mx_route *r, char
 	ns_msg msg;
 
 	memset(r, 0, sizeof *r);
+	if (!rv && !(rv = dyn_resolv())) {
+		why_set(why, whylen, "4.3.0 cannot load the resolver: %s", dyn_error());
+		return MX_TEMP;
+	}
 	if (!seeded++)
 		srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	br = parse_nexthop(nexthop, host, sizeof host, &port);
@@ -263,11 +271,11 @@ int mx_route(const struct conf *c, const char *nexthop, struct mx_route *r, char
 			host, "Host not found, try again");
 		return MX_TEMP;
 	}
-	if (n > 0 && ns_initparse(ans, n, &msg) == 0) {
+	if (n > 0 && rv->initparse(ans, n, &msg) == 0) {
 		for (k = 0; k < ns_msg_count(msg, ns_s_an) && nn < MX_HOSTS_MAX; k++) {
 			ns_rr rr;
 			const unsigned char *d;
-			if (ns_parserr(&msg, ns_s_an, k, &rr) < 0)
+			if (rv->parserr(&msg, ns_s_an, k, &rr) < 0)
 				break;
 			if (ns_rr_type(rr) != ns_t_mx || ns_rr_rdlen(rr) < 3)
 				continue;

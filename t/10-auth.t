@@ -59,4 +59,11 @@ else
 	lacks "$T_TMP/passwd" mkhash-failed "mkhash made every hash"
 	sub_tap user "$B/t/unit/auth" passwd "$T_TMP/passwd" "$T_TMP/log" "$(id -u)" "$(id -g)"
 fi
+# issue 16: the servers do not load libpam, libcrypt or libresolv at each
+# exec; lib/dyn.h loads them at first use (the checks above went through it)
+for p in smtpd pop3d imapd sendmail; do
+	readelf -d "$B/$p" > "$T_TMP/needed" 2>&1
+	grep -q NEEDED "$T_TMP/needed" && ! grep -Eq 'Shared library: \[lib(pam|crypt|resolv)\.' "$T_TMP/needed"
+	ok $? "$p: libpam, libcrypt, libresolv not linked (dlopen()ed when needed)"
+done
 done_testing

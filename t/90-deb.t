@@ -57,7 +57,7 @@ ok "$(! field Conflicts | grep -Eq 'pop3-server|imap-server'; echo $?)" \
 ok "$(field Recommends | grep -q 'stunnel4' && field Recommends | grep -q 'ssl-cert'; echo $?)" \
 	"Recommends: stunnel4 (TLS) and ssl-cert (the default certificate)"
 ok "$(field Depends | grep -q 'libpam0g' && field Depends | grep -q 'libpam-runtime'; echo $?)" \
-	"Depends on libpam0g (shlibs) and libpam-runtime (common-auth)"
+	"Depends on libpam0g (named: dlopen()ed, lib/dyn.h) and libpam-runtime (common-auth)"
 
 ## files
 dpkg-deb -c "$deb" | awk '{ p = $6; sub(/^\./, "", p); print p ($7 == "->" ? " -> " $8 : "") }' > "$T_TMP/files"

@@ -4,9 +4,10 @@ T_BIN_SRCS := $(wildcard t/bin/*.c)
 T_UNIT_SRCS := $(wildcard t/unit/*.c)
 TESTPROGS += $(patsubst t/%.c,$(B)/t/%,$(T_BIN_SRCS) $(T_UNIT_SRCS))
 
+# -lcrypt: mkhash calls crypt itself (the servers load it on first use)
 $(B)/t/%: $(B)/obj/t/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS) -lcrypt
 
 # the crash-point injector (t/shim/crashpoint.c): a shared object for
 # LD_PRELOAD, built without the sanitizers (it is preloaded before them)
