@@ -196,11 +196,13 @@ static int pass(const struct conf *c)
 	if (queue_path(c, NULL, dir, sizeof dir) < 0 || list_queue(dir, 0, &v, &n) < 0)
 		return -1;
 	deliver_in_runner(1);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		deliver_file(c, v[i].id, 1);
+		deliver_reap(c, 0);     /* what the relay agents finished */
+	}
+	deliver_reap(c, 1);
 	deliver_in_runner(0);
 	free(v);
-	relay_end();                    /* the agent's connections, kept for the pass */
 	return 0;
 }
 
@@ -264,6 +266,8 @@ static int runner_loop(const struct conf *c, int light)
 			else
 				pass(c);
 		}
+		if (!light)
+			relay_end();    /* the agents' connections, kept across passes */
 		flock(fd, LOCK_UN);
 		if (!request_pending(c, light ? REQ_NEW : REQ_RUN))
 			break;
