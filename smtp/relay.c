@@ -1,4 +1,5 @@
-/* Remote recipients of a queue file: the root side and the agent.
+/* Remote recipients of queue files: the root side and the agents (a pool
+ * of them, jobs in parallel: see "the root side" below).
  *
  *   root runner (holds the queue file's flock)     agent (default_privs)
  *   groups due recipients by next hop   --job-->   routes (mx.c), connects,

@@ -1,7 +1,8 @@
 /* The queue runner: the one process that runs the queue (maildrop pickup,
  * then every queue file in order of arrival, deferred ones retried), one
  * message after another, in itself; only the per-mailbox delivery children
- * (deliver.c) are forked.  At most one runs at a time: it holds an flock on
+ * (deliver.c) and the relay agents (relay.c: at most default_process_limit,
+ * kept across its passes) are forked, and it alone writes the queue.  At most one runs at a time: it holds an flock on
  * queue_directory/runner.lock.  A request (ETRN, sendmail, a session whose
  * mail was deferred) creates queue_directory/run.request and starts a
  * runner only when none holds the lock; the runner removes the request

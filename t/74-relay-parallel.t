@@ -3,7 +3,7 @@
 # due remote recipients of a pass go to at most default_process_limit relay
 # agents at once, at most smtp_destination_concurrency_limit of them with a
 # connection to one next hop.  Three slow remotes (t/smtp/remote.py waits
-# before its MAIL reply) at [127.0.0.2], [127.0.0.3], [127.0.0.4] port 25,
+# before its MAIL reply) at [10.74.0.2], [10.74.0.3], [10.74.0.4] port 25
 # in a private network namespace: transactions overlap across remotes and
 # within one, never more connections than the limits, every message once;
 # an agent killed in the middle of a transaction leaves its recipient
@@ -11,6 +11,7 @@
 . "${FACTEUR_SRC:-$(cd "$(dirname "$0")/.." && pwd)}/t/lib/tap.sh"
 . "$FACTEUR_SRC/t/lib/env.sh"
 . "$FACTEUR_SRC/t/smtp/lib.sh"
+. "$FACTEUR_SRC/t/lib/xinetd.sh"
 [ -x "$B/smtpd" ] || { echo "Bail out! $B/smtpd not built"; exit 1; }
 need_root "a network namespace, port 25 inside it"
 need_cmd unshare
@@ -22,17 +23,19 @@ if [ -z "${FACTEUR_NETNS:-}" ]; then
 	exit $?
 fi
 ip link set lo up || { echo "Bail out! cannot bring lo up in the namespace"; exit 1; }
+# remote addresses (a literal of 127/8 names this host: local mail)
+for n in 2 3 4; do ip addr add "10.74.0.$n/32" dev lo || { echo "Bail out! ip addr add"; exit 1; }; done
 smtp_env
-trap 'for f in "$T_TMP"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done; rm -rf "$T_TMP"' EXIT
+trap 'for f in "$T_TMP"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done; rm -rf /tmp/t74dbg; cp -r "$T_TMP" /tmp/t74dbg; rm -rf "$T_TMP"' EXIT
 conf_set minimal_backoff_time 1s
 conf_set maximal_backoff_time 2s
 conf_set default_process_limit 4
 conf_set smtp_destination_concurrency_limit 2
 
-# sink N DELAY: a remote on 127.0.0.N:25 answering MAIL after DELAY s
+# sink N DELAY: a remote on 10.74.0.N:25 answering MAIL after DELAY s
 sink() {
 	rm -rf "$T_TMP/s$1"
-	"$PYTHON" "$FACTEUR_SRC/t/smtp/remote.py" --listen "127.0.0.$1:25" --out "$T_TMP/s$1" \
+	"$PYTHON" "$FACTEUR_SRC/t/smtp/remote.py" --listen "10.74.0.$1:25" --out "$T_TMP/s$1" \
 		--delay-mail "$2" > "$T_TMP/s$1.ready" 2>"$T_TMP/s$1.err" &
 	echo $! > "$T_TMP/s$1.pid"
 	i=0; while ! grep -q ready "$T_TMP/s$1.ready" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
@@ -48,7 +51,7 @@ for f in glob.glob(sys.argv[1] + "/msg-*.json"):
 
 # 1: four messages for three remotes, deferred while they are down
 for m in 1 2 3 4; do
-	send "m$m" "a$m@[127.0.0.2]" "b$m@[127.0.0.3]" "c$m@[127.0.0.4]"
+	send "m$m" "a$m@[10.74.0.2]" "b$m@[10.74.0.3]" "c$m@[10.74.0.4]"
 done
 i=0; while [ "$(count 'status=deferred')" -lt 12 ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
 is "$(count 'status=deferred')" 12 "12 recipients deferred while the remotes are down"
@@ -56,8 +59,8 @@ sink 2 1; sink 3 1; sink 4 1
 "$B/sendmail" -c "$FCONF" -qf
 wait_queue; ok $? "queue empty after one run"
 for n in 2 3 4; do
-	is "$(rcpts $n | sort | tr '\n' ' ')" "$(for m in 1 2 3 4; do printf '%s@[127.0.0.%s] ' "$(echo "$n" | tr 234 abc)$m" "$n"; done)" \
-		"remote 127.0.0.$n got each of its 4 recipients once"
+	is "$(rcpts $n | sort | tr '\n' ' ')" "$(for m in 1 2 3 4; do printf '%s@[10.74.0.%s] ' "$(echo "$n" | tr 234 abc)$m" "$n"; done)" \
+		"remote 10.74.0.$n got each of its 4 recipients once"
 done
 # overlap: the most connections open at once, per remote and in all, and
 # the most remotes inside a transaction (MAIL received, reply pending) at once
@@ -98,13 +101,13 @@ grep -q 'relay agent failed' "$T_TMP/log"; is $? 1 "no agent failure"
 # 2: an agent killed in the middle of a transaction (before MAIL's reply)
 stop_sink 2
 sink 2 4
-send m5 "k@[127.0.0.2]"
+send m5 "k@[10.74.0.2]"
 i=0; while ! grep -q 'RCPT TO:<k@' "$T_TMP/s2/transcript" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
-pid=$(ss -Htnp state established dst 127.0.0.2:25 | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
+pid=$(ss -Htnp state established dst 10.74.0.2:25 | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
 [ -n "$pid" ] && [ "$(ps -o user= -p "$pid")" != root ]
 ok $? "the agent in the transaction does not run as root (pid $pid)"
 kill -9 "$pid"
-wait_log 'to=<k@\[127.0.0.2\]>, relay=none, .*status=deferred (relay agent failed)'
+wait_log 'to=<k@\[10.74.0.2\]>, relay=none, .*status=deferred (relay agent failed)'
 ok $? "killed agent: its recipient is deferred"
 is "$(rcpts 2 | grep -c '^k@')" 0 "nothing reached the remote"
 sleep 1.2
