@@ -91,6 +91,11 @@
 /* Connections the relay agent keeps open across a pass, and how long. */
 #define RELAY_CACHE_MAX 8
 #define RELAY_CACHE_IDLE_MS 60000
+/* default_process_limit and smtp_destination_concurrency_limit: at most */
+#define CONF_COUNT_MAX 1000
+/* relay jobs waiting for an agent (each holds its queue file open) before
+ * the runner stops reading the queue and waits for results */
+#define RELAY_WAIT_MAX 256
 
 /* --- POP3 (RFC 1939, RFC 2449) --- */
 /* RFC 2449 section 4: a command line is at most 255 octets with CRLF. */

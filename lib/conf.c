@@ -14,7 +14,7 @@
 #include "str.h"
 
 enum kind { K_STR, K_NETS, K_BARELF, K_BARELF_EXCL, K_SIZE, K_SECS, K_MSECS, K_AUTH, K_LOG, K_PATH, K_MAPS,
-	    K_TLSLEVEL, K_BOOL };
+	    K_TLSLEVEL, K_BOOL, K_COUNT };
 
 struct key {
 	const char *name;
@@ -74,6 +74,8 @@ static const struct key keys[] = {
 	{"maximal_backoff_time", K_SECS, N(maximal_backoff_time)},
 	{"maximal_queue_lifetime", K_SECS, N(maximal_queue_lifetime)},
 	{"delay_warning_time", K_SECS, N(delay_warning_time)},
+	{"default_process_limit", K_COUNT, N(default_process_limit)},
+	{"smtp_destination_concurrency_limit", K_COUNT, N(smtp_destination_concurrency_limit)},
 };
 #undef S
 #undef N
@@ -141,6 +143,8 @@ void conf_defaults(struct conf *c)
 	c->maximal_backoff_time = 4000;
 	c->maximal_queue_lifetime = 5 * 86400;
 	c->delay_warning_time = 0;
+	c->default_process_limit = 100;
+	c->smtp_destination_concurrency_limit = 20;
 }
 
 /* "300", "300s", "5m", "1h", "2d", "500ms"; unit is what a bare number means
@@ -289,6 +293,15 @@ static int set_key(struct conf *c, const struct key *k, const char *v, char *err
 			return -1;
 		}
 		return 0;
+	case K_COUNT: {
+		uint64_t n;
+		if (parse_u64(v, strlen(v), CONF_COUNT_MAX, &n) < 0 || n == 0) {
+			snprintf(err, errlen, "%s: needs a number from 1 to %u", k->name, CONF_COUNT_MAX);
+			return -1;
+		}
+		*(unsigned *)(base + k->off) = (unsigned)n;
+		return 0;
+	}
 	case K_BOOL:
 		if (!strcmp(v, "yes"))
 			*(int *)(base + k->off) = 1;

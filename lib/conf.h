@@ -80,6 +80,8 @@ struct conf {
 	unsigned maximal_backoff_time;      /* 4000 s */
 	unsigned maximal_queue_lifetime;    /* 5 d */
 	unsigned delay_warning_time;        /* 0 = no warning */
+	unsigned default_process_limit;     /* 100: relay agents of a queue run at once */
+	unsigned smtp_destination_concurrency_limit; /* 20: of them, to one next hop */
 	char path[PATH_MAX];                /* the file read, "" when none */
 };
 

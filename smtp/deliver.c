@@ -482,10 +482,19 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 		/* remote recipients (issue 12): sent by the runner, else left to it */
 		deferred = 0;
 		notice[0] = '\0';
-		if (remote)
-			relay_file(c, fv[k].fd, fv[k].path, &fv[k].e, retry, notice, sizeof notice);
-		else
+		if (remote) {
+			/* handed to the relay agents: deliver_reap finishes it
+			 * (the file stays open and locked meanwhile) */
+			struct qfile *h = malloc(sizeof *h);
+			if (h) {
+				*h = fv[k];
+				if (relay_submit(c, h->fd, h->path, &h->e, retry, h, notice, sizeof notice) > 0)
+					continue;
+				free(h);
+			}
+		} else {
 			deferred = relay_pending(&fv[k].e);
+		}
 		runner |= deferred > 0;
 		str_copyz(ids[nlater], sizeof ids[0], fv[k].e.id);
 		more |= qf_finish(c, &fv[k], &unlinked, &deferred);
@@ -499,6 +508,33 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 	/* what a short lock budget left, and remote recipients outside the
 	 * runner, need a queue run: the caller asks for it */
 	return (nlater && (lms < conf_lock_ms(c, SMTP_LOCK_TIMEOUT_MS) || runner)) || more ? 1 : 0;
+}
+
+/* The runner's files whose remote recipients came back from the relay
+ * agents (relay.c): bounces, notices, removal.  wait: until no job is
+ * out.  Not reentrant: the bounces it delivers may hand files to the
+ * agents, which the loop here finishes too. */
+void deliver_reap(const struct conf *c, int wait)
+{
+	static int busy;
+	char notice[Q_ID_MAX], dir[PATH_MAX];
+	struct qfile *f;
+	int unlinked = 0;
+
+	if (busy)
+		return;
+	busy = 1;
+	do {
+		while ((f = relay_done(notice, sizeof notice))) {
+			qf_finish(c, f, &unlinked, NULL);
+			free(f);
+			if (notice[0])
+				deliver_file(c, notice, 0);
+		}
+	} while (wait && relay_wait(c) > 0);
+	if (unlinked && queue_path(c, NULL, dir, sizeof dir) == 0)
+		fsync_dir(dir);
+	busy = 0;
 }
 
 /* After a session (smtpd, its worker): a short lock budget, so one mailbox

@@ -1,4 +1,5 @@
-/* Remote recipients of a queue file: the root side and the agent.
+/* Remote recipients of queue files: the root side and the agents (a pool
+ * of them, jobs in parallel: see "the root side" below).
  *
  *   root runner (holds the queue file's flock)     agent (default_privs)
  *   groups due recipients by next hop   --job-->   routes (mx.c), connects,
@@ -13,6 +14,7 @@
  * (bounded) and its class ('2', '4', '5'). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,9 +34,6 @@
 #define REC_GO 'G'
 #define REC_RES 'r'      /* idx code \n status \n relay \n text */
 #define REC_DONE 'g'
-
-static pid_t agent_pid = -1;
-static int agent_fd = -1;
 
 /* ---------------- the agent ---------------- */
 
@@ -276,6 +275,11 @@ static void agent_main(const struct conf *c, int sock)
 				n++;
 			}
 		}
+		/* an agent keeps the connection of one next hop only, so the
+		 * runner knows how many each next hop has (relay_submit) */
+		for (i = 0; i < RELAY_CACHE_MAX; i++)
+			if (cache[i].k.fd >= 0 && strcasecmp(cache[i].key, key))
+				client_quit(c, &cache[i].k);
 		if (fd >= 0 && key[0] && n)
 			run_job(c, key, &m, rv, n, relay);
 		else
@@ -299,7 +303,49 @@ end:
 	buf_free(&out);
 }
 
-static int agent_start(const struct conf *c)
+/* ---------------- the root side: a pool of agents ----------------
+ * The full runner's pass hands the due remote recipients of each queue
+ * file, one job per next hop, to at most default_process_limit agents at
+ * once, at most smtp_destination_concurrency_limit of them holding a
+ * connection to one next hop (an agent keeps its last next hop's
+ * connection, and no other).  The jobs run in parallel; the runner alone
+ * writes their results into the queue files, as each comes back, and
+ * hands a file back to its caller (relay_done) when its last job ends. */
+
+struct rfile {                  /* a queue file with jobs out */
+	int fd;
+	const char *path;
+	struct q_env *e;
+	void *tag;
+	long long *next;        /* retry times, per recipient index */
+	size_t n, jobs;
+	int changed, warned;
+	char notice[Q_ID_MAX];
+	struct rfile *done_next;
+};
+
+struct rjob {
+	struct rfile *f;
+	char key[CONF_NAME_MAX];
+	size_t cnt;
+	size_t *idx;            /* recipient indexes in the file */
+	unsigned char *have;    /* a result came back */
+	struct rjob *next;
+};
+
+struct agent {
+	pid_t pid;              /* 0: free slot */
+	int fd;
+	struct rjob *job;       /* in flight, or NULL: idle */
+	char key[CONF_NAME_MAX];        /* the next hop whose connection it keeps */
+};
+
+static struct agent *pool;
+static size_t npool, inflight, nwait;
+static struct rjob *wait_head, *wait_tail;
+static struct rfile *done_head, *done_tail;
+
+static int agent_start(const struct conf *c, struct agent *a)
 {
 	struct passwd *pw = NULL;
 	int sv[2];
@@ -319,9 +365,10 @@ static int agent_start(const struct conf *c)
 		return -1;
 	}
 	if (pid == 0) {
-		/* keep nothing of the root side (no queue file, no lock): the
-		 * socket moves above every fd, all else is closed, then the log
-		 * is opened anew (its old fd number is gone too) */
+		/* keep nothing of the root side (no queue file, no lock, no
+		 * other agent's socket): the socket moves above every fd, all
+		 * else is closed, then the log is opened anew (its old fd
+		 * number is gone too) */
 		int sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 64);
 		if (sock < 0)
 			_exit(1);
@@ -336,25 +383,28 @@ static int agent_start(const struct conf *c)
 		_exit(0);
 	}
 	close(sv[1]);
-	agent_pid = pid;
-	agent_fd = sv[0];
+	a->pid = pid;
+	a->fd = sv[0];
+	a->job = NULL;
+	a->key[0] = '\0';
 	return 0;
 }
 
-void relay_end(void)
+/* Closing the socket ends the agent (it QUITs its connection). */
+static void agent_stop(struct agent *a)
 {
 	int st;
 
-	if (agent_fd >= 0)
-		close(agent_fd);
-	agent_fd = -1;
-	if (agent_pid > 0)
-		while (waitpid(agent_pid, &st, 0) < 0 && errno == EINTR)
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->pid > 0)
+		while (waitpid(a->pid, &st, 0) < 0 && errno == EINTR)
 			;
-	agent_pid = -1;
+	a->fd = -1;
+	a->pid = 0;
+	a->job = NULL;
+	a->key[0] = '\0';
 }
-
-/* ---------------- the root side ---------------- */
 
 static const char *domain_of(const char *addr)
 {
@@ -373,67 +423,6 @@ static int nexthop_of(const struct conf *c, const struct q_rcpt *r, char *out, s
 	return str_copyz(out, len, d);
 }
 
-/* Sends one job; fills code/status/relay/text of the recipients in idx. */
-static int job(const struct conf *c, const char *path, const struct q_env *e, const char *key, size_t *idx, size_t n,
-	       struct client_rcpt *res, char (*relay)[340])
-{
-	static char rec[SMTP_REC_MAX + 1];
-	struct buf b;
-	size_t i, len;
-	int fd, type, r = -1;
-
-	for (i = 0; i < n; i++)
-		res[i].code = 0;
-	if (agent_fd < 0 && agent_start(c) < 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	buf_init(&b);
-	if (send_fd(agent_fd, fd) < 0)
-		goto dead;
-	if (buf_printf(&b, "%s\n%s\n%s\n%c %c %c %lld %lld", key, e->sender, e->envid, e->ret ? e->ret : '-',
-		       e->body ? e->body : '-', e->utf8 ? '1' : '0', (long long)e->data_off, (long long)e->size) < 0 ||
-	    rec_put(agent_fd, REC_JOB, b.s, b.len) < 0)
-		goto dead;
-	for (i = 0; i < n; i++) {
-		const struct q_rcpt *q = &e->r.v[idx[i]];
-		buf_reset(&b);
-		if (buf_printf(&b, "%zu %u\n%s\n%s", i, q->notify, q->addr, q->orcpt) < 0 ||
-		    rec_put(agent_fd, REC_JRCPT, b.s, b.len) < 0)
-			goto dead;
-	}
-	if (rec_put(agent_fd, REC_GO, "", 0) < 0)
-		goto dead;
-	for (;;) {
-		char *f[4];
-		unsigned long k;
-		char *end;
-		if (rec_get(agent_fd, &type, rec, SMTP_REC_MAX, &len) != 1)
-			goto dead;
-		if (type == REC_DONE)
-			break;
-		if (type != REC_RES || split(rec, len, f, 4) != 4)
-			goto dead;
-		k = strtoul(f[0], &end, 10);
-		if (k >= n || *end != ' ' || (end[1] != '2' && end[1] != '4' && end[1] != '5'))
-			goto dead;
-		res[k].code = end[1];
-		str_copyz(res[k].status, sizeof res[k].status, f[1]);
-		str_copyz(relay[k], sizeof relay[k], f[2]);
-		str_copyz(res[k].text, sizeof res[k].text, f[3]);
-	}
-	r = 0;
-	goto out;
-dead:
-	log_msg(LOG_ERR, "%s: relay agent failed", e->id);
-	relay_end();
-out:
-	close(fd);
-	buf_free(&b);
-	return r;
-}
-
 size_t relay_pending(const struct q_env *e)
 {
 	size_t i, n = 0;
@@ -443,6 +432,8 @@ size_t relay_pending(const struct q_env *e)
 	return n;
 }
 
+/* Records one recipient's result, not synced (the caller syncs once per
+ * job: its recipients share one transaction, hence one reply). */
 static void apply(const struct conf *c, int fd, struct q_env *e, struct q_rcpt *q, const struct client_rcpt *res,
 		  const char *relay, long long *next, long long now)
 {
@@ -454,20 +445,20 @@ static void apply(const struct conf *c, int fd, struct q_env *e, struct q_rcpt *
 		reason[0] = '\0';
 	if (res->code == '2') {
 		status = "sent";
-		queue_set_state(fd, q, Q_DONE, "");
+		queue_set_state_nosync(fd, q, Q_DONE, "");
 		*next = 0;
 	} else if (res->code == '5') {
 		status = "bounced";
-		queue_set_state(fd, q, Q_FAILED, reason);
+		queue_set_state_nosync(fd, q, Q_FAILED, reason);
 		*next = 0;
 	} else if (delay >= (long long)c->maximal_queue_lifetime) {
 		/* too old: bounce with the last reply (Postfix's wording) */
 		status = "expired";
-		queue_set_state(fd, q, Q_FAILED, reason);
+		queue_set_state_nosync(fd, q, Q_FAILED, reason);
 		*next = 0;
 	} else {
 		status = "deferred";
-		queue_set_state(fd, q, Q_DEFERRED, reason);
+		queue_set_state_nosync(fd, q, Q_DEFERRED, reason);
 		*next = now + retry_backoff(c, q->attempts);
 	}
 	log_msg(LOG_INFO, "%s: to=<%s>, relay=%s, delay=%lld, dsn=%s, status=%s (%s)", e->id, q->addr, relay, delay,
@@ -476,16 +467,285 @@ static void apply(const struct conf *c, int fd, struct q_env *e, struct q_rcpt *
 		log_msg(LOG_INFO, "%s: from=<%s>, status=expired, returned to sender", e->id, e->sender);
 }
 
-int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, int retry, char *notice,
-	       size_t noticelen)
+/* After a file's last job: the delay notice, the retry schedule. */
+static void file_end(const struct conf *c, struct rfile *f)
 {
-	static struct client_rcpt res[RETRY_MAX];
-	static char relay[RETRY_MAX][340];
+	struct q_env *e = f->e;
+	long long now = (long long)time(NULL);
+	size_t i;
+	int deferred = 0;
+
+	f->notice[0] = '\0';
+	for (i = 0; i < f->n; i++)
+		deferred |= e->r.v[i].kind == RCPT_REMOTE && e->r.v[i].state == Q_DEFERRED;
+	if (deferred && !f->warned && c->delay_warning_time && now - e->time >= (long long)c->delay_warning_time) {
+		/* once per message, as Postfix's delay_warning_time; the
+		 * caller delivers the notice */
+		if (bounce_delay_queue(c, f->fd, e, f->notice, sizeof f->notice) == 0)
+			f->warned = f->changed = 1;
+	}
+	if (f->changed && deferred)
+		retry_save(c, e->id, f->next, f->n, f->warned);
+	else if (f->changed)
+		retry_remove(c, e->id);
+}
+
+static void job_end(const struct conf *c, struct rjob *j)
+{
+	struct rfile *f = j->f;
+
+	free(j->idx);
+	free(j->have);
+	free(j);
+	if (--f->jobs)
+		return;
+	file_end(c, f);
+	f->done_next = NULL;
+	if (done_tail)
+		done_tail->done_next = f;
+	else
+		done_head = f;
+	done_tail = f;
+}
+
+/* The recipients of j without a result: deferred (a retry later). */
+static void job_fail(const struct conf *c, struct rjob *j, const char *why)
+{
+	struct client_rcpt res;
+	long long now = (long long)time(NULL);
+	size_t i;
+
+	memset(&res, 0, sizeof res);
+	res.code = '4';
+	str_copyz(res.status, sizeof res.status, "4.3.0");
+	str_copyz(res.text, sizeof res.text, why);
+	for (i = 0; i < j->cnt; i++) {
+		if (j->have[i])
+			continue;
+		j->have[i] = 1;
+		apply(c, j->f->fd, j->f->e, &j->f->e->r.v[j->idx[i]], &res, "none", &j->f->next[j->idx[i]], now);
+		j->f->changed = 1;
+	}
+}
+
+/* Sends job j to agent a: the queue file read-only, then its records. */
+static int job_send(struct agent *a, const struct rjob *j)
+{
+	const struct q_env *e = j->f->e;
+	struct buf b;
+	size_t i;
+	int fd, r = -1;
+
+	fd = open(j->f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	buf_init(&b);
+	if (send_fd(a->fd, fd) < 0 ||
+	    buf_printf(&b, "%s\n%s\n%s\n%c %c %c %lld %lld", j->key, e->sender, e->envid, e->ret ? e->ret : '-',
+		       e->body ? e->body : '-', e->utf8 ? '1' : '0', (long long)e->data_off, (long long)e->size) < 0 ||
+	    rec_put(a->fd, REC_JOB, b.s, b.len) < 0)
+		goto out;
+	for (i = 0; i < j->cnt; i++) {
+		const struct q_rcpt *q = &e->r.v[j->idx[i]];
+		buf_reset(&b);
+		if (buf_printf(&b, "%zu %u\n%s\n%s", i, q->notify, q->addr, q->orcpt) < 0 ||
+		    rec_put(a->fd, REC_JRCPT, b.s, b.len) < 0)
+			goto out;
+	}
+	r = rec_put(a->fd, REC_GO, "", 0);
+out:
+	close(fd);
+	buf_free(&b);
+	return r;
+}
+
+/* Reads the results of a's job, each recorded as it comes; one sync for
+ * the job.  0, or -1: the agent died or lied (it is stopped, the
+ * recipients without a result deferred). */
+static int job_read(const struct conf *c, struct agent *a)
+{
+	static char rec[SMTP_REC_MAX + 1];
+	struct rjob *j = a->job;
+	struct rfile *f = j->f;
+	struct client_rcpt res;
+	long long now = (long long)time(NULL);
+	size_t len;
+	int type, sent = 0;
+
+	for (;;) {
+		char *fl[4];
+		unsigned long k;
+		char *end;
+		if (rec_get(a->fd, &type, rec, SMTP_REC_MAX, &len) != 1)
+			break;
+		if (type == REC_DONE) {
+			if (sent && fdatasync(f->fd) < 0)
+				log_msg(LOG_ERR, "%s: cannot sync the queue file: %m (a crash now may send again)",
+					f->e->id);
+			return 0;
+		}
+		if (type != REC_RES || split(rec, len, fl, 4) != 4)
+			break;
+		k = strtoul(fl[0], &end, 10);
+		if (k >= j->cnt || j->have[k] || *end != ' ' || (end[1] != '2' && end[1] != '4' && end[1] != '5'))
+			break;
+		memset(&res, 0, sizeof res);
+		res.code = end[1];
+		str_copyz(res.status, sizeof res.status, fl[1]);
+		str_copyz(res.text, sizeof res.text, fl[3]);
+		j->have[k] = 1;
+		sent |= res.code == '2';
+		apply(c, f->fd, f->e, &f->e->r.v[j->idx[k]], &res, fl[2], &f->next[j->idx[k]], now);
+		f->changed = 1;
+	}
+	log_msg(LOG_ERR, "%s: relay agent failed", f->e->id);
+	if (sent && fdatasync(f->fd) < 0)
+		log_msg(LOG_ERR, "%s: cannot sync the queue file: %m (a crash now may send again)", f->e->id);
+	job_fail(c, j, "relay agent failed");
+	a->job = NULL;
+	agent_stop(a);
+	return -1;
+}
+
+/* An agent for a job to key: an idle one keeping key's connection, else,
+ * while fewer than the destination's limit keep one, a new agent (a free
+ * slot), else an idle one of another next hop.  NULL: wait. */
+static struct agent *pick(const struct conf *c, const char *key)
+{
+	struct agent *fresh = NULL, *other = NULL;
+	size_t i, holders = 0;
+
+	for (i = 0; i < npool; i++) {
+		struct agent *a = &pool[i];
+		if (a->pid <= 0) {
+			if (!fresh)
+				fresh = a;
+			continue;
+		}
+		if (strcasecmp(a->key, key)) {
+			if (!a->job && !other)
+				other = a;
+			continue;
+		}
+		if (!a->job)
+			return a;
+		holders++;
+	}
+	if (holders >= c->smtp_destination_concurrency_limit)
+		return NULL;
+	return fresh ? fresh : other;
+}
+
+/* Hands waiting jobs to agents, in queue order where the limits allow. */
+static void dispatch(const struct conf *c)
+{
+	struct rjob *j = wait_head, *prev = NULL, *nx;
+	struct agent *a;
+
+	while (j && inflight < npool) {
+		nx = j->next;
+		a = pick(c, j->key);
+		if (!a) {
+			prev = j;
+			j = nx;
+			continue;
+		}
+		if (prev)
+			prev->next = nx;
+		else
+			wait_head = nx;
+		if (wait_tail == j)
+			wait_tail = prev;
+		nwait--;
+		if (a->pid <= 0 && agent_start(c, a) < 0) {
+			log_msg(LOG_ERR, "%s: cannot start a relay agent: %m", j->f->e->id);
+			job_fail(c, j, "relay agent failed");
+			job_end(c, j);
+		} else if (job_send(a, j) < 0) {
+			log_msg(LOG_ERR, "%s: relay agent failed", j->f->e->id);
+			agent_stop(a);
+			job_fail(c, j, "relay agent failed");
+			job_end(c, j);
+		} else {
+			str_copyz(a->key, sizeof a->key, j->key);
+			a->job = j;
+			inflight++;
+		}
+		j = nx;
+	}
+}
+
+int relay_wait(const struct conf *c)
+{
+	struct pollfd pv[CONF_COUNT_MAX];
+	struct agent *av[CONF_COUNT_MAX];
+	size_t i, n = 0;
+	int r;
+
+	dispatch(c);
+	if (!inflight)
+		return 0;
+	for (i = 0; i < npool; i++) {
+		if (pool[i].pid > 0 && pool[i].job) {
+			pv[n].fd = pool[i].fd;
+			pv[n].events = POLLIN;
+			av[n++] = &pool[i];
+		}
+	}
+	/* every agent ends its job: the SMTP timeouts bound it */
+	do
+		r = poll(pv, (nfds_t)n, -1);
+	while (r < 0 && errno == EINTR);
+	for (i = 0; i < n; i++) {
+		struct rjob *j = av[i]->job;
+		if (!pv[i].revents)
+			continue;
+		job_read(c, av[i]);
+		av[i]->job = NULL;
+		inflight--;
+		job_end(c, j);
+	}
+	dispatch(c);
+	return 1;
+}
+
+void *relay_done(char *notice, size_t noticelen)
+{
+	struct rfile *f = done_head;
+	void *tag;
+
+	if (!f)
+		return NULL;
+	done_head = f->done_next;
+	if (!done_head)
+		done_tail = NULL;
+	str_copyz(notice, noticelen, f->notice);
+	tag = f->tag;
+	free(f->next);
+	free(f);
+	return tag;
+}
+
+void relay_end(void)
+{
+	size_t i;
+
+	for (i = 0; i < npool; i++)
+		agent_stop(&pool[i]);
+	free(pool);
+	pool = NULL;
+	npool = 0;
+}
+
+int relay_submit(const struct conf *c, int fd, const char *path, struct q_env *e, int retry, void *tag,
+		 char *notice, size_t noticelen)
+{
 	char key[CONF_NAME_MAX], k2[CONF_NAME_MAX];
-	long long *next, now = (long long)time(NULL);
-	size_t *idx, i, j, n = e->r.n < RETRY_MAX ? e->r.n : RETRY_MAX, cnt;
+	long long now = (long long)time(NULL);
+	size_t i, j, n = e->r.n < RETRY_MAX ? e->r.n : RETRY_MAX;
 	unsigned char *due;
-	int changed = 0, deferred = 0, warned = 0;
+	struct rfile *f;
+	struct rjob *jb;
 
 	if (noticelen)
 		notice[0] = '\0';
@@ -493,16 +753,33 @@ int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, 
 		;
 	if (i == n)
 		return 0;
-	next = calloc(n, sizeof *next);
-	idx = calloc(n, sizeof *idx);
+	if (!pool) {
+		npool = c->default_process_limit;
+		pool = calloc(npool, sizeof *pool);
+		if (!pool) {
+			npool = 0;
+			return -1;
+		}
+		for (i = 0; i < npool; i++)
+			pool[i].fd = -1;
+	}
+	f = calloc(1, sizeof *f);
 	due = calloc(n, 1);
-	if (!next || !idx || !due) {
-		free(next);
-		free(idx);
+	if (f)
+		f->next = calloc(n, sizeof *f->next);
+	if (!f || !due || !f->next) {
+		if (f)
+			free(f->next);
+		free(f);
 		free(due);
 		return -1;
 	}
-	retry_load(c, e->id, next, n, &warned);
+	f->fd = fd;
+	f->path = path;
+	f->e = e;
+	f->tag = tag;
+	f->n = n;
+	retry_load(c, e->id, f->next, n, &f->warned);
 	for (i = 0; i < n; i++) {
 		struct q_rcpt *q = &e->r.v[i];
 		if (q->kind != RCPT_REMOTE)
@@ -510,55 +787,61 @@ int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, 
 		if (q->state == Q_PENDING)
 			due[i] = 1;
 		else if (q->state == Q_DEFERRED && retry &&
-			 (now >= next[i] || retry_forced(domain_of(q->addr), e->sender)))
+			 (now >= f->next[i] || retry_forced(domain_of(q->addr), e->sender)))
 			due[i] = 1;
 		else if (q->state == Q_DEFERRED && now - e->time >= (long long)c->maximal_queue_lifetime) {
 			/* expired while waiting: bounce with the last reason */
 			log_msg(LOG_INFO, "%s: to=<%s>, status=expired (%s)", e->id, q->addr, q->reason);
 			queue_set_state(fd, q, Q_FAILED, q->reason);
-			next[i] = 0;
-			changed = 1;
+			f->next[i] = 0;
+			f->changed = 1;
 		}
 	}
-	/* one job per next hop, recipients in queue order */
+	/* one job per next hop, recipients in queue order; one that cannot be
+	 * made leaves its recipients as they are, for the next run */
 	for (i = 0; i < n; i++) {
 		if (!due[i] || nexthop_of(c, &e->r.v[i], key, sizeof key) < 0)
 			continue;
-		cnt = 0;
+		jb = calloc(1, sizeof *jb);
+		if (jb) {
+			jb->idx = calloc(n - i, sizeof *jb->idx);
+			jb->have = calloc(n - i, 1);
+		}
+		if (!jb || !jb->idx || !jb->have) {
+			if (jb) {
+				free(jb->idx);
+				free(jb->have);
+			}
+			free(jb);
+			break;
+		}
+		str_copyz(jb->key, sizeof jb->key, key);
+		jb->f = f;
 		for (j = i; j < n; j++) {
 			if (!due[j] || nexthop_of(c, &e->r.v[j], k2, sizeof k2) < 0 || strcasecmp(key, k2))
 				continue;
 			due[j] = 0;
-			idx[cnt++] = j;
+			jb->idx[jb->cnt++] = j;
 		}
-		if (job(c, path, e, key, idx, cnt, res, relay) < 0)
-			for (j = 0; j < cnt; j++) {
-				res[j].code = '4';
-				str_copyz(res[j].status, sizeof res[j].status, "4.3.0");
-				str_copyz(res[j].text, sizeof res[j].text, "relay agent failed");
-				str_copyz(relay[j], sizeof relay[j], "none");
-			}
-		for (j = 0; j < cnt; j++) {
-			if (!res[j].code)
-				continue;
-			apply(c, fd, e, &e->r.v[idx[j]], &res[j], relay[j], &next[idx[j]], now);
-			changed = 1;
-		}
+		f->jobs++;
+		if (wait_tail)
+			wait_tail->next = jb;
+		else
+			wait_head = jb;
+		wait_tail = jb;
+		nwait++;
 	}
-	for (i = 0; i < n; i++)
-		deferred |= e->r.v[i].kind == RCPT_REMOTE && e->r.v[i].state == Q_DEFERRED;
-	if (deferred && !warned && c->delay_warning_time && now - e->time >= (long long)c->delay_warning_time) {
-		/* once per message, as Postfix's delay_warning_time; the
-		 * caller delivers the notice */
-		if (bounce_delay_queue(c, fd, e, notice, noticelen) == 0)
-			warned = changed = 1;
-	}
-	if (changed && deferred)
-		retry_save(c, e->id, next, n, warned);
-	else if (changed)
-		retry_remove(c, e->id);
-	free(next);
-	free(idx);
 	free(due);
-	return 0;
+	if (!f->jobs) {
+		file_end(c, f);
+		str_copyz(notice, noticelen, f->notice);
+		free(f->next);
+		free(f);
+		return 0;
+	}
+	dispatch(c);
+	/* bounded: past RELAY_WAIT_MAX waiting jobs, results first */
+	while (nwait > RELAY_WAIT_MAX && relay_wait(c) > 0)
+		;
+	return 1;
 }

@@ -1,7 +1,8 @@
 /* The queue runner: the one process that runs the queue (maildrop pickup,
  * then every queue file in order of arrival, deferred ones retried), one
  * message after another, in itself; only the per-mailbox delivery children
- * (deliver.c) are forked.  At most one runs at a time: it holds an flock on
+ * (deliver.c) and the relay agents (relay.c: at most default_process_limit,
+ * kept across its passes) are forked, and it alone writes the queue.  At most one runs at a time: it holds an flock on
  * queue_directory/runner.lock.  A request (ETRN, sendmail, a session whose
  * mail was deferred) creates queue_directory/run.request and starts a
  * runner only when none holds the lock; the runner removes the request
@@ -196,11 +197,13 @@ static int pass(const struct conf *c)
 	if (queue_path(c, NULL, dir, sizeof dir) < 0 || list_queue(dir, 0, &v, &n) < 0)
 		return -1;
 	deliver_in_runner(1);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		deliver_file(c, v[i].id, 1);
+		deliver_reap(c, 0);     /* what the relay agents finished */
+	}
+	deliver_reap(c, 1);
 	deliver_in_runner(0);
 	free(v);
-	relay_end();                    /* the agent's connections, kept for the pass */
 	return 0;
 }
 
@@ -264,6 +267,8 @@ static int runner_loop(const struct conf *c, int light)
 			else
 				pass(c);
 		}
+		if (!light)
+			relay_end();    /* the agents' connections, kept across passes */
 		flock(fd, LOCK_UN);
 		if (!request_pending(c, light ? REQ_NEW : REQ_RUN))
 			break;

@@ -195,6 +195,9 @@ int deliver_file(const struct conf *c, const char *id, int retry);
 /* Set by the runner around its pass: deliveries (bounces too) then send
  * remote recipients themselves instead of leaving them to a run. */
 void deliver_in_runner(int on);
+/* In the runner: finishes the files whose remote recipients came back
+ * from the relay agents; wait: until none is out (the end of a pass). */
+void deliver_reap(const struct conf *c, int wait);
 /* Delivers the pending local recipients of n files as one batch: one
  * process (as the owner) and one lock per mailbox, messages in queue
  * order, each fsync'ed (libmbox) before its state is written; one fsync of
@@ -410,18 +413,25 @@ int client_rset(const struct conf *c, struct client_conn *k);
 void client_quit(const struct conf *c, struct client_conn *k);
 
 /* ---- relay.c: remote recipients of queue files ---- */
-/* Delivers the due remote recipients of the locked, loaded queue file
- * (fd, path), updates their states and retry times.  retry: deferred ones
- * whose time has come (or forced) are due too; pending ones always are.
- * The network side runs in an unprivileged agent process kept for the
- * whole run (connections are reused across messages).  notice: the id of
- * a delay_warning_time notice queued for the caller to deliver, or "".
- * 0 or -1. */
-int relay_file(const struct conf *c, int fd, const char *path, struct q_env *e, int retry, char *notice,
-	       size_t noticelen);
+/* Hands the due remote recipients of the locked, loaded queue file (fd,
+ * path, e) to the relay agents (unprivileged, in parallel: see relay.c),
+ * one job per next hop.  retry: deferred ones whose time has come (or
+ * forced) are due too; pending ones always are.  1: jobs are out, the
+ * file must stay open, locked and loaded until relay_done returns tag;
+ * 0: nothing to send (notice: the id of a delay_warning_time notice queued
+ * for the caller to deliver, or ""); -1 error (nothing sent).  May wait
+ * for results of earlier jobs, never of this file's. */
+int relay_submit(const struct conf *c, int fd, const char *path, struct q_env *e, int retry, void *tag,
+		 char *notice, size_t noticelen);
+/* Waits for at least one job's results (recorded in its queue file): 1,
+ * or 0 when no job is out. */
+int relay_wait(const struct conf *c);
+/* The tag of a file whose jobs all ended (states and retry times written,
+ * not its removal nor its bounces: the caller's), and its notice; NULL. */
+void *relay_done(char *notice, size_t noticelen);
 /* Remote recipients of e still pending (never tried): a runner is due. */
 size_t relay_pending(const struct q_env *e);
-/* Ends the agent (QUIT to every kept connection). */
+/* Ends the agents (QUIT to every kept connection); none may be busy. */
 void relay_end(void);
 
 /* ---- retry.c: per-recipient schedule beside the queue file ---- */

@@ -87,7 +87,10 @@ n0=$(count 'status=deferred')
 is "$(count 'status=deferred')" "$n0" "sendmail -q before the retry time: no attempt"
 remote_on r2 "$P2"
 sleep 2.2
+# one agent for the next hop (else up to 20 in parallel: t/74)
+conf_set smtp_destination_concurrency_limit 1
 "$B/sendmail" -c "$FCONF" -q
+conf_set smtp_destination_concurrency_limit 20
 is "$(nmsg r2)" 3 "after the backoff, sendmail -q delivers all three"
 is "$(grep -c '^EHLO' "$T_TMP/r2/transcript")" 1 "on one connection"
 wait_queue; ok $? "queue empty"

@@ -16,6 +16,9 @@ every command line received is appended to OUTDIR/transcript.
     --drop-after-354   close the connection right after DATA's 354
     --drop-before-dot-reply  read the message, close without a reply
     --greet-5xx        554 greeting
+    --delay-mail SECS  wait SECS before the reply to MAIL (a slow remote)
+Connections are logged to OUTDIR/events: "open N T", "mail N T" (a MAIL
+received), "close N T" (QUIT or the end of the connection read); T in s.
 Prints "ready" on stdout once listening.
 """
 import argparse, json, os, socket, sys, threading, time
@@ -35,6 +38,7 @@ ap.add_argument("--drop-after-354", action="store_true")
 ap.add_argument("--drop-before-dot-reply", action="store_true")
 ap.add_argument("--greet-5xx", action="store_true")
 ap.add_argument("--name", default="remote.test")
+ap.add_argument("--delay-mail", type=float, default=0)
 a = ap.parse_args()
 
 lock = threading.Lock()
@@ -58,11 +62,16 @@ def save(env):
     os.rename(tmp, os.path.join(a.out, "msg-%d.json" % n))
 
 
+def event(what, n):
+    with lock, open(os.path.join(a.out, "events"), "a") as f:
+        f.write("%s %d %.6f\n" % (what, n, time.time()))
+
+
 def stall():
     time.sleep(3600)
 
 
-def session(c):
+def session(c, n=0):
     f = c.makefile("rb")
     def say(s):
         c.sendall(s.encode() + b"\r\n")
@@ -104,6 +113,9 @@ def session(c):
         elif verb == "MAIL":
             if a.stall == "mail":
                 stall()
+            event("mail", n)
+            if a.delay_mail:
+                time.sleep(a.delay_mail)
             frm = cmd[10:].split(">")[0].lstrip("<")
             env = {"from": frm, "mail": cmd, "rcpts": [], "rcptcmds": []}
             say("250 2.1.0 Ok")
@@ -158,18 +170,25 @@ def session(c):
         elif verb == "NOOP":
             say("250 2.0.0 Ok")
         elif verb == "QUIT":
-            say("221 2.0.0 Bye")
-            return
+            return "quit"          # 221 after the close event (serve)
         else:
             say("502 5.5.2 Error: command not recognized")
 
 
-def serve(c):
+def serve(c, n):
+    event("open", n)
+    quit = None
     try:
-        session(c)
+        quit = session(c, n)
     except OSError:
         pass
     finally:
+        event("close", n)
+        if quit:
+            try:
+                c.sendall(b"221 2.0.0 Bye\r\n")
+            except OSError:
+                pass
         c.close()
 
 
@@ -179,6 +198,8 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((host, int(port)))
 s.listen(50)
 print("ready", flush=True)
+nconn = 0
 while True:
     c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
+    nconn += 1
+    threading.Thread(target=serve, args=(c, nconn), daemon=True).start()
