@@ -717,6 +717,41 @@ refuse:
 
 /* ---- what scan.c, rewrite.c and append.c call --------------------------------------- */
 
+/* The extension waits for mbox_unlock: the time between an append's fsync
+ * and the caller's record of it (smtpd's delivery result) is the window in
+ * which a crash delivers a message twice, and it must stay as short as it
+ * was.  One mailbox at a time: the identity before the first append made
+ * under this write lock. */
+static struct {
+	int set;
+	char path[PATH_MAX];
+	struct stat before;
+} pend;
+
+/* Does h describe mb's file as it was before the appends made under this
+ * write lock (only appended to since)?  Then h is made to describe st,
+ * the file now, as mbox_index_unlocking will write it. */
+static int pend_extend(const struct mbox *mb, struct hdr *h, const struct stat *st)
+{
+	if (!pend.set || strcmp(pend.path, mb->path) != 0 || mb->lock != MBOX_LOCK_WRITE ||
+	    !same_identity(h, &pend.before) || h->racy || st->st_ino != pend.before.st_ino ||
+	    st->st_dev != pend.before.st_dev || (uint64_t)st->st_size <= h->size)
+		return 0;
+	h->size = (uint64_t)st->st_size;
+	h->mtime_sec = (int64_t)st->st_mtim.tv_sec;
+	h->mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
+	h->ctime_sec = (int64_t)st->st_ctim.tv_sec;
+	h->ctime_nsec = (int64_t)st->st_ctim.tv_nsec;
+	h->racy = racy(st);
+	return 1;
+}
+
+void mbox_index_forget_appends(const struct mbox *mb)
+{
+	if (pend.set && !strcmp(pend.path, mb->path))
+		pend.set = 0;
+}
+
 int mbox_index_enabled(void)
 {
 	return *index_dir() != 0;
@@ -736,6 +771,10 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 	if (idx_read(mb, &x) < 0)
 		return 0;
 	tz_sig(tz);
+	/* appended to under our own write lock, not yet unlocked: the header
+	 * extension mbox_unlock will write holds already */
+	if (!same_identity(&x.h, st))
+		pend_extend(mb, &x.h, st);
 	if (!same_identity(&x.h, st) || x.h.racy || x.h.count == 0 ||
 	    x.h.tz[0] != tz[0] || x.h.tz[1] != tz[1] ||
 	    (x.h.scanned < x.h.size && x.h.count < 2))
@@ -875,17 +914,6 @@ void mbox_index_snapshot_free(struct mbox_scan *snap)
 	free(snap);
 }
 
-/* The extension waits for mbox_unlock: the time between an append's fsync
- * and the caller's record of it (smtpd's delivery result) is the window in
- * which a crash delivers a message twice, and it must stay as short as it
- * was.  One mailbox at a time: the identity before the first append made
- * under this write lock. */
-static struct {
-	int set;
-	char path[PATH_MAX];
-	struct stat before;
-} pend;
-
 void mbox_index_appended(struct mbox *mb, const struct stat *before)
 {
 	if (!mbox_index_enabled())
@@ -909,22 +937,14 @@ void mbox_index_unlocking(struct mbox *mb)
 
 	if (!pend.set || strcmp(pend.path, mb->path) != 0)
 		return;
-	pend.set = 0;
-	if (mb->lock != MBOX_LOCK_WRITE || index_path(mb, "index", path, sizeof path) < 0)
-		return;
-	if ((fd = open_own(path, O_RDWR, &st)) < 0)
-		return;
-	if ((uint64_t)st.st_size >= IDX_HDR && mbox_pread_full(fd, &h, IDX_HDR, 0) == 0 &&
-	    hdr_ok(&h) && same_identity(&h, &pend.before) && !h.racy && fstat(mb->fd, &now) == 0 &&
-	    now.st_ino == pend.before.st_ino && (uint64_t)now.st_size > h.size) {
-		h.size = (uint64_t)now.st_size;
-		h.mtime_sec = (int64_t)now.st_mtim.tv_sec;
-		h.mtime_nsec = (int64_t)now.st_mtim.tv_nsec;
-		h.ctime_sec = (int64_t)now.st_ctim.tv_sec;
-		h.ctime_nsec = (int64_t)now.st_ctim.tv_nsec;
-		h.racy = racy(&now);
-		h.hdr_hash = hdr_hash(&h);
-		mbox_pwrite_full(fd, &h, IDX_HDR, 0);
+	if (mb->lock == MBOX_LOCK_WRITE && index_path(mb, "index", path, sizeof path) == 0 &&
+	    (fd = open_own(path, O_RDWR, &st)) >= 0) {
+		if ((uint64_t)st.st_size >= IDX_HDR && mbox_pread_full(fd, &h, IDX_HDR, 0) == 0 &&
+		    hdr_ok(&h) && fstat(mb->fd, &now) == 0 && pend_extend(mb, &h, &now)) {
+			h.hdr_hash = hdr_hash(&h);
+			mbox_pwrite_full(fd, &h, IDX_HDR, 0);
+		}
+		close(fd);
 	}
-	close(fd);
+	pend.set = 0;
 }

@@ -142,8 +142,9 @@ int mbox_scan(struct mbox *mb, struct mbox_scan *sc);
  * The entries keep their indexes and pending requests (dirty, new_flags,
  * new_keywords, expunge); their flags and keywords, and uidnext and the
  * keyword list, are refreshed from the file (known keywords keep their bit;
- * new ones are added after them).  Any change but an unchanged file means a
- * scan of the whole file.  1 = the file was changed otherwise and sc was
+ * new ones are added after them).  A file changed by facteur's writers is
+ * read from the index (mbox_set_index_dir), appended bytes only; any other
+ * change means a scan of the whole file.  1 = the file was changed otherwise and sc was
  * rebuilt from scratch (requests lost; callers reconcile by UID); -1 error
  * (sc unchanged, except when the file was replaced or shrank: then empty). */
 int mbox_scan_update(struct mbox *mb, struct mbox_scan *sc);

@@ -200,8 +200,9 @@ int mbox_scan_tail(int fd, uint64_t eof, struct mbox_scan *sc, uint64_t start);
 
 /* index.c (see mbox.h) */
 int mbox_index_enabled(void);
-/* mbox_scan's first step: 1 = sc filled from a trusted index (and a scan
- * of the appended tail), 0 = scan the whole file (sc untouched). */
+/* mbox_scan's and mbox_scan_update's first step: 1 = sc filled from an
+ * index that vouches for the file of identity st (and a scan of the
+ * appended tail), 0 = scan the whole file (sc untouched). */
 int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st);
 /* sc is a fresh scan of the whole file (old: the table it replaces, or
  * NULL): gives it mod-sequences (from an index of this very file, else
@@ -216,6 +217,9 @@ void mbox_index_snapshot_free(struct mbox_scan *snap);
  * while it still holds the write lock). */
 void mbox_index_appended(struct mbox *mb, const struct stat *before);
 void mbox_index_unlocking(struct mbox *mb);
+/* mbox_rewrite's: bytes below the appends may change; their extension is
+ * off (the rewrite writes an index of its own). */
+void mbox_index_forget_appends(const struct mbox *mb);
 
 /* recover.c: called by mbox_lock(WRITE) only, under the write lock:
  * cuts a partial append back, finishes an interrupted rewrite (or, if

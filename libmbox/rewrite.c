@@ -462,6 +462,7 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
 			errno = ESTALE;
 		return -1;
 	}
+	mbox_index_forget_appends(mb);
 	ret = -1;
 	if (!(r = malloc(sizeof(*r))))
 		return -1;

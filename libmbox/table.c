@@ -36,11 +36,24 @@ int mbox_scan_update(struct mbox *mb, struct mbox_scan *sc)
 		return 0;
 	/* replaced or shrunk: a new table; appended to, or patched in place
 	 * (another agent's flag change: same size, new mtime), or both, in
-	 * any order: only a scan of the whole file sees flags changed before
-	 * an append, and the known messages keep their requests if they are
-	 * all still where they were */
+	 * any order: the known messages keep their requests if they are all
+	 * still where they were */
 	moved = !same || (uint64_t)st.st_size < sc->size;
 	memset(&ns, 0, sizeof(ns));
+	/* the file as a facteur writer left it (its rewrite rewrote the index,
+	 * its appends extended the index header): the index describes it,
+	 * modseqs included, and only an appended tail is read.  Anything else
+	 * (mutt, Dovecot, procmail) fails the index's checks: the whole file.
+	 * An index behind this table's modseqs is not taken either: a change
+	 * must never get a modseq a client has already been shown. */
+	if (mbox_index_load(mb, &ns, &st) == 1) {
+		if (same && ns.uidvalidity == sc->uidvalidity && ns.highestmodseq < sc->highestmodseq) {
+			mbox_scan_free(&ns);
+			memset(&ns, 0, sizeof(ns));
+		} else {
+			goto fresh;
+		}
+	}
 	if (mbox_scan_whole(mb, &ns, &st) < 0) {
 		if (moved) {
 			int e = errno;
@@ -50,6 +63,7 @@ int mbox_scan_update(struct mbox *mb, struct mbox_scan *sc)
 		return -1;
 	}
 	mbox_index_rebuilt(mb, &ns, sc, 1);
+fresh:
 	if (!moved && mbox_scan_merge(sc, &ns, (uint64_t)st.st_size > sc->size) == 0)
 		return 0;
 	mbox_scan_free(sc);

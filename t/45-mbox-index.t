@@ -165,6 +165,62 @@ rm -f "$MBOX_INDEX_DIR"
 MBOX_INDEX_DIR= "$IT" dump "$M" | head -1 > "$T/u"
 is "$(cat "$T/u")" "use=0" "MBOX_INDEX_DIR empty: no index"
 
+# --- mbox_scan_update (imapd before each command): the index, not the file --
+# A session's table brought up to date after a change (idxtool update: scan,
+# unlock, the change, update): a facteur writer's change is read from the
+# index (appends: only their bytes), any other program's from the whole file.
+U=$T/box/upd
+python3 - "$U" <<'PY2'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("From a@example.test  Mon Jan  2 15:04:05 2006\nX-IMAPbase: 1700000001 0000002000\n"
+            "Subject: 1\nX-UID: 1\nStatus: O\n\n" + "body line of message 1\n" * 20 + "\n")
+    for i in range(2, 2001):
+        f.write("From a@example.test  Mon Jan  2 15:04:05 2006\nSubject: %d\nX-UID: %d\n"
+                "Status: O\n\n%s\n" % (i, i, "body line of message %d\n" % i * 20))
+PY2
+"$IT" dump "$U" >/dev/null
+USZ=$(stat -c %s "$U")
+# upd NAME CMD USE UPDATE MAXREAD|full: after CMD, the update made the USE
+# way, returned UPDATE, read at most MAXREAD bytes (full: at least the
+# file), and its table is the one a scan without index gives
+upd() {
+	"$IT" update "$U" "$2" --no-modseq > "$T/u.out"
+	MBOX_INDEX_DIR= "$IT" dump "$U" --no-modseq | sed 1d > "$T/u.ref"
+	set -- "$1" "$3" "$4" "$5" "$(head -1 "$T/u.out")"
+	read=${5##*read=}
+	is "${5% read=*}" "update=$3 use=$2" "update, $1: returned $3, index use $2"
+	if [ "$4" = full ]; then
+		[ "$read" -ge "$(stat -c %s "$U")" ]; ok $? "update, $1: the whole file read ($read bytes)"
+	else
+		[ "$read" -le "$4" ]; ok $? "update, $1: $read bytes read (at most $4 of $(stat -c %s "$U"))"
+	fi
+	sed 1d "$T/u.out" > "$T/u.t"
+	same_file "$T/u.t" "$T/u.ref" "update, $1: the table of a whole scan"
+}
+upd "delivery (mbox_append)" "printf 'Subject: d1\n\nnew\n' | $MT append $U -s x@y >/dev/null" 2 0 8192
+upd "three deliveries" "for i in 1 2 3; do printf 'Subject: d\n\nnew\n' | $MT append $U >/dev/null; done" 2 0 8192
+# (headers grow: the messages after the first change move, the table is new)
+upd "UIDs assigned by another facteur process" "$MT assign-uids $U >/dev/null" 1 1 8192
+upd "another facteur process's STORE (headers grow)" "$MT setflags $U 1500 RF >/dev/null" 1 1 8192
+upd "another facteur process's STORE (in place)" "$MT setflags $U 1500 RA >/dev/null" 1 0 8192
+grep -q "uid=1500 flags=$(MBOX_INDEX_DIR= "$IT" dump "$U" | grep ' uid=1500 ' | sed 's/.*flags=\([0-9a-f]*\).*/\1/') " "$T/u.t" &&
+	! grep -q ' uid=1500 flags=0 ' "$T/u.t"; ok $? "update: the flags another session stored are seen"
+"$IT" update "$U" "$MT setflags $U 1500 RF >/dev/null" > "$T/u.ms"
+"$IT" dump "$U" | sed 1d > "$T/u.ms.ref"
+sed 1d "$T/u.ms" > "$T/u.ms.t"
+same_file "$T/u.ms.t" "$T/u.ms.ref" "update: the modseqs the writer gave, as every other reader sees them"
+upd "another facteur process's expunge" "$MT expunge $U 3 >/dev/null" 1 1 8192
+upd "a flag patched in place by another program" "python3 -c \"
+import sys; p=sys.argv[1]; s=open(p,'rb').read(); i=s.index(b'Subject: 900\\nX-UID: 900\\nStatus: O\\n')
+open(p,'r+b').write(s[:i] + s[i:i+40].replace(b'Status: O\\n', b'Status: R\\n') + s[i+40:])\" $U" 3 0 full
+grep -q ' uid=900 flags=1 ' "$T/u.t"; ok $? "update: that flag is seen"
+upd "appended to by another program" "printf 'From p@example.test  Tue Jan  3 10:00:00 2006\nSubject: procmail\n\nhi\n\n' >> $U" 3 0 full
+upd "rewritten by another program (a message removed)" "python3 -c \"
+import sys; p=sys.argv[1]; s=open(p,'rb').read(); i=s.index(b'From a@', 5000); j=s.index(b'From a@', i + 5)
+open(p,'wb').write(s[:i] + s[j:])\" $U" 3 1 full
+upd "a delivery after the fallback" "printf 'Subject: d2\n\nnew\n' | $MT append $U >/dev/null" 2 0 8192
+
 # --- mod-sequences -----------------------------------------------------------------
 check "modseq base" 3
 "$IT" dump "$M" > "$T/a"

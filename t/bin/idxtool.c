@@ -5,6 +5,12 @@
  *       1 index as is, 2 index + tail scan, 3 full scan)
  *   idxtool time MBOX
  *       "use=N T us": the time of open + read lock + mbox_scan + close
+ *   idxtool update MBOX CMD [--no-modseq]
+ *       read lock + mbox_scan + unlock, then the shell command CMD (which
+ *       changes the mailbox), then read lock + mbox_scan_update: a line
+ *       "update=R use=N read=B" (its result, mbox_index_last_use, the bytes
+ *       it read with read/pread, from /proc/self/io) and the table as dump
+ *       prints it
  *   idxtool serve MBOX UID
  *       read lock + mbox_scan, then the message with that UID as clients
  *       see it (mbox_msg_stream_locked), or exit 3 if there is none
@@ -35,26 +41,21 @@ static int open_scan(struct mbox *mb, const char *path, struct mbox_scan *sc)
 	return 0;
 }
 
-static int do_dump(const char *path, int modseq)
+static void print_table(const struct mbox_scan *sc, int modseq)
 {
-	struct mbox mb;
-	struct mbox_scan sc;
 	size_t i, k;
 
-	if (open_scan(&mb, path, &sc) < 0)
-		return fail("scan");
-	printf("use=%d\n", mbox_index_last_use());
 	printf("count=%zu uidvalidity=%u uidnext=%u pseudo=%d data_start=%llu missing=%zu size=%llu",
-	       sc.count, (unsigned)sc.uidvalidity, (unsigned)sc.uidnext, sc.pseudo,
-	       (unsigned long long)sc.data_start, sc.missing_uids, (unsigned long long)sc.size);
+	       sc->count, (unsigned)sc->uidvalidity, (unsigned)sc->uidnext, sc->pseudo,
+	       (unsigned long long)sc->data_start, sc->missing_uids, (unsigned long long)sc->size);
 	if (modseq)
-		printf(" highestmodseq=%llu", (unsigned long long)sc.highestmodseq);
+		printf(" highestmodseq=%llu", (unsigned long long)sc->highestmodseq);
 	printf("\nkeywords:");
-	for (k = 0; k < sc.nkeywords; k++)
-		printf(" %s", sc.keywords[k]);
+	for (k = 0; k < sc->nkeywords; k++)
+		printf(" %s", sc->keywords[k]);
 	printf("\n");
-	for (i = 0; i < sc.count; i++) {
-		const struct mbox_msg *m = &sc.msgs[i];
+	for (i = 0; i < sc->count; i++) {
+		const struct mbox_msg *m = &sc->msgs[i];
 		printf("%zu uid=%u flags=%x off=%llu hoff=%llu boff=%llu bend=%llu next=%llu "
 		       "hsize=%llu bsize=%llu lines=%u date=%lld kw=",
 		       i + 1, (unsigned)m->uid, (unsigned)m->flags, (unsigned long long)m->offset,
@@ -62,13 +63,70 @@ static int do_dump(const char *path, int modseq)
 		       (unsigned long long)m->body_end, (unsigned long long)m->next,
 		       (unsigned long long)m->hdr_size, (unsigned long long)m->body_size,
 		       (unsigned)m->body_lines, (long long)m->internaldate);
-		for (k = 0; k < sc.nkeywords; k++)
+		for (k = 0; k < sc->nkeywords; k++)
 			if (m->keywords & (1ULL << k))
-				printf("%s,", sc.keywords[k]);
+				printf("%s,", sc->keywords[k]);
 		if (modseq)
 			printf(" modseq=%llu", (unsigned long long)m->modseq);
 		printf("\n");
 	}
+}
+
+static int do_dump(const char *path, int modseq)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+
+	if (open_scan(&mb, path, &sc) < 0)
+		return fail("scan");
+	printf("use=%d\n", mbox_index_last_use());
+	print_table(&sc, modseq);
+	fflush(stdout);
+	mbox_scan_free(&sc);
+	mbox_close(&mb);
+	return 0;
+}
+
+/* bytes this process read with read(2)/pread(2) so far (mmap not counted) */
+static long long rchar(void)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+	long long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "rchar: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static int do_update(const char *path, const char *cmd, int modseq)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	long long a, b;
+	int r;
+
+	if (open_scan(&mb, path, &sc) < 0)
+		return fail("scan");
+	mbox_unlock(&mb);
+	fflush(stdout);
+	if (system(cmd) != 0) {
+		fputs("idxtool: the command failed\n", stderr);
+		return 1;
+	}
+	if (mbox_lock(&mb, MBOX_LOCK_READ, 10000) < 0)
+		return fail("lock");
+	a = rchar();
+	r = mbox_scan_update(&mb, &sc);
+	b = rchar();
+	if (r < 0)
+		return fail("update");
+	printf("update=%d use=%d read=%lld\n", r, mbox_index_last_use(), b - a);
+	print_table(&sc, modseq);
 	fflush(stdout);
 	mbox_scan_free(&sc);
 	mbox_close(&mb);
@@ -127,8 +185,10 @@ int main(int argc, char **argv)
 		return do_time(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "dump"))
 		return do_dump(argv[2], !(argc > 3 && !strcmp(argv[3], "--no-modseq")));
+	if (argc >= 4 && !strcmp(argv[1], "update"))
+		return do_update(argv[2], argv[3], !(argc > 4 && !strcmp(argv[4], "--no-modseq")));
 	if (argc == 4 && !strcmp(argv[1], "serve"))
 		return do_serve(argv[2], argv[3]);
-	fputs("usage: idxtool dump MBOX [--no-modseq] | serve MBOX UID\n", stderr);
+	fputs("usage: idxtool dump MBOX [--no-modseq] | update MBOX CMD [--no-modseq] | serve MBOX UID\n", stderr);
 	return 2;
 }
