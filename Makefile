@@ -30,8 +30,13 @@ CFLAGS += -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 	-Ilib -Ilibmbox -MMD -MP $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 # libpam, libcrypt and libresolv are dlopen()ed at their first use
-# (lib/dyn.h): not loaded at every connection's exec
+# (lib/dyn.h): not loaded at every connection's exec.  A sanitizer build
+# links them: ASan resolves its interceptors (crypt_r, which pam_unix
+# calls) at start, and a library dlopen()ed later gets a null one.
 LDLIBS :=
+ifeq ($(SANITIZE),1)
+LDLIBS += -Wl,--no-as-needed -lpam -lcrypt -lresolv -Wl,--as-needed
+endif
 
 PROGS :=
 TESTPROGS :=

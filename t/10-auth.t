@@ -61,8 +61,13 @@ else
 fi
 # issue 16: the servers do not load libpam, libcrypt or libresolv at each
 # exec; lib/dyn.h loads them at first use (the checks above went through it)
+# (a sanitizer build links them on purpose: see the Makefile)
 for p in smtpd pop3d imapd sendmail; do
 	readelf -d "$B/$p" > "$T_TMP/needed" 2>&1
+	if grep -q 'Shared library: \[libasan' "$T_TMP/needed"; then
+		skip "$p: a sanitizer build links libpam, libcrypt, libresolv (Makefile)"
+		continue
+	fi
 	grep -q NEEDED "$T_TMP/needed" && ! grep -Eq 'Shared library: \[lib(pam|crypt|resolv)\.' "$T_TMP/needed"
 	ok $? "$p: libpam, libcrypt, libresolv not linked (dlopen()ed when needed)"
 done
