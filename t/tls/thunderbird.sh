@@ -150,6 +150,7 @@ user_pref("mail.server.server2.name", "bob POP3 995 SSL/TLS");
 user_pref("mail.server.server2.login_at_startup", true);
 user_pref("mail.server.server2.check_new_mail", true);
 user_pref("mail.server.server2.leave_on_server", true);
+user_pref("mail.server.server2.download_on_biff", true);
 user_pref("mail.server.server3.type", "imap");
 user_pref("mail.server.server3.hostname", "$H");
 user_pref("mail.server.server3.port", $P_imap);
@@ -222,17 +223,18 @@ cat > "$T_TMP/tb-run.sh" <<RUN
 #!/bin/sh
 # inside xvfb-run: Thunderbird, then two messages composed and sent with
 # Ctrl+Return once the main window is up
-export HOME=$T_TMP/tb-home MOZ_LOG=IMAP:5,timestamp,sync MOZ_LOG_FILE=$T_TMP/moz
+export HOME=$T_TMP/tb-home MOZ_LOG=IMAP:5,IMAP_CS:5,timestamp,sync MOZ_LOG_FILE=$T_TMP/moz
 export MOZ_DISABLE_AUTO_SAFE_MODE=1 MOZ_CRASHREPORTER_DISABLE=1
 thunderbird --profile "$PROF" > "$T_TMP/tb.out" 2>&1 &
 tb=\$!
 sleep 20
 for f in "alice@example.test tb-sent-465" "carol@example.test tb-sent-587"; do
-	timeout 20 thunderbird --profile "$PROF" -compose "to='bob@example.test',from='\${f% *}',subject='\${f#* }',body='sent by Thunderbird through facteur'" >> "$T_TMP/tb.out" 2>&1
+	timeout 20 thunderbird --profile "$PROF" -compose "to='bob@example.test',from='\${f% *}',subject='\${f#* }',body='sent by Thunderbird through facteur'" >> "$T_TMP/tb.out" 2>&1 &
 	sleep 6
 	import -window root "$T_TMP/screen-\${f#* }.png" 2> /dev/null
 	w=\$(xdotool search --name "\${f#* }" | tail -n 1)
-	[ -n "\$w" ] && xdotool windowactivate --sync "\$w" key --clearmodifiers ctrl+Return
+	# no window manager: focus the window directly, then the keys
+	[ -n "\$w" ] && xdotool windowfocus --sync "\$w" && xdotool key --clearmodifiers ctrl+Return
 	echo "compose \${f#* }: window \${w:-none}" >> "$T_TMP/tb.steps"
 	sleep 8
 done
@@ -241,7 +243,7 @@ command -v import > /dev/null && import -window root "$T_TMP/screen.png" 2> /dev
 kill \$tb 2> /dev/null; sleep 3; kill -9 \$tb 2> /dev/null
 wait \$tb 2> /dev/null
 RUN
-timeout -k 10 $((SECS + 60)) xvfb-run -a -s "-screen 0 1280x1024x24" dbus-run-session -- sh "$T_TMP/tb-run.sh"
+timeout -k 10 $((SECS + 90)) xvfb-run -a -s "-screen 0 1280x1024x24" dbus-run-session -- sh "$T_TMP/tb-run.sh"
 ok $? "Thunderbird ran $SECS s under Xvfb and was stopped"
 # a Thunderbird process left over (its profile path is ours alone): by pid
 for p in $(pgrep -f -- "--profile $PROF"); do kill -9 "$p" 2> /dev/null; done
@@ -265,7 +267,7 @@ wait_for 'Subject: tb-sent-465' "$SPOOL/bob"; ok $? "the message sent through 46
 wait_for 'Subject: tb-sent-587' "$SPOOL/bob"; ok $? "the message sent through 587 reached bob"
 grep -B12 '^Subject: tb-sent-' "$SPOOL/bob" 2> /dev/null | grep -E '^(Received|	|User-Agent|Subject)' | sed 's/^/# /'
 if [ -n "${TB_KEEP:-}" ]; then
-	mkdir -p "$TB_KEEP" && cp "$T_TMP/log" "$T_TMP/moz.all" "$T_TMP/tb.out" "$TB_KEEP/" &&
+	mkdir -p "$TB_KEEP" && cp "$T_TMP/log" "$T_TMP"/moz* "$T_TMP/tb.out" "$TB_KEEP/" &&
 		cp "$T_TMP"/screen*.png "$T_TMP/tb.steps" "$TB_KEEP/" 2> /dev/null
 	cp "$SPOOL/bob" "$TB_KEEP/bob.mbox" 2> /dev/null
 fi
