@@ -257,11 +257,11 @@ for p in $(pgrep -f -- "--profile $PROF"); do kill -9 "$p" 2> /dev/null; done
 
 diag "--- facteur's log"
 sed 's/^/# /' "$T_TMP/log"
-# the IMAP commands: read() calls of imapd itself (not of its stunnel: the
-# pid is in facteur's log) whose data starts with a tag and a command;
-# AUTHENTICATE's base64 line (the password) does not match
+# the IMAP commands: read() calls of imapd and its pre-auth child (not of
+# stunnel, whose pid is in facteur's log) whose data starts with a tag and
+# a command; AUTHENTICATE's base64 line (the password) does not match
 for f in "$T_TMP"/st/*; do
-	[ -e "$f" ] && grep -q "imapd\[${f##*.}\]" "$T_TMP/log" || continue
+	[ -e "$f" ] && ! grep -q "stunnel pid ${f##*.})" "$T_TMP/log" || continue
 	sed -n 's/^read([0-9]*, "\([A-Za-z0-9.]* [A-Za-z]\)/\1/p' "$f" | sed 's/\\r\\n".*//; s/\\"/"/g' | sed "s|^|${f##*/}: |"
 done | sed 's|^\([a-z]*\)\.[0-9]*:|\1:|' > "$T_TMP/imap.cmds"
 diag "--- Thunderbird's IMAP commands (strace of imapd; imaps = 993, imap = 143)"
