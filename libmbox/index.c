@@ -377,13 +377,7 @@ static int idx_to_scan(const struct idx *x, size_t n, struct mbox_scan *sc, cons
 	sc->pseudo = (int)x->h.pseudo;
 	sc->data_start = x->h.data_start;
 	sc->highestmodseq = x->h.highestmodseq;
-	sc->dev = st->st_dev;
-	sc->ino = st->st_ino;
-	sc->size = (uint64_t)st->st_size;
-	sc->mtime_sec = (int64_t)st->st_mtim.tv_sec;
-	sc->mtime_nsec = st->st_mtim.tv_nsec;
-	sc->ctime_sec = (int64_t)st->st_ctim.tv_sec;
-	sc->ctime_nsec = st->st_ctim.tv_nsec;
+	mbox_scan_identity(sc, st);
 	return 0;
 }
 

@@ -193,6 +193,8 @@ struct stat;
  * of sc is still where it was, ns takes over sc's pending requests and
  * replaces it (0), else 1 and sc is left as it was (table.c's helpers) */
 int mbox_scan_whole(struct mbox *mb, struct mbox_scan *sc, const struct stat *st);
+/* the file's identity (dev, inode, size, mtime, ctime) into sc */
+void mbox_scan_identity(struct mbox_scan *sc, const struct stat *st);
 int mbox_scan_merge(struct mbox_scan *sc, struct mbox_scan *ns, int grown);
 /* scan.c: continues a table (sc->msgs[0..count) already known, count >= 1)
  * from start, a From_ line, to eof. */

@@ -595,7 +595,7 @@ int mbox_scan_fd(int fd, uint64_t eof, struct mbox_scan *sc, int keep_pseudo)
 	return r;
 }
 
-static void set_identity(struct mbox_scan *sc, const struct stat *st)
+void mbox_scan_identity(struct mbox_scan *sc, const struct stat *st)
 {
 	sc->dev = st->st_dev;
 	sc->ino = st->st_ino;
@@ -614,7 +614,7 @@ int mbox_scan_whole(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 		errno = e;
 		return -1;
 	}
-	set_identity(sc, st);
+	mbox_scan_identity(sc, st);
 	return 0;
 }
 
