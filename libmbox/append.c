@@ -24,6 +24,8 @@
 struct ap {
 	int fd;
 	int dry;                /* only count (and keep the first bytes) */
+	int hashing;            /* dry run: also hash every output byte */
+	struct mbox_h128 h;
 	size_t hlen;
 	unsigned char head[MBOX_AREC_PREFIX];  /* first output bytes (dry run) */
 	uint64_t pos;           /* where the next output byte goes */
@@ -59,6 +61,8 @@ static int out_flush(struct ap *c)
 			k = c->olen;
 		memcpy(c->head + c->hlen, c->out, k);
 		c->hlen += k;
+		if (c->hashing)
+			mbox_h128_add(&c->h, c->out, c->olen);
 		c->pos += c->olen;
 		c->olen = 0;
 		return 0;
@@ -481,6 +485,7 @@ static void ap_reset(struct ap *c, const struct mbox *mb, const struct mbox_appe
 {
 	c->fd = mb->fd;
 	c->dry = dry;
+	c->hashing = 0;
 	c->hlen = 0;
 	c->pos = size;
 	c->olen = 0;
@@ -532,6 +537,36 @@ static int record_begin(struct mbox *mb, const struct mbox_append *a, size_t n, 
 	return mbox_arec_set(*rfd_r, mb, &r);
 }
 
+/* ---- a retry after a crash ------------------------------------------------------ */
+
+/* 1 if a copy of the message is already in the mailbox (*off_r), 0 if
+ * not (or it cannot be told: a pipe, a date of "now", metadata to write),
+ * -1 on an error.  The expected bytes come from a dry run of the filters
+ * from offset 0, hashed; mbox_find_copy (copy.c) looks for them. */
+static int find_copy(struct mbox *mb, const struct mbox_append *a, struct ap *c, uint64_t size,
+		     uint64_t *off_r)
+{
+	unsigned char hash[16];
+	uint64_t key[2];
+	const unsigned char *nl;
+
+	if (!a->once || !a->date || a->flags || (a->keywords && *a->keywords) || a->uid ||
+	    (!a->data && lseek(a->fd, 0, SEEK_CUR) == (off_t)-1))
+		return 0;
+	mbox_journal_new_key(key);
+	ap_reset(c, mb, a, 0, 1);
+	c->hashing = 1;
+	mbox_h128_init(&c->h, key);
+	if (write_message(c, a) == -1)
+		return -1;
+	mbox_h128_end(&c->h, hash);
+	nl = memchr(c->head, '\n', c->hlen);
+	if (!nl)
+		return 0;       /* a From_ line longer than the head kept */
+	return mbox_find_copy(mb->fd, size, (const char *)c->head, (size_t)(nl - c->head) + 1,
+			      c->pos, hash, key, off_r);
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r)
@@ -575,6 +610,18 @@ int mbox_append_many(struct mbox *mb, const struct mbox_append *a, size_t n, uin
 	if (fstat(mb->fd, &st) == -1 || missing_lfs(mb->fd, (uint64_t)st.st_size, &fix) == -1) {
 		e = errno;
 		goto out;
+	}
+	if (n == 1 && a->once) {
+		uint64_t at;
+		int f = find_copy(mb, a, c, (uint64_t)st.st_size, &at);
+		if (f != 0) {
+			/* stored before the crash: not again; or an error */
+			e = errno;
+			if (f == 1 && offsets_r)
+				offsets_r[0] = at;
+			r = f == 1 ? 1 : -1;
+			goto out;
+		}
 	}
 	if (record_begin(mb, a, n, c, (uint64_t)st.st_size, fix, &rfd, &known) == -1) {
 		e = errno;

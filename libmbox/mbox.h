@@ -195,6 +195,12 @@ struct mbox_append {
 	                             delivery: then no Status header is written */
 	const char *keywords;     /* X-Keywords value (space separated) or NULL */
 	uint32_t uid;             /* X-UID to write, 0 for none */
+	int once;                 /* a retry of a delivery a crash interrupted:
+	                             if a copy is already stored (same From_
+	                             line, which needs a fixed date, and bytes,
+	                             readers' metadata fields aside), nothing is
+	                             written and mbox_append returns 1; only
+	                             without flags, keywords and uid */
 };
 
 /* Appends one message in mboxo form (spec §7.5): From_ line
@@ -207,7 +213,8 @@ struct mbox_append {
  * error returned: the mailbox is byte-identical to before.  The old size is
  * recorded (fdatasync'ed) in the journal directory first, so a crash in
  * the middle is cut back at the next lock (ENOSPC there: nothing written).  *offset_r (may be
- * NULL) gets the new message's From_ line offset. */
+ * NULL) gets the new message's From_ line offset.  With a->once, 1 when a
+ * copy was found and nothing written (*offset_r: the copy's offset). */
 int mbox_append(struct mbox *mb, const struct mbox_append *a, uint64_t *offset_r);
 /* n messages in one transaction (IMAP MULTIAPPEND, RFC 3502): written one
  * after the other and fsync'ed once; any error truncates the file back to

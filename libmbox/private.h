@@ -187,6 +187,13 @@ int mbox_arec_set(int fd, const struct mbox *mb, const struct mbox_arec *a);
 int mbox_arec_clear(int fd, int sync);
 int mbox_arec_get(int fd, const struct mbox *mb, struct mbox_arec *a);
 
+/* copy.c: the offset of a stored copy of the message whose From_ line is
+ * from[0..fromlen) (with its LF) and whose len bytes hash to hash (key)
+ * once the metadata fields readers add are left out of its header.
+ * 1 found (*off_r), 0 none, -1 error. */
+int mbox_find_copy(int fd, uint64_t size, const char *from, size_t fromlen, uint64_t len,
+		   const unsigned char hash[16], const uint64_t key[2], uint64_t *off_r);
+
 struct stat;
 /* scan.c: a scan of the whole file of identity st into sc (emptied on
  * error); ns, a fresh scan of the file sc was made from: if every message

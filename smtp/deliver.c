@@ -4,12 +4,14 @@
  * holds the messages read-only, becomes the owner (euid/egid, saved gid
  * mail), locks once and appends each with libmbox, which quotes, fsyncs
  * and rolls back.  Results are written into the files' recipient lines
- * after the child's report: a crash can make a message delivered twice,
- * never lost (the success of the last one is not synced when the file is
- * removed right after).  Callers: smtpd's delivery worker (deliver_batch,
- * short lock budget), and the queue runner (runner.c): its light pass for
- * the mail of ended sessions (deliver_batch too) and its full pass
- * (deliver_file), which takes what stayed locked.
+ * after each of the child's reports, and each recipient is marked
+ * Q_TRYING before the child starts: a delivery a crash interrupted is
+ * found so, and its retry first looks for the copy libmbox may have
+ * stored (mbox_append's once), so it is neither lost nor delivered twice.
+ * Callers: smtpd's delivery worker (deliver_batch, short lock budget),
+ * and the queue runner (runner.c): its light pass for the mail of ended
+ * sessions (deliver_batch too) and its full pass (deliver_file), which
+ * takes what stayed locked.
  *   temporary (lock timeout, disk full, I/O): deferred, retried by the runner
  *   permanent (user gone, quota/file too big): bounced (bounce.c) */
 #include <dirent.h>
@@ -29,6 +31,9 @@
 #include "mbox.h"
 #include "priv.h"
 #include "smtp.h"
+
+/* a job's code when the delivery child ended before it reported it */
+#define CODE_UNKNOWN (-1)
 
 static int build_prefix(const struct q_env *e, const struct q_rcpt *r, struct buf *b)
 {
@@ -119,6 +124,15 @@ static int apply_result(const struct conf *c, int qfd, const struct q_env *e, st
 	/* past the queue lifetime a deferral becomes a failure (5.x.x) */
 	int expired = (long long)time(NULL) - e->time > (long long)c->maximal_queue_lifetime;
 
+	if (code == CODE_UNKNOWN) {
+		/* the child died (killed, a crash) without saying whether this
+		 * one was stored: it stays Q_TRYING, so the next delivery looks
+		 * for the copy before writing; expired, the sender is told */
+		log_msg(LOG_ERR, "%s: to=<%s>: the delivery process ended before it reported%s", e->id,
+			r->addr, expired ? ": expired" : "; tried again");
+		return expired ? queue_set_state(qfd, r, Q_FAILED, "5.3.0 delivery process failed")
+			       : queue_set_state(qfd, r, Q_TRYING, "4.3.0 delivery process ended early");
+	}
 	if (code == 0) {
 		log_msg(LOG_INFO, "%s: to=<%s>, relay=local, status=sent (delivered to mailbox %s)",
 			e->id, r->addr, path);
@@ -177,10 +191,23 @@ static int fsync_dir(const char *dir)
 	return r;
 }
 
+/* When this system booted (seconds since the epoch), or 0. */
+static long long boot_time(void)
+{
+	static long long t = -1;
+	struct timespec now, up;
+
+	if (t < 0)
+		t = clock_gettime(CLOCK_REALTIME, &now) == 0 && clock_gettime(CLOCK_BOOTTIME, &up) == 0 ?
+			(long long)now.tv_sec - (long long)up.tv_sec : 0;
+	return t;
+}
+
 /* A queue file being worked on, under flock. */
 struct qfile {
 	int fd;
 	int unsynced;                   /* a Q_DONE state not yet fdatasync'ed */
+	int before_boot;                /* last written before this boot */
 	char path[PATH_MAX];
 	struct q_env e;
 };
@@ -203,6 +230,9 @@ static int qf_open(const struct conf *c, const char *id, struct qfile *f)
 		f->fd = -1;
 		return 0;
 	}
+	/* a power cut may have lost a Q_TRYING written without a sync, not
+	 * the mailbox's fsync'ed copy: such a file's deliveries look first */
+	f->before_boot = (long long)st.st_mtime < boot_time();
 	if (queue_load(f->fd, &f->e) < 0) {
 		log_msg(LOG_ERR, "%s: bad queue file: %m", id);
 		close(f->fd);
@@ -212,9 +242,12 @@ static int qf_open(const struct conf *c, const char *id, struct qfile *f)
 	return 1;
 }
 
+/* A Q_TRYING is a delivery a crash interrupted (the file is ours under
+ * flock, so nobody else is delivering it): always taken again. */
 static int todo(const struct q_rcpt *r, int retry)
 {
-	return r->kind == RCPT_OK && (r->state == Q_PENDING || (retry && r->state == Q_DEFERRED));
+	return r->kind == RCPT_OK && (r->state == Q_PENDING || r->state == Q_TRYING ||
+				      (retry && r->state == Q_DEFERRED));
 }
 
 /* After delivery: bounces for what failed, the file removed when every
@@ -233,7 +266,7 @@ static int qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, siz
 			failed++;
 		if (r->state != Q_DONE && r->state != Q_BOUNCED && r->state != Q_FAILED)
 			left++;
-		if (deferred_r && r->state == Q_DEFERRED)
+		if (deferred_r && (r->state == Q_DEFERRED || r->state == Q_TRYING))
 			(*deferred_r)++;
 	}
 	/* the file stays (or bounces follow): every success must be durable */
@@ -288,9 +321,11 @@ struct job {
 	struct auth_user u;
 	char path[PATH_MAX];
 	struct buf prefix;
-	int code;
+	int code;                       /* 0, an errno, or CODE_UNKNOWN */
 	int grouped;
+	int check;                      /* may be stored already: look first */
 };
+
 
 static void group_child(const struct conf *c, unsigned lms, struct job **g, size_t n,
 			struct qfile *fv, size_t nf, int wfd)
@@ -342,8 +377,12 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 			a.len = (size_t)(j->f->e.size - j->f->e.data_off);
 			a.strip_meta = 1;
 			a.date = j->f->e.time;
-			if (mbox_append(&mb, &a, NULL) < 0)
-				rc = errno ? errno : EIO;
+			a.once = j->check;
+			rc = mbox_append(&mb, &a, NULL);
+			if (rc == 1)
+				log_msg(LOG_INFO, "%s: to=<%s>: already in %s (stored before an interrupted "
+					"delivery): not delivered again", j->f->e.id, j->r->addr, j->path);
+			rc = rc < 0 ? (errno ? errno : EIO) : 0;
 		}
 		if (write(wfd, &rc, sizeof rc) != sizeof rc)
 			_exit(2);
@@ -366,6 +405,12 @@ static void run_group(const struct conf *c, unsigned lms, struct job **g, size_t
 		g[i]->code = EIO;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return;
+	/* before the child may write: a crash from now on leaves Q_TRYING,
+	 * and the next delivery looks for the copy first (no sync needed: a
+	 * process killed leaves the page cache; a power cut is caught by the
+	 * file's mtime, qf_open) */
+	for (i = 0; i < n; i++)
+		queue_set_state_nosync(g[i]->f->fd, g[i]->r, Q_TRYING, "");
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
@@ -376,6 +421,8 @@ static void run_group(const struct conf *c, unsigned lms, struct job **g, size_t
 		close(p[0]);
 		return;
 	}
+	for (i = 0; i < n; i++)
+		g[i]->code = CODE_UNKNOWN;      /* until the child reports it */
 	while (got < n) {
 		ssize_t r = read(p[0], &code, sizeof code);
 		if (r < 0 && errno == EINTR)
@@ -436,6 +483,7 @@ static int batch(const struct conf *c, char (*ids)[Q_ID_MAX], size_t n, int retr
 			memset(j, 0, sizeof *j);
 			j->f = &fv[k];
 			j->r = r;
+			j->check = r->state == Q_TRYING || fv[k].before_boot;
 			buf_init(&j->prefix);
 			if (resolve(c, fv[k].fd, r, &j->u, j->path, sizeof j->path) < 0)
 				continue;

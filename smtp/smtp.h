@@ -121,6 +121,9 @@ void rcpt_set_self(const char *local_addr);
 #define Q_FAILED 'F'     /* failed permanently, bounce not yet sent */
 #define Q_BOUNCED 'B'    /* failed, sender told (or no bounce due) */
 #define Q_DONE 'D'
+#define Q_TRYING 'T'     /* local delivery under way; found so by a later
+                            load, it was interrupted: look for a stored
+                            copy before delivering again */
 #define Q_ID_MAX 32
 struct q_rcpt {
 	char kind;                      /* RCPT_OK local, RCPT_REMOTE */

@@ -581,6 +581,84 @@ static void t_many(void)
 	ok(append_many(a, 0, NULL) == -1 && errno == EINVAL, "no message: EINVAL");
 }
 
+/* once (issue 19): a retry after a crash finds the copy stored before it,
+ * even with the metadata a reader added since, and only that copy. */
+static void t_once(void)
+{
+	static const char m[] = "Subject: once\nMessage-ID: <o1@x>\n\nline one\nFrom me\n";
+	struct mbox_append a = msg("q@example.org", m), b;
+	uint64_t off = 99;
+	size_t len, len2, i;
+	char *f, *big;
+	int fd;
+
+	new_path();
+	ok(append(&a, NULL) == 0, "once: the first delivery");
+	f = slurp(path, &len);
+	a.once = 1;
+	ok(append(&a, &off) == 1 && off == 0, "once: a retry finds the copy at 0, returns 1");
+	free(slurp(path, &len2));
+	ok(len2 == len, "once: nothing written");
+	/* a reader adds Status, X-UID and a folded X-Keywords; mutt adds
+	 * Content-Length and Lines */
+	put_file("From x@y  " F2 "S: before\n\nb\n\n", sizeof("From x@y  " F2 "S: before\n\nb\n\n") - 1);
+	fd = open(path, O_WRONLY | O_APPEND);
+	{
+		static const char h[] = "From q@example.org  " F1 "Status: RO\nSubject: once\nX-UID: 7\n"
+					"X-Keywords: $a\n $b\nContent-Length: 23\nMessage-ID: <o1@x>\nLines: 2\n"
+					"\nline one\n>From me\n\n";
+		ok(fd >= 0 && write(fd, h, sizeof h - 1) == (ssize_t)(sizeof h - 1), "once: a copy with metadata");
+	}
+	close(fd);
+	free(f);
+	f = slurp(path, &len);
+	ok(append(&a, &off) == 1 && off == sizeof("From x@y  " F2 "S: before\n\nb\n\n") - 1,
+	   "once: found after another message, metadata fields aside");
+	free(slurp(path, &len2));
+	ok(len2 == len, "once: nothing written");
+	/* not the same: another body, another sender, another date */
+	b = a;
+	b.data = "Subject: once\nMessage-ID: <o1@x>\n\nline one\nFrom mf\n";
+	b.len = strlen(b.data);
+	ok(append(&b, &off) == 0 && off == len, "once: another body is appended");
+	free(f);
+	f = slurp(path, &len);
+	b = a;
+	b.date = D2;
+	ok(append(&b, &off) == 0 && off == len, "once: another date is appended");
+	free(f);
+	f = slurp(path, &len);
+	b = a;
+	b.date = 0;
+	ok(append(&b, &off) == 0 && off == len, "once without a fixed date: appended (cannot tell)");
+	free(f);
+	/* a partial copy (cut by a crash, no record): not a copy */
+	new_path();
+	put_file("From q@example.org  " F1 "Subject: once\nMessage-ID: <o1@x>\n\nline",
+		 sizeof("From q@example.org  " F1 "Subject: once\nMessage-ID: <o1@x>\n\nline") - 1);
+	ok(append(&a, &off) == 0, "once: a cut copy is not taken for the message");
+	/* the copy after a message larger than the 1 MiB search block, and its
+	 * From_ line across the block boundary */
+	for (i = 0; i < 3; i++) {
+		size_t pad = (size_t)(1 << 20) - 40 + i * 7, k;
+		new_path();
+		big = malloc(pad + 64);
+		k = (size_t)snprintf(big, 64, "From z@z  " F2 "S: big\n\n");
+		memset(big + k, 'x', pad - k - 2);
+		big[pad - 2] = '\n', big[pad - 1] = '\n';
+		put_file(big, pad);
+		free(big);
+		b = a;
+		b.once = 0;
+		ok(append(&b, NULL) == 0 && append(&a, &off) == 1 && off == pad,
+		   "once: found across the search block boundary (%zu)", i);
+	}
+	/* with metadata to write or from a pipe, never skipped */
+	b = a;
+	b.flags = MBOX_F_SEEN;
+	ok(append(&b, &off) == 0, "once with flags to write: appended");
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -604,6 +682,7 @@ int main(void)
 	t_bad();
 	t_signal();
 	t_many();
+	t_once();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("cleanup failed");
