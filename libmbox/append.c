@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +46,7 @@ static const char *const strip_names[] = {
 	"Status", "X-Status", "X-Keywords", "X-UID", "X-IMAP", "X-IMAPbase",
 	"Content-Length", "X-Delivery-ID",
 };
+static const char *const return_path[] = { "Return-Path" };
 
 /* ---- output -------------------------------------------------------------- */
 
@@ -106,9 +106,6 @@ static int out_put(struct ap *c, const char *p, size_t n)
  * prefix (an empty line or a "From " line would split the message). */
 static int header_drop(const struct ap *c, const char *h, size_t n)
 {
-	const char *colon;
-	size_t i, len;
-
 	if (n >= 5 && memcmp(h, "From ", 5) == 0) {
 		if (c->prefix) {
 			errno = EINVAL;
@@ -118,16 +115,8 @@ static int header_drop(const struct ap *c, const char *h, size_t n)
 	}
 	if (!c->strip || c->prefix)
 		return 0;       /* the caller's own prefix is never stripped */
-	colon = memchr(h, ':', n);
-	if (!colon)
-		return 0;       /* not a field: kept as it is */
-	len = (size_t)(colon - h);
-	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
-		len--;
-	for (i = 0; i < sizeof strip_names / sizeof strip_names[0]; i++)
-		if (strlen(strip_names[i]) == len && strncasecmp(h, strip_names[i], len) == 0)
-			return 1;
-	return c->strip_rp && len == 11 && strncasecmp(h, "Return-Path", 11) == 0;
+	return mbox_field_named(h, n, strip_names, sizeof strip_names / sizeof strip_names[0]) ||
+	       (c->strip_rp && mbox_field_named(h, n, return_path, 1));
 }
 
 /* The flags, keywords and UID the caller asked for, before the empty line. */

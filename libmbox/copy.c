@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define FIND_BLOCK (1u << 20)
 #define NAME_HOLD 32            /* longer than any field name we skip */
@@ -25,18 +24,7 @@ static const char *const meta_names[] = {
 
 static int meta_field(const char *h, size_t n)
 {
-	const char *colon = memchr(h, ':', n);
-	size_t i, len;
-
-	if (!colon)
-		return 0;
-	len = (size_t)(colon - h);
-	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
-		len--;
-	for (i = 0; i < sizeof meta_names / sizeof meta_names[0]; i++)
-		if (strlen(meta_names[i]) == len && strncasecmp(h, meta_names[i], len) == 0)
-			return 1;
-	return 0;
+	return mbox_field_named(h, n, meta_names, sizeof meta_names / sizeof meta_names[0]);
 }
 
 /* The header filter: metadata fields (with their continuation lines)

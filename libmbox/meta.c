@@ -326,3 +326,19 @@ long mbox_meta_format(const struct mbox_scan *sc, const struct mbox_meta_out *m,
 	}
 	return (long)o.n;
 }
+
+int mbox_field_named(const char *h, size_t n, const char *const *names, size_t count)
+{
+	const char *colon = memchr(h, ':', n);
+	size_t i, len;
+
+	if (!colon)
+		return 0;       /* not a field */
+	len = (size_t)(colon - h);
+	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+		len--;
+	for (i = 0; i < count; i++)
+		if (strlen(names[i]) == len && strncasecmp(h, names[i], len) == 0)
+			return 1;
+	return 0;
+}

@@ -11,6 +11,10 @@
 #define MBOX_LINE_HEAD 4096   /* a line's first bytes always seen in one piece */
 #define MBOX_PAD 50           /* spaces after X-Keywords (Dovecot's padding) */
 
+/* meta.c: 1 if the header line h[0..n) (or its start, up to the colon)
+ * is a field named one of names[0..count), any case, blanks before the
+ * colon allowed */
+int mbox_field_named(const char *h, size_t n, const char *const *names, size_t count);
 /* meta.c: metadata header kinds (0 = a visible header) */
 enum { MBOX_MK_NONE = 0, MBOX_MK_STATUS, MBOX_MK_XSTATUS, MBOX_MK_XKEYWORDS,
        MBOX_MK_XUID, MBOX_MK_XIMAPBASE, MBOX_MK_XIMAP, MBOX_MK_CLEN };
