@@ -31,30 +31,42 @@ static int open_fds(void)
 	return n;
 }
 
-/* a stream socketpair whose reads give up after 10 s: a wrong
- * implementation fails the test instead of hanging it */
-static void pair(int sv[2])
+/* Each case: a stream socketpair sv (sender sv[0]) whose reads give up
+ * after 10 s, so a wrong implementation fails instead of hanging, and a
+ * pipe p whose ends are the descriptors passed. */
+static int sv[2], p[2];
+
+static void setup(void)
 {
 	struct timeval tv = { 10, 0 };
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
-	    setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
-		printf("Bail out! socketpair: %s\n", strerror(errno));
+	    setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 || pipe2(p, O_CLOEXEC) < 0) {
+		printf("Bail out! socketpair or pipe: %s\n", strerror(errno));
 		exit(1);
 	}
 }
 
+static void teardown(void)
+{
+	close(p[0]);
+	close(p[1]);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	close(sv[1]);
+}
+
 /* sendmsg of n bytes with the k descriptors of fds (k may be 0): what a
  * confused or hostile peer could send, not through fdpass_send */
-static int send_raw(int sock, const char *p, size_t n, const int *fds, size_t k)
+static int send_raw(int sock, const char *data, size_t n, const int *fds, size_t k)
 {
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(4 * sizeof(int))];
 	} u;
 	struct msghdr m;
-	struct iovec iov = { (void *)p, n };
+	struct iovec iov = { (void *)data, n };
 
 	memset(&m, 0, sizeof m);
 	memset(&u, 0, sizeof u);
@@ -75,12 +87,10 @@ static int send_raw(int sock, const char *p, size_t n, const int *fds, size_t k)
  * of the read end we kept. */
 static void test_pass_one(void)
 {
-	int sv[2], p[2], fd, before;
+	int fd, before;
 	char one = 0, got[8];
 
-	pair(sv);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		exit(1);
+	setup();
 	before = open_fds();
 	ok(fdpass_send(sv[0], p[1], "F", 1) == 0, "send one fd with one byte");
 	fd = fdpass_recv(sv[1], &one, 1);
@@ -92,21 +102,16 @@ static void test_pass_one(void)
 	   "written through the received fd, read from the pipe");
 	if (fd >= 0)
 		close(fd);
-	close(p[0]);
-	close(p[1]);
-	close(sv[0]);
-	close(sv[1]);
+	teardown();
 }
 
 /* Several bytes with the fd; the stream goes on after them untouched. */
 static void test_payload(void)
 {
-	int sv[2], p[2], fd;
+	int fd;
 	char buf[5], after[6];
 
-	pair(sv);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		exit(1);
+	setup();
 	ok(fdpass_send(sv[0], p[0], "hello", 5) == 0, "send an fd with 5 bytes");
 	ok(write(sv[0], "after", 5) == 5, "then plain bytes on the stream");
 	memset(buf, 0, sizeof buf);
@@ -121,43 +126,34 @@ static void test_payload(void)
 	ok(fdpass_send(sv[0], p[0], "", 0) < 0 && errno == EINVAL, "send with 0 bytes: EINVAL");
 	errno = 0;
 	ok(fdpass_recv(sv[1], buf, 0) < 0 && errno == EINVAL, "recv of 0 bytes: EINVAL");
-	close(p[0]);
-	close(p[1]);
-	close(sv[0]);
-	close(sv[1]);
+	teardown();
 }
 
 /* The peer gone: an error with errno, no crash and no SIGPIPE. */
 static void test_eof(void)
 {
-	int sv[2], p[2];
 	char one;
 
-	pair(sv);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		exit(1);
+	setup();
 	close(sv[0]);
+	sv[0] = -1;
 	errno = 0;
 	ok(fdpass_recv(sv[1], &one, 1) == -1 && errno == EPIPE, "recv at EOF: -1, EPIPE (%s)", strerror(errno));
 	errno = 0;
 	ok(fdpass_send(sv[1], p[0], "F", 1) == -1 && errno == EPIPE,
 	   "send to a closed peer: -1, EPIPE, no SIGPIPE (%s)", strerror(errno));
-	close(sv[1]);
-	close(p[0]);
-	close(p[1]);
+	teardown();
 }
 
 /* sends n bytes and k fds raw, then fdpass_recv of want bytes must refuse
  * it with EPROTO and leave the process with the descriptors it had */
 static void refused(const char *what, size_t n, size_t k, size_t want, int passcred)
 {
-	int sv[2], p[2], fds[3], before, r, on = 1;
+	int fds[3], before, r, on = 1;
 	char buf[4];
 	size_t i;
 
-	pair(sv);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		exit(1);
+	setup();
 	if (passcred && setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0)
 		exit(1);
 	for (i = 0; i < 3; i++)
@@ -178,10 +174,7 @@ static void refused(const char *what, size_t n, size_t k, size_t want, int passc
 		if (r >= 0)
 			close(r);
 	}
-	close(p[0]);
-	close(p[1]);
-	close(sv[0]);
-	close(sv[1]);
+	teardown();
 }
 
 static volatile sig_atomic_t alarms;
@@ -197,13 +190,11 @@ static void test_eintr(void)
 {
 	struct sigaction sa;
 	struct itimerval it = { { 0, 0 }, { 0, 50000 } };
-	int sv[2], p[2], fd;
+	int fd;
 	char one;
 	pid_t pid;
 
-	pair(sv);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		exit(1);
+	setup();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
@@ -221,10 +212,7 @@ static void test_eintr(void)
 		close(fd);
 	waitpid(pid, NULL, 0);
 	signal(SIGALRM, SIG_DFL);
-	close(p[0]);
-	close(p[1]);
-	close(sv[0]);
-	close(sv[1]);
+	teardown();
 }
 
 int main(void)
