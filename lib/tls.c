@@ -3,6 +3,7 @@
  * read by it: stunnel is told what to do by a config written into a pipe
  * (stunnel -fd 3), never by the client. */
 #include "tls.h"
+#include "fdpass.h"
 #include "log.h"
 #include "net.h"
 
@@ -45,63 +46,21 @@ unsigned tls_handshake_sec(unsigned idle_sec)
 	return idle_sec && idle_sec < TLS_HANDSHAKE_SEC ? idle_sec : TLS_HANDSHAKE_SEC;
 }
 
-/* One byte carrying room for one descriptor. */
-union fdmsg {
-	struct cmsghdr h;
-	char buf[CMSG_SPACE(sizeof(int))];
-};
-
-static void fdmsg_init(struct msghdr *m, struct iovec *iov, char *one, union fdmsg *u)
-{
-	memset(m, 0, sizeof *m);
-	memset(u, 0, sizeof *u);
-	iov->iov_base = one;
-	iov->iov_len = 1;
-	m->msg_iov = iov;
-	m->msg_iovlen = 1;
-	m->msg_control = u->buf;
-	m->msg_controllen = sizeof u->buf;
-}
-
+/* Both ends of STARTTLS's hand-over: one byte with the socket. */
 int tls_send_fd(int sock, int fd)
 {
-	union fdmsg u;
-	struct msghdr m;
-	struct iovec iov;
-	char one = 'F';
-	ssize_t r;
-
-	fdmsg_init(&m, &iov, &one, &u);
-	u.h.cmsg_level = SOL_SOCKET;
-	u.h.cmsg_type = SCM_RIGHTS;
-	u.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&u.h), &fd, sizeof fd);
-	do
-		r = sendmsg(sock, &m, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	return r == 1 ? 0 : -1;
+	return fdpass_send(sock, fd, "F", 1);
 }
 
 int tls_recv_fd(int sock)
 {
-	union fdmsg u;
-	struct msghdr m;
-	struct iovec iov;
-	struct cmsghdr *h;
 	char one;
-	int fd = -1, type;
+	int fd, type;
 	socklen_t tl = sizeof type;
-	ssize_t r;
 
-	fdmsg_init(&m, &iov, &one, &u);
-	do
-		r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
-	h = CMSG_FIRSTHDR(&m);
-	if (r != 1 || !h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
-	    h->cmsg_len != CMSG_LEN(sizeof(int)) || (m.msg_flags & MSG_CTRUNC))
+	fd = fdpass_recv(sock, &one, 1);
+	if (fd < 0)
 		return -1;
-	memcpy(&fd, CMSG_DATA(h), sizeof fd);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM) {
 		close(fd);
 		return -1;

@@ -39,8 +39,9 @@ int tls_plaintext_ok(const struct conf *c, const struct peer *p, int tls);
 /* The handshake deadline for a protocol idle timeout. */
 unsigned tls_handshake_sec(unsigned idle_sec);
 /* STARTTLS in smtpd: the session child hands the client socket to the
- * root parent over their unix socket (SCM_RIGHTS with one byte).  recv
- * returns the fd (close-on-exec) only if it is a stream socket; -1 else. */
+ * root parent over their unix socket (lib/fdpass.h, one byte).  0 or -1
+ * with errno; recv returns the fd (close-on-exec) only if it is a stream
+ * socket, -1 else. */
 int tls_send_fd(int sock, int fd);
 int tls_recv_fd(int sock);
 /* The argument that tells a program it runs behind implicit TLS (from the

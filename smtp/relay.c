@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "fdpass.h"
 #include "log.h"
 #include "priv.h"
 #include "smtp.h"
@@ -152,63 +153,6 @@ static void run_job(const struct conf *c, const char *key, const struct client_m
 	}
 }
 
-/* Receives one byte with a descriptor: the fd, -2 EOF, -1 error. */
-static int recv_fd(int sock)
-{
-	struct msghdr mh;
-	struct iovec iov;
-	char byte, cbuf[CMSG_SPACE(sizeof(int))];
-	struct cmsghdr *cm;
-	ssize_t r;
-	int fd = -1;
-
-	memset(&mh, 0, sizeof mh);
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof cbuf;
-	do
-		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return -2;
-	if (r < 0)
-		return -1;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-	return fd;
-}
-
-static int send_fd(int sock, int fd)
-{
-	struct msghdr mh;
-	struct iovec iov;
-	char byte = 'F', cbuf[CMSG_SPACE(sizeof(int))];
-	struct cmsghdr *cm;
-	ssize_t r;
-
-	memset(&mh, 0, sizeof mh);
-	memset(cbuf, 0, sizeof cbuf);
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof cbuf;
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	do
-		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	return r == 1 ? 0 : -1;
-}
-
 /* Splits a record payload on '\n' into at most n NUL-ended fields. */
 static size_t split(char *p, size_t len, char **f, size_t n)
 {
@@ -235,13 +179,16 @@ static void agent_main(const struct conf *c, int sock)
 	struct buf out;
 	size_t len, n, i;
 	int type, fd;
+	char one;
 
 	for (i = 0; i < RELAY_CACHE_MAX; i++)
 		cache[i].k.fd = -1;
 	buf_init(&out);
 	for (;;) {
-		fd = recv_fd(sock);
-		if (fd == -2 || fd == -1)
+		/* a job starts with its queue file: one byte and the fd
+		 * (job_send); EOF, an error or anything else ends the agent */
+		fd = fdpass_recv(sock, &one, 1);
+		if (fd < 0)
 			break;
 		memset(&m, 0, sizeof m);
 		m.fd = fd;
@@ -540,7 +487,7 @@ static int job_send(struct agent *a, const struct rjob *j)
 	if (fd < 0)
 		return -1;
 	buf_init(&b);
-	if (send_fd(a->fd, fd) < 0 ||
+	if (fdpass_send(a->fd, fd, "F", 1) < 0 ||
 	    buf_printf(&b, "%s\n%s\n%s\n%c %c %c %lld %lld", j->key, e->sender, e->envid, e->ret ? e->ret : '-',
 		       e->body ? e->body : '-', e->utf8 ? '1' : '0', (long long)e->data_off, (long long)e->size) < 0 ||
 	    rec_put(a->fd, REC_JOB, b.s, b.len) < 0)
