@@ -266,7 +266,7 @@ static int linger_watch(const struct conf *c)
 
 /* 1 when a file was made in queue_directory within LINGER_MS (a request,
  * maybe: the caller looks), 0 after that time idle. */
-static int linger(int ino)
+static int linger(const struct conf *c, int ino)
 {
 	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd p;
@@ -281,6 +281,8 @@ static int linger(int ino)
 		return 0;
 	while (read(ino, ev, sizeof ev) > 0)
 		;
+	/* a log file rotated (removed) while idle: the new one */
+	log_open("queue", c->log);
 	return 1;
 }
 
@@ -316,7 +318,7 @@ static int runner_loop(const struct conf *c, int light)
 				else
 					pass(c);
 			}
-		} while (ino >= 0 && linger(ino));
+		} while (ino >= 0 && linger(c, ino));
 		if (!light)
 			relay_end();    /* the agents' connections, kept across passes */
 		flock(fd, LOCK_UN);
