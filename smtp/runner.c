@@ -20,8 +20,7 @@
  * and fsyncs of one runner instead of forking one each.  Light passes
  * have a runner of their own, started and locked the same way
  * (new.request, new.lock): new mail never waits behind a full pass (a
- * remote host slow to answer, a mailbox held for its whole lock budget);
- * idle, it stays LINGER_MS for the next request.  So at
+ * remote host slow to answer, a mailbox held for its whole lock budget).  So at
  * most two runners exist, whatever clients and local users do; both may
  * meet on a queue file, whose flock makes one of them skip it.
  *
@@ -29,13 +28,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -247,60 +244,16 @@ static int pass_new(const struct conf *c)
 	return 0;
 }
 
-/* How long the light passes' runner waits for the next new.request once
- * idle: the sessions of a sender that opens one connection per message
- * (one after the other) then find it running and fork nothing. */
-#define LINGER_MS 2000
-
-/* Watches queue_directory for new files (new.request), or -1. */
-static int linger_watch(const struct conf *c)
-{
-	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-
-	if (fd >= 0 && inotify_add_watch(fd, c->queue_directory, IN_CREATE | IN_MOVED_TO) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-/* 1 when a file was made in queue_directory within LINGER_MS (a request,
- * maybe: the caller looks), 0 after that time idle. */
-static int linger(const struct conf *c, int ino)
-{
-	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct pollfd p;
-	int r;
-
-	p.fd = ino;
-	p.events = POLLIN;
-	do
-		r = poll(&p, 1, LINGER_MS);
-	while (r < 0 && errno == EINTR);
-	if (r <= 0)
-		return 0;
-	while (read(ino, ev, sizeof ev) > 0)
-		;
-	/* a log file rotated (removed) while idle: the new one */
-	log_open("queue", c->log);
-	return 1;
-}
-
 /* Passes while this process holds the runner lock and requests are
  * pending; returns at once when another runner holds it (it reads the
- * requests before it exits).  The light passes' runner, idle, keeps its
- * lock for LINGER_MS more, woken by a request (inotify, watched before
- * the first look, so none made meanwhile goes unseen): a session that
- * finds the lock held leaves its request and forks no runner. */
+ * requests before it exits). */
 static int runner_loop(const struct conf *c, int light)
 {
 	unsigned passes = 0;
-	int fd = lock_open(c, light), ino = light ? linger_watch(c) : -1;
+	int fd = lock_open(c, light);
 
 	if (fd < 0) {
 		log_msg(LOG_ERR, "queue run: %s: %m", c->queue_directory);
-		if (ino >= 0)
-			close(ino);
 		return -1;
 	}
 	for (;;) {
@@ -308,17 +261,15 @@ static int runner_loop(const struct conf *c, int light)
 			log_msg(LOG_DEBUG, "queue run requested (a runner is active)");
 			break;
 		}
-		do {
-			while (request_take(c, light)) {
-				passes++;
-				/* the mail group, for every delivery child of the pass */
-				priv_mail_gid_cache(c);
-				if (light)
-					pass_new(c);
-				else
-					pass(c);
-			}
-		} while (ino >= 0 && linger(c, ino));
+		while (request_take(c, light)) {
+			passes++;
+			/* the mail group, for every delivery child of the pass */
+			priv_mail_gid_cache(c);
+			if (light)
+				pass_new(c);
+			else
+				pass(c);
+		}
 		if (!light)
 			relay_end();    /* the agents' connections, kept across passes */
 		flock(fd, LOCK_UN);
@@ -326,8 +277,6 @@ static int runner_loop(const struct conf *c, int light)
 			break;
 	}
 	close(fd);
-	if (ino >= 0)
-		close(ino);
 	if (passes && light)
 		log_msg(LOG_DEBUG, "light passes done (%u)", passes);
 	else if (passes)
