@@ -10,6 +10,7 @@
 
 int log_debug;
 static int log_fd = -1;           /* file destination, -1 = syslog */
+static int sink_fd = -1;          /* log_fd, or where openlog's socket went */
 static char log_ident[32] = "facteur";
 static char conn_id[16];
 
@@ -41,8 +42,31 @@ void log_open(const char *ident, const char *dest)
 	}
 	if (dest && *dest && strcmp(dest, "syslog") != 0)
 		log_fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-	if (log_fd < 0)
+	sink_fd = log_fd;
+	if (log_fd < 0) {
+		/* openlog's socket takes the lowest free descriptor (this
+		 * process has one thread): remember it, so that a child that
+		 * closes everything else need not list /proc/self/fd */
+		int lo = fcntl(0, F_DUPFD_CLOEXEC, 0);
+		if (lo >= 0)
+			close(lo);
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		sink_fd = lo;
+	}
+}
+
+void log_close(void)
+{
+	if (log_fd >= 0)
+		close(log_fd);
+	else
+		closelog();
+	log_fd = sink_fd = -1;
+}
+
+int log_sink_fd(void)
+{
+	return sink_fd;
 }
 
 /* with_id: "ID: " before the text (every line but those in another

@@ -11,10 +11,18 @@
 /* dest: "syslog" or a file path (opened O_APPEND; falls back to syslog if it
  * cannot be opened).  ident: "smtpd", "pop3d"... Makes a new connection id. */
 void log_open(const char *ident, const char *dest);
+/* Before closing every descriptor (a detached child): glibc closes its
+ * syslog socket itself, else it would later close, as its socket, whatever
+ * file has taken that number (a runner's lock).  log_open again after. */
+void log_close(void);
 /* A new id after fork when one process serves several sessions (not needed
  * under xinetd). */
 void log_new_id(void);
 const char *log_id(void);
+/* The descriptor the log writes to (the file, or the syslog socket as
+ * opened by log_open), -1 if none is known; a hint: glibc may reconnect its
+ * socket elsewhere, so check it (priv_is_log_sink) before relying on it. */
+int log_sink_fd(void);
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* A line in Postfix's or Dovecot's shape, without the "ID: " prefix, for

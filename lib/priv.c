@@ -122,6 +122,13 @@ int priv_drop(uid_t uid, gid_t gid, const char *name)
 	return drop_to(uid, gid, gid, name);
 }
 
+/* priv_mail_gid_cache's answer, inherited by the children forked after it */
+static struct {
+	int set;
+	gid_t gid;
+	char name[sizeof ((struct conf *)0)->mail_privileged_group];
+} mail_gid;
+
 int priv_mail_gid(const struct conf *c, gid_t *gid_r)
 {
 	struct group *g;
@@ -129,6 +136,10 @@ int priv_mail_gid(const struct conf *c, gid_t *gid_r)
 	*gid_r = (gid_t)-1;
 	if (!c->mail_privileged_group[0])
 		return 0;
+	if (mail_gid.set && !strcmp(mail_gid.name, c->mail_privileged_group)) {
+		*gid_r = mail_gid.gid;
+		return 0;
+	}
 	errno = 0;
 	g = getgrnam(c->mail_privileged_group);
 	if (!g) {
@@ -140,6 +151,18 @@ int priv_mail_gid(const struct conf *c, gid_t *gid_r)
 	}
 	*gid_r = g->gr_gid;
 	return 0;
+}
+
+void priv_mail_gid_cache(const struct conf *c)
+{
+	gid_t g;
+
+	mail_gid.set = 0;
+	if (!c->mail_privileged_group[0] || priv_mail_gid(c, &g) < 0)
+		return;
+	str_copyz(mail_gid.name, sizeof mail_gid.name, c->mail_privileged_group);
+	mail_gid.gid = g;
+	mail_gid.set = 1;
 }
 
 /* The saved gid of a user's process: the mail group when there is one. */
@@ -327,25 +350,28 @@ static int is_socket(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* The child keeps the client, the socketpair and the log; nothing the
- * root parent may have opened.  fd 2 under xinetd is the client's socket:
- * it becomes /dev/null (stray library messages must not reach the client). */
-static void child_close_fds(int fd_in, int fd_out, int keep)
+static int kept(int fd, const int *keep, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fd == keep[i])
+			return 1;
+	return 0;
+}
+
+/* The slow way: every open descriptor, as /proc lists them (a procfs
+ * lookup of the new pid and a 32 KiB directory buffer: about 0.5 ms in a
+ * fresh child), log sinks of any kind kept. */
+static void close_scan(const int *keep, size_t n)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
 	int fd;
 
-	if (is_socket(2)) {
-		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (fd >= 0 && fd != 2) {
-			dup2(fd, 2);
-			close(fd);
-		}
-	}
 	if (!d) {
 		for (fd = 3; fd < 1024; fd++)
-			if (fd != keep && fd != fd_in && fd != fd_out && !priv_is_log_sink(fd))
+			if (!kept(fd, keep, n) && !priv_is_log_sink(fd))
 				close(fd);
 		return;
 	}
@@ -354,11 +380,56 @@ static void child_close_fds(int fd_in, int fd_out, int keep)
 		if (parse_u32(de->d_name, strlen(de->d_name), INT32_MAX, &v) < 0)
 			continue;
 		fd = (int)v;
-		if (fd > 2 && fd != dirfd(d) && fd != keep && fd != fd_in && fd != fd_out &&
-		    !priv_is_log_sink(fd))
+		if (fd > 2 && fd != dirfd(d) && !kept(fd, keep, n) && !priv_is_log_sink(fd))
 			close(fd);
 	}
 	closedir(d);
+}
+
+void priv_close_fds(const int *keep, size_t n)
+{
+	int log = log_sink_fd(), lo = 3, next;
+	size_t i;
+
+	/* the log's descriptor as log.c knows it, checked (glibc may have
+	 * reconnected syslog elsewhere): else the scan, which finds it */
+	if (log < 0 || !priv_is_log_sink(log)) {
+		close_scan(keep, n);
+		return;
+	}
+	/* close_range over the gaps between the kept descriptors */
+	for (;;) {
+		next = log >= lo ? log : -1;
+		for (i = 0; i < n; i++)
+			if (keep[i] >= lo && (next < 0 || keep[i] < next))
+				next = keep[i];
+		if (next < 0)
+			break;
+		if (next > lo && close_range((unsigned)lo, (unsigned)next - 1, 0) < 0) {
+			close_scan(keep, n);
+			return;
+		}
+		lo = next + 1;
+	}
+	if (close_range((unsigned)lo, ~0U, 0) < 0)
+		close_scan(keep, n);
+}
+
+/* The child keeps the client, the socketpair and the log; nothing the
+ * root parent may have opened.  fd 2 under xinetd is the client's socket:
+ * it becomes /dev/null (stray library messages must not reach the client). */
+static void child_close_fds(int fd_in, int fd_out, int keep)
+{
+	int k[3] = { fd_in, fd_out, keep }, fd;
+
+	if (is_socket(2)) {
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && fd != 2) {
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
+	priv_close_fds(k, 3);
 }
 
 /* The confinement of a child that reads client input before login: it

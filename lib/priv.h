@@ -24,6 +24,10 @@ int priv_drop_unprivileged(const struct conf *c);
 /* A log file (write-only, append) or the syslog socket (AF_UNIX datagram):
  * what a child closing descriptors must keep. */
 int priv_is_log_sink(int fd);
+/* Closes every descriptor above 2 but the n of keep (negative ones are
+ * ignored) and the log's: close_range over the gaps when log.c knows the
+ * log's descriptor, else a scan of /proc/self/fd keeping every log sink. */
+void priv_close_fds(const int *keep, size_t n);
 /* Forks the child that reads client input before login (pop3d, imapd
  * through priv_preauth; smtpd's session).  In the child (0 returned) only
  * fds 0-2 (2 on /dev/null if it was a socket), fd_in, fd_out, keep and the
@@ -35,6 +39,11 @@ pid_t priv_fork_child(const struct conf *c, int fd_in, int fd_out, int keep);
 /* The gid of conf mail_privileged_group, or (gid_t)-1 when the key is
  * empty; -1 (logged) when the group does not exist. */
 int priv_mail_gid(const struct conf *c, gid_t *gid_r);
+/* Looks the group up now and answers priv_mail_gid from that, in this
+ * process and the children it forks after (the queue runner: one lookup
+ * per pass instead of one NSS lookup per delivery child).  Called again,
+ * it looks up again. */
+void priv_mail_gid_cache(const struct conf *c);
 /* Becomes the logged-in user (initgroups + setresgid/setresuid) and chdir
  * to home.  Root: the saved gid is the mail_privileged_group, so libmbox can
  * wear it around dotlock and mailbox creation in a root:mail 2775 spool

@@ -14,7 +14,6 @@
  * takes what stayed locked.
  *   temporary (lock timeout, disk full, I/O): deferred, retried by the runner
  *   permanent (user gone, quota/file too big): bounced (bounce.c) */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -84,33 +83,24 @@ static void recipient_home(const struct conf *c, const struct auth_user *u)
  * queue files, the session socket).  0, or -1: the child must not go on. */
 static int child_fds(const int *qfds, const char *const *paths, size_t n, int wfd)
 {
-	DIR *d;
-	struct dirent *de;
 	struct stat a, b;
+	int keep[DELIVER_GROUP_MAX + 1], ro;
 	size_t i;
-	int fd, ro, keep;
 
+	if (n > DELIVER_GROUP_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		ro = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (ro < 0 || fstat(ro, &a) < 0 || fstat(qfds[i], &b) < 0 || a.st_ino != b.st_ino ||
 		    a.st_dev != b.st_dev || dup3(ro, qfds[i], O_CLOEXEC) < 0)
 			return -1;
 		close(ro);
+		keep[i] = qfds[i];
 	}
-	d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		fd = atoi(de->d_name);
-		keep = fd <= 2 || fd == wfd || fd == dirfd(d) || priv_is_log_sink(fd);
-		for (i = 0; i < n && !keep; i++)
-			keep = fd == qfds[i];
-		if (!keep)
-			close(fd);
-	}
-	closedir(d);
+	keep[n] = wfd;
+	priv_close_fds(keep, n + 1);
 	return 0;
 }
 

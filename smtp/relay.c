@@ -319,6 +319,7 @@ static int agent_start(const struct conf *c, struct agent *a)
 		int sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 64);
 		if (sock < 0)
 			_exit(1);
+		log_close();
 		close_range(3, (unsigned)sock - 1, 0);
 		close_range((unsigned)sock + 1, ~0U, 0);
 		log_open("smtp", c->log);

@@ -39,6 +39,7 @@
 #include <unistd.h>
 #include "bounds.h"
 #include "log.h"
+#include "priv.h"
 #include "smtp.h"
 
 static int qpath(const struct conf *c, const char *name, char *out, size_t outlen)
@@ -262,6 +263,8 @@ static int runner_loop(const struct conf *c, int light)
 		}
 		while (request_take(c, light)) {
 			passes++;
+			/* the mail group, for every delivery child of the pass */
+			priv_mail_gid_cache(c);
 			if (light)
 				pass_new(c);
 			else
@@ -295,6 +298,7 @@ void runner_detach(const struct conf *c, const char *ident, int keep)
 	int fd;
 
 	setsid();
+	log_close();
 	if (keep > 3)
 		close_range(3, (unsigned)keep - 1, 0);
 	close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U, 0);

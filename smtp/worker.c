@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "log.h"
+#include "priv.h"
 #include "smtp.h"
 
 /* ids per batch: about a second of a fast session's mail */
@@ -73,6 +74,8 @@ static void worker_main(const struct conf *c, int fd)
 		}
 		memmove(buf, buf + start, have - start);
 		have -= start;
+		if (n)
+			priv_mail_gid_cache(c);         /* for the batch's children */
 		if (n && deliver_batch(c, ids, n) > 0)
 			runner_request(c);
 	}

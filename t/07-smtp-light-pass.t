@@ -43,9 +43,10 @@ rm -f "$M"/* "$T_TMP/log"
 # files as one batch, one child per mailbox
 : > "$Q/new.lock"
 # held until released below (at most 30 s): slow builds (sanitizers) too
-flock "$Q/new.lock" sh -c "i=0; while [ ! -e '$T_TMP/release' ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i+1)); done" &
+# (the runner of 1-4 may still hold it: it stays LINGER_MS once idle)
+flock "$Q/new.lock" sh -c ": > '$T_TMP/held'; i=0; while [ ! -e '$T_TMP/release' ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i+1)); done" &
 HOLD=$!
-sleep 0.3
+i=0; while [ ! -e "$T_TMP/held" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 for i in 1 2 3 4 5 6; do
 	if [ $((i % 3)) = 0 ]; then to=bob@example.test; else to=alice@example.test; fi
 	one "$to" "b$i" > /dev/null
