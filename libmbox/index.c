@@ -6,7 +6,8 @@
  *     the entries cover; below size when mbox_append extended the header
  *     since), uidvalidity, uidnext, pseudo, data_start, count, keywords,
  *     highestmodseq, hashes of the mailbox's first KiB and of the first KiB
- *     of the last message, a hash of the body, a hash of the header itself.
+ *     of the last message, a hash of the body, the counters (below), a
+ *     hash of the header itself.
  *   count entries of 72 bytes (struct ent), in file order.
  *   the keyword names, NUL-terminated.
  *
@@ -24,6 +25,14 @@
  * whose identity is not the file's is still used, when sound, as the source
  * of the mod-sequences of the messages whose flags did not change (by UID,
  * same UIDVALIDITY): modseqs survive mutt or Dovecot rewriting the file.
+ *
+ * Counters: what STATUS and SELECT report (unseen, not-\Recent-yet, deleted,
+ * without UID, the first unseen, the size as served), computed from the
+ * entries whenever the index is written, with their own keyed hash over
+ * them and the header's count and coverage; mbox_index_counts serves them
+ * when the header vouches for the file exactly as mbox_index_load would,
+ * without reading the entries.  An index without them (an older one) is
+ * rewritten at its next full load.
  *
  * Mod-sequences (RFC 7162): each message has the modseq of its last flag
  * change (or arrival); highestmodseq is above all of them and grows on
@@ -56,6 +65,7 @@
 #define MODSEQ_MAX (1ULL << 62)
 
 static const uint64_t idx_key[2] = { 0x66616374657572ULL, 0x696e646578ULL };
+static const uint64_t cnt_key[2] = { 0x636f756e74657273ULL, 0x696e646578ULL };
 
 struct hdr {
 	char magic[24];
@@ -68,7 +78,11 @@ struct hdr {
 	uint64_t head_hash, last_hash, body_hash;
 	uint32_t racy, pad;
 	int64_t tz[2];                 /* local time of two reference dates */
-	unsigned char reserved[IDX_HDR - 24 - 8 - 8 * 4 - 8 * 4 - 16 - 16 - 16 - 24 - 8 - 16 - 8];
+	struct cnt {
+		uint32_t unseen, recent, deleted, missing, first_unseen, pad;
+		uint64_t size, last_off, hash;   /* hash: cnt_hash() */
+	} c;
+	unsigned char reserved[IDX_HDR - 24 - 8 - 8 * 4 - 8 * 4 - 16 - 16 - 16 - 24 - 8 - 16 - 48 - 8];
 	uint64_t hdr_hash;             /* of the 248 bytes before it */
 };
 _Static_assert(sizeof(struct hdr) == IDX_HDR, "index header size");
@@ -153,6 +167,68 @@ struct idx {
 static uint64_t hdr_hash(const struct hdr *h)
 {
 	return mbox_h64(idx_key, h, offsetof(struct hdr, hdr_hash));
+}
+
+/* The counters' own hash: over them and the header fields they depend on,
+ * so that counters copied into another header, or left from an older
+ * writer, never pass. */
+static uint64_t cnt_hash(const struct hdr *h)
+{
+	struct {
+		struct cnt c;
+		uint64_t count, scanned, data_start, highestmodseq;
+		uint32_t uidvalidity, uidnext;
+	} b;
+
+	memset(&b, 0, sizeof b);
+	b.c = h->c;
+	b.c.hash = 0;
+	b.count = h->count;
+	b.scanned = h->scanned;
+	b.data_start = h->data_start;
+	b.highestmodseq = h->highestmodseq;
+	b.uidvalidity = h->uidvalidity;
+	b.uidnext = h->uidnext;
+	return mbox_h64(cnt_key, &b, sizeof b) | 1;   /* never 0: 0 is "none" */
+}
+
+/* The counters make sense for this header: 0 or -1. */
+static int cnt_ok(const struct hdr *h)
+{
+	const struct cnt *c = &h->c;
+
+	if (c->hash != cnt_hash(h) || c->pad || c->unseen > h->count || c->recent > h->count ||
+	    c->deleted > h->count || c->missing > h->count || c->first_unseen > h->count ||
+	    (c->unseen == 0) != (c->first_unseen == 0) ||
+	    (c->unseen && c->first_unseen > h->count - c->unseen + 1) ||
+	    c->size > 2 * h->scanned + 2 * h->count)
+		return -1;
+	if (h->count == 0)
+		return c->size || c->last_off ? -1 : 0;
+	return c->last_off >= h->data_start && c->last_off < h->scanned ? 0 : -1;
+}
+
+/* message i (0-based) of a table into the counters */
+static inline void cnt_add(struct cnt *c, const struct mbox_msg *m, size_t i)
+{
+	if (!(m->flags & MBOX_F_SEEN) && !c->unseen++)
+		c->first_unseen = (uint32_t)(i + 1);
+	c->recent += !(m->flags & MBOX_F_OLD);
+	c->deleted += !!(m->flags & MBOX_F_DELETED);
+	c->missing += m->uid == 0;
+	c->size += m->hdr_size + m->body_size;
+	c->last_off = m->offset;
+}
+
+/* The counters of sc's table into h (count, scanned... set before). */
+static void cnt_fill(struct hdr *h, const struct mbox_scan *sc)
+{
+	size_t i;
+
+	memset(&h->c, 0, sizeof h->c);
+	for (i = 0; i < sc->count; i++)
+		cnt_add(&h->c, &sc->msgs[i], i);
+	h->c.hash = cnt_hash(h);
 }
 
 static void idx_free(struct idx *x)
@@ -336,8 +412,9 @@ static void tz_sig(int64_t out[2])
 	}
 }
 
-/* x's table into sc (first n entries) */
-static int idx_to_scan(const struct idx *x, size_t n, struct mbox_scan *sc, const struct stat *st)
+/* x's table into sc (first n entries), and the counters of those into c */
+static int idx_to_scan(const struct idx *x, size_t n, struct mbox_scan *sc, const struct stat *st,
+		       struct cnt *c)
 {
 	size_t i;
 
@@ -370,6 +447,7 @@ static int idx_to_scan(const struct idx *x, size_t n, struct mbox_scan *sc, cons
 		m->modseq = e->modseq;
 		if (!m->uid)
 			sc->missing_uids++;
+		cnt_add(c, m, i);
 	}
 	sc->count = n;
 	sc->uidvalidity = x->h.uidvalidity;
@@ -663,6 +741,7 @@ static int idx_write(struct mbox *mb, const struct mbox_scan *sc)
 	h.data_start = sc->data_start;
 	h.highestmodseq = sc->highestmodseq;
 	tz_sig(h.tz);
+	cnt_fill(&h, sc);
 	for (i = 0; i < sc->count; i++) {
 		const struct mbox_msg *m = &sc->msgs[i];
 		struct ent e;
@@ -751,11 +830,62 @@ int mbox_index_enabled(void)
 	return *index_dir() != 0;
 }
 
+/* Does header h vouch for mb's file of identity st (its last message at
+ * last_off)?  The checks every use of an index makes. */
+static int vouches(struct mbox *mb, const struct hdr *h, const struct stat *st, uint64_t last_off)
+{
+	uint64_t hh, lh;
+	int64_t tz[2];
+
+	tz_sig(tz);
+	if (!same_identity(h, st) || h->racy || h->count == 0 || h->tz[0] != tz[0] ||
+	    h->tz[1] != tz[1] || (h->scanned < h->size && h->count < 2))
+		return 0;
+	return probe(mb->fd, 0, h->scanned, &hh) == 0 && hh == h->head_hash &&
+	       probe(mb->fd, last_off, h->scanned, &lh) == 0 && lh == h->last_hash &&
+	       mbox_scan_from_at(mb->fd, last_off, h->scanned) == 1;
+}
+
+int mbox_index_counts(struct mbox *mb, struct mbox_counts *out)
+{
+	char path[PATH_MAX];
+	struct stat st, ist;
+	struct hdr h;
+	int fd, r;
+
+	last_use = 0;
+	if (!mbox_index_enabled())
+		return 0;
+	last_use = 3;
+	if (mb->lock == MBOX_LOCK_NONE || fstat(mb->fd, &st) < 0 ||
+	    index_path(mb, "index", path, sizeof path) < 0 ||
+	    (fd = open_own(path, O_RDONLY, &ist)) < 0)
+		return 0;
+	r = mbox_pread_full(fd, &h, IDX_HDR, 0);
+	close(fd);
+	if (r < 0 || !hdr_ok(&h) || h.count > (IDX_MAX_FILE - IDX_HDR) / IDX_ENT ||
+	    (uint64_t)ist.st_size != IDX_HDR + h.count * IDX_ENT + h.kwbytes ||
+	    h.scanned != h.size || cnt_ok(&h) < 0 || !vouches(mb, &h, &st, h.c.last_off) ||
+	    h.c.missing || !h.uidvalidity)
+		return 0;
+	memset(out, 0, sizeof *out);
+	out->count = (size_t)h.count;
+	out->unseen = h.c.unseen;
+	out->first_unseen = h.c.first_unseen;
+	out->recent = h.c.recent;
+	out->deleted = h.c.deleted;
+	out->size = h.c.size;
+	out->uidvalidity = h.uidvalidity;
+	out->uidnext = h.uidnext;
+	out->highestmodseq = h.highestmodseq;
+	last_use = 4;
+	return 1;
+}
+
 int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st)
 {
 	struct idx x;
-	uint64_t hh, lh;
-	int64_t tz[2];
+	struct cnt c;
 	size_t n;
 
 	last_use = 0;
@@ -764,23 +894,17 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 	last_use = 3;
 	if (idx_read(mb, &x) < 0)
 		return 0;
-	tz_sig(tz);
 	/* appended to under our own write lock, not yet unlocked: the header
 	 * extension mbox_unlock will write holds already */
 	if (!same_identity(&x.h, st))
 		pend_extend(mb, &x.h, st);
-	if (!same_identity(&x.h, st) || x.h.racy || x.h.count == 0 ||
-	    x.h.tz[0] != tz[0] || x.h.tz[1] != tz[1] ||
-	    (x.h.scanned < x.h.size && x.h.count < 2))
-		goto no;
-	if (probe(mb->fd, 0, x.h.scanned, &hh) < 0 || hh != x.h.head_hash ||
-	    probe(mb->fd, x.e[x.h.count - 1].offset, x.h.scanned, &lh) < 0 || lh != x.h.last_hash ||
-	    mbox_scan_from_at(mb->fd, x.e[x.h.count - 1].offset, x.h.scanned) != 1)
+	if (!vouches(mb, &x.h, st, x.h.count ? x.e[x.h.count - 1].offset : 0))
 		goto no;
 	/* appended to by mbox_append since: the last known message again (its
 	 * end may have grown a line end), then the new ones */
 	n = x.h.scanned == x.h.size ? x.h.count : x.h.count - 1;
-	if (idx_to_scan(&x, n, sc, st) < 0)
+	memset(&c, 0, sizeof c);
+	if (idx_to_scan(&x, n, sc, st, &c) < 0)
 		goto no;
 	if (n < x.h.count) {
 		uint64_t start = x.e[n].offset;
@@ -806,6 +930,11 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 			idx_write(mb, sc);
 	} else {
 		last_use = 1;
+		/* counters missing (an older writer) or not those of the entries:
+		 * never served, and written right now */
+		c.hash = x.h.c.hash;
+		if (cnt_ok(&x.h) < 0 || memcmp(&c, &x.h.c, sizeof c) != 0)
+			idx_write(mb, sc);
 	}
 	idx_free(&x);
 	return 1;

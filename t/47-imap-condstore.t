@@ -229,4 +229,53 @@ RC
 else
 	skip "mbsync not installed"
 fi
+# --- STATUS from the index header's counters (bob's INBOX) ---------------------------
+st() { sed -n 's/^\* STATUS "*INBOX"* (\(.*\))$/\1/p' "$1" | tail -n 1; }
+status_sess() {
+	imap > "$O" <<'IN'
+s1 LOGIN bob bob-pw
+s2 STATUS INBOX (MESSAGES RECENT UIDNEXT UNSEEN SIZE HIGHESTMODSEQ)
+s3 EXAMINE INBOX
+s4 FETCH 1:* (RFC822.SIZE)
+s5 LOGOUT
+IN
+	S=$(st "$O")
+	sz=$(sed -n 's/^\* [0-9]* FETCH (RFC822.SIZE \([0-9]*\))$/\1/p' "$O" | awk '{ t += $1 } END { print t + 0 }')
+	echo "$S" | grep -q "SIZE $sz HIGHESTMODSEQ $(hms "$O")\$"; ok $? "$1: SIZE is the sum of RFC822.SIZE, HIGHESTMODSEQ the one of EXAMINE"
+}
+for i in 1 2 3 4 5; do msg $i | deliver bob; done
+status_sess "first STATUS (UIDs given)"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 5 UIDNEXT 6 UNSEEN 5 '; ok $? "first STATUS: $S"
+status_sess "STATUS of the unchanged mailbox"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 5 UIDNEXT 6 UNSEEN 5 '; ok $? "STATUS again: $S"
+imap > "$O" <<'IN'
+c1 LOGIN bob bob-pw
+c2 SELECT INBOX
+c3 STORE 1 +FLAGS.SILENT (\Seen)
+c4 STORE 2 +FLAGS.SILENT (\Deleted)
+c5 LOGOUT
+IN
+status_sess "after SELECT and STORE"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 0 UIDNEXT 6 UNSEEN 4 '; ok $? "after SELECT (\\Recent claimed) and STORE \\Seen: $S"
+msg 6 | deliver bob
+status_sess "after a delivery"
+echo "$S" | grep -q '^MESSAGES 6 RECENT 1 UIDNEXT 7 UNSEEN 5 '; ok $? "after a delivery: $S"
+imap > "$O" <<'IN'
+e1 LOGIN bob bob-pw
+e2 SELECT INBOX
+e3 EXPUNGE
+e4 LOGOUT
+IN
+status_sess "after EXPUNGE"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 0 UIDNEXT 7 UNSEEN 4 '; ok $? "after EXPUNGE: $S"
+as_user bob python3 - "$SPOOL/bob" <<'PY2'
+import mailbox, sys
+mb = mailbox.mbox(sys.argv[1]); mb.lock()
+for k, m in mb.items():
+    m.set_flags("RO"); mb[k] = m
+mb.flush(); mb.unlock(); mb.close()
+PY2
+status_sess "after python mailbox rewrote it"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 0 UIDNEXT 7 UNSEEN 0 '; ok $? "after another program marked all seen, never the stale count: $S"
+
 done_testing
