@@ -311,28 +311,38 @@ static int body_ok(struct idx *x)
  * page-cache pages, no copy); a file changed under the mapping is never
  * a risk: the writer renames a new file, never writes this one, but for
  * mbox_index_appended's header, which is copied first. */
+static int idx_map(int fd, const struct stat *st, const struct hdr *h, struct idx *x);
+
 static int idx_read(const struct mbox *mb, struct idx *x)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	void *m;
-	int fd;
+	int fd, r;
 
 	memset(x, 0, sizeof *x);
 	if (index_path(mb, "index", path, sizeof path) < 0 ||
 	    (fd = open_own(path, O_RDONLY, &st)) < 0)
 		return -1;
-	if ((uint64_t)st.st_size < IDX_HDR || (uint64_t)st.st_size > IDX_MAX_FILE) {
-		close(fd);
-		return -1;
-	}
-	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	r = idx_map(fd, &st, NULL, x);
 	close(fd);
+	return r;
+}
+
+/* idx_read of the open file fd (of stat st); h: its header as read
+ * before (mbox_peek_table), else the one in the file. */
+static int idx_map(int fd, const struct stat *st, const struct hdr *h, struct idx *x)
+{
+	void *m;
+
+	memset(x, 0, sizeof *x);
+	if ((uint64_t)st->st_size < IDX_HDR || (uint64_t)st->st_size > IDX_MAX_FILE)
+		return -1;
+	m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (m == MAP_FAILED)
 		return -1;
 	x->buf = m;
-	x->len = (size_t)st.st_size;
-	memcpy(&x->h, x->buf, IDX_HDR);
+	x->len = (size_t)st->st_size;
+	memcpy(&x->h, h ? (const void *)h : (const void *)x->buf, IDX_HDR);
 	if (!hdr_ok(&x->h) || x->h.count > (x->len - IDX_HDR) / IDX_ENT ||
 	    x->h.kwbytes != x->len - IDX_HDR - x->h.count * IDX_ENT)
 		goto bad;
@@ -846,40 +856,152 @@ static int vouches(struct mbox *mb, const struct hdr *h, const struct stat *st, 
 	       mbox_scan_from_at(mb->fd, last_off, h->scanned) == 1;
 }
 
-int mbox_index_counts(struct mbox *mb, struct mbox_counts *out)
+/* The index header of mb's file (identity *st), its counters served:
+ * the index file stays open in *fd_r (its stat in *ist).  1 or 0. */
+static int counts_hdr(struct mbox *mb, struct hdr *h, struct stat *st, struct stat *ist, int *fd_r)
 {
 	char path[PATH_MAX];
-	struct stat st, ist;
-	struct hdr h;
-	int fd, r;
+	int fd;
 
 	last_use = 0;
 	if (!mbox_index_enabled())
 		return 0;
 	last_use = 3;
-	if (mb->lock == MBOX_LOCK_NONE || fstat(mb->fd, &st) < 0 ||
+	if (mb->lock == MBOX_LOCK_NONE || fstat(mb->fd, st) < 0 ||
 	    index_path(mb, "index", path, sizeof path) < 0 ||
-	    (fd = open_own(path, O_RDONLY, &ist)) < 0)
+	    (fd = open_own(path, O_RDONLY, ist)) < 0)
 		return 0;
-	r = mbox_pread_full(fd, &h, IDX_HDR, 0);
-	close(fd);
-	if (r < 0 || !hdr_ok(&h) || h.count > (IDX_MAX_FILE - IDX_HDR) / IDX_ENT ||
-	    (uint64_t)ist.st_size != IDX_HDR + h.count * IDX_ENT + h.kwbytes ||
-	    h.scanned != h.size || cnt_ok(&h) < 0 || !vouches(mb, &h, &st, h.c.last_off) ||
-	    h.c.missing || !h.uidvalidity)
+	if (mbox_pread_full(fd, h, IDX_HDR, 0) < 0 || !hdr_ok(h) ||
+	    h->count > (IDX_MAX_FILE - IDX_HDR) / IDX_ENT ||
+	    (uint64_t)ist->st_size != IDX_HDR + h->count * IDX_ENT + h->kwbytes ||
+	    h->nkeywords > MBOX_KW_MAX || h->kwbytes > MBOX_KW_MAX * 4096 ||
+	    h->scanned != h->size || cnt_ok(h) < 0 || !vouches(mb, h, st, h->c.last_off) ||
+	    h->c.missing || !h->uidvalidity) {
+		close(fd);
 		return 0;
-	memset(out, 0, sizeof *out);
-	out->count = (size_t)h.count;
-	out->unseen = h.c.unseen;
-	out->first_unseen = h.c.first_unseen;
-	out->recent = h.c.recent;
-	out->deleted = h.c.deleted;
-	out->size = h.c.size;
-	out->uidvalidity = h.uidvalidity;
-	out->uidnext = h.uidnext;
-	out->highestmodseq = h.highestmodseq;
+	}
+	*fd_r = fd;
 	last_use = 4;
 	return 1;
+}
+
+static void counts_out(const struct hdr *h, struct mbox_counts *out)
+{
+	memset(out, 0, sizeof *out);
+	out->count = (size_t)h->count;
+	out->unseen = h->c.unseen;
+	out->first_unseen = h->c.first_unseen;
+	out->recent = h->c.recent;
+	out->deleted = h->c.deleted;
+	out->size = h->c.size;
+	out->uidvalidity = h->uidvalidity;
+	out->uidnext = h->uidnext;
+	out->highestmodseq = h->highestmodseq;
+	out->nkeywords = h->nkeywords;
+}
+
+int mbox_index_counts(struct mbox *mb, struct mbox_counts *out)
+{
+	struct stat st, ist;
+	struct hdr h;
+	int fd;
+
+	if (!counts_hdr(mb, &h, &st, &ist, &fd))
+		return 0;
+	close(fd);
+	counts_out(&h, out);
+	return 1;
+}
+
+/* ---- SELECT without the table: the index file kept open ------------------------- */
+
+struct mbox_peek {
+	int fd;                        /* the index file as validated */
+	struct hdr h;                  /* its header then */
+	struct stat st, ist;           /* the mailbox's identity then; the index file's */
+	char *kw;                      /* the keyword names, kwbytes */
+	const char *names[MBOX_KW_MAX];
+};
+
+void mbox_peek_free(struct mbox_peek *p)
+{
+	if (!p)
+		return;
+	close(p->fd);
+	free(p->kw);
+	free(p);
+}
+
+int mbox_index_peek(struct mbox *mb, struct mbox_counts *out, struct mbox_peek **p_r)
+{
+	struct mbox_peek *p = calloc(1, sizeof *p);
+	const char *k, *ke;
+	size_t i;
+
+	if (!p)
+		return 0;
+	if (!counts_hdr(mb, &p->h, &p->st, &p->ist, &p->fd)) {
+		free(p);
+		return 0;
+	}
+	if (!(p->kw = malloc(p->h.kwbytes + 1)) ||
+	    mbox_pread_full(p->fd, p->kw, p->h.kwbytes, IDX_HDR + p->h.count * IDX_ENT) < 0)
+		goto no;
+	k = p->kw;
+	ke = k + p->h.kwbytes;
+	for (i = 0; i < p->h.nkeywords; i++) {
+		const char *z = memchr(k, 0, (size_t)(ke - k));
+		if (!z || z == k)
+			goto no;
+		p->names[i] = k;
+		k = z + 1;
+	}
+	if (k != ke)
+		goto no;
+	counts_out(&p->h, out);
+	*p_r = p;
+	return 1;
+no:
+	last_use = 3;
+	mbox_peek_free(p);
+	return 0;
+}
+
+const char *mbox_peek_keyword(const struct mbox_peek *p, size_t i)
+{
+	return i < p->h.nkeywords ? p->names[i] : NULL;
+}
+
+int mbox_peek_table(struct mbox_peek *p, struct mbox_scan *sc)
+{
+	struct idx x;
+	struct cnt c;
+
+	struct stat now;
+
+	memset(sc, 0, sizeof *sc);
+	/* the same inode, never truncated or grown since (mbox_index_unlocking
+	 * may have rewritten its header in place: p->h is the header then) */
+	if (fstat(p->fd, &now) < 0 || now.st_size != p->ist.st_size ||
+	    idx_map(p->fd, &p->ist, &p->h, &x) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&c, 0, sizeof c);
+	if (idx_to_scan(&x, x.h.count, sc, &p->st, &c) < 0) {
+		idx_free(&x);
+		return -1;
+	}
+	c.hash = x.h.c.hash;
+	idx_free(&x);
+	if (memcmp(&c, &p->h.c, sizeof c) != 0) {
+		/* the entries are not what the counters said */
+		mbox_scan_free(sc);
+		memset(sc, 0, sizeof *sc);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
 int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st)

@@ -274,8 +274,21 @@ struct mbox_counts {
 	uint64_t size;           /* the sum of their sizes as served */
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
+	size_t nkeywords;
 };
 int mbox_index_counts(struct mbox *mb, struct mbox_counts *c);
+/* SELECT's open without the table: mbox_index_counts, and *p (1) keeps
+ * the index file open as it was checked, so that mbox_peek_table builds,
+ * later and without a lock, the very table those counts describe (the
+ * file as it was then; mbox_scan_update brings it up to date).  The
+ * keyword names: mbox_peek_keyword (valid while p lives). */
+struct mbox_peek;
+int mbox_index_peek(struct mbox *mb, struct mbox_counts *c, struct mbox_peek **p);
+const char *mbox_peek_keyword(const struct mbox_peek *p, size_t i);
+/* sc (need not be initialised) gets the table; -1 with errno (EINVAL: the
+ * entries are unsound, or not those the counters described) */
+int mbox_peek_table(struct mbox_peek *p, struct mbox_scan *sc);
+void mbox_peek_free(struct mbox_peek *p);
 
 /* ---- folder.c: the folder tree under mail_folders, subscriptions -------- */
 /* Names are relative paths with '/' between levels, checked by the caller
