@@ -20,6 +20,7 @@
 #include "imap.h"
 #include "bounds.h"
 #include "log.h"
+#include "mem.h"
 
 
 
@@ -205,6 +206,8 @@ static int is_recent(uint32_t uid, const uint32_t *rec, size_t n)
 	return 0;
 }
 
+/* The first view of a mailbox is made at its size (imap_view_open), on huge
+ * pages when large (mem.h): growing it by doubling touched each page again. */
 static int view_grow(struct imap_view *v, size_t want)
 {
 	struct imap_vmsg *nv;
@@ -214,7 +217,7 @@ static int view_grow(struct imap_view *v, size_t want)
 		return 0;
 	while (cap < want)
 		cap *= 2;
-	nv = realloc(v->v, cap * sizeof *nv);
+	nv = v->v ? realloc(v->v, cap * sizeof *nv) : mem_big_zalloc(cap, sizeof *nv);
 	if (!nv)
 		return -1;
 	v->v = nv;
@@ -458,7 +461,7 @@ int imap_view_materialize(struct imap_sess *s)
 		s->view.count = 0;
 		s->view.recent = 0;
 		/* as the counters said: \Recent only read-only, from the flags */
-		if (add_new(s, NULL, 0) < 0)
+		if (view_grow(&s->view, sc.count) < 0 || add_new(s, NULL, 0) < 0)
 			r = -1;
 		else if (s->view.count != want)
 			r = -1, errno = EINVAL;
@@ -522,7 +525,7 @@ int imap_view_open(struct imap_sess *s, const char *name, const char *path, int 
 	s->view.nkw_sent = s->sc.nkeywords;
 	s->state = IMAP_S_SELECTED;
 	/* fill the view silently; SELECT writes the counts itself */
-	if (add_new(s, rec, nrec) < 0) {
+	if (view_grow(&s->view, s->sc.count) < 0 || add_new(s, rec, nrec) < 0) {
 		free(rec);
 		imap_view_close(s);
 		errno = ENOMEM;

@@ -42,6 +42,7 @@
  * microseconds) should the floor be lost too, so that a client never sees
  * HIGHESTMODSEQ go back. */
 #include "private.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -387,23 +388,6 @@ static uint32_t racy(const struct stat *st)
 	       (now - st->st_mtim.tv_sec < 2 || now - st->st_ctim.tv_sec < 2);
 }
 
-/* A zeroed table of n messages.  A large one on 2 MiB pages where the
- * kernel allows it: one fault per 2 MiB instead of one per 4 KiB. */
-static struct mbox_msg *table_alloc(size_t n)
-{
-	size_t sz = n * sizeof(struct mbox_msg), al = 2u << 20;
-	void *p;
-
-	if (sz < 4 * al)
-		return calloc(n, sizeof(struct mbox_msg));
-	sz = (sz + al - 1) & ~(al - 1);
-	if (posix_memalign(&p, al, sz))
-		return NULL;
-	madvise(p, sz, MADV_HUGEPAGE);
-	memset(p, 0, n * sizeof(struct mbox_msg));
-	return p;
-}
-
 /* From_ lines carry local time: INTERNALDATEs depend on the time zone of
  * the scan (TZ).  Two reference dates, winter and summer, as this process
  * reads them; an index made under other rules is not used. */
@@ -430,7 +414,7 @@ static int idx_to_scan(const struct idx *x, size_t n, struct mbox_scan *sc, cons
 
 	memset(sc, 0, sizeof *sc);
 	sc->cap = n + 64;
-	if (!(sc->msgs = table_alloc(sc->cap)))
+	if (!(sc->msgs = mem_big_zalloc(sc->cap, sizeof *sc->msgs)))
 		return -1;
 	for (i = 0; i < x->h.nkeywords; i++) {
 		if (!(sc->keywords[i] = strdup(x->kw[i]))) {
