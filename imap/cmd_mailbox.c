@@ -228,11 +228,32 @@ static int status_item(const char *p, size_t n)
 	return 0;
 }
 
-/* The scan of a mailbox for STATUS: 0, 1 if it is a directory, -1 errno.
- * Messages without UIDs get them first: UIDs are persisted before any
- * client is told about them. */
-static int status_scan(struct imap_sess *s, const char *path, int inbox, struct mbox_scan *sc)
+/* The counts of a table */
+static void status_count(const struct mbox_scan *sc, struct mbox_counts *c)
 {
+	size_t i;
+
+	memset(c, 0, sizeof *c);
+	c->count = sc->count;
+	for (i = 0; i < sc->count; i++) {
+		c->recent += !(sc->msgs[i].flags & MBOX_F_OLD);
+		c->unseen += !(sc->msgs[i].flags & MBOX_F_SEEN);
+		c->deleted += !!(sc->msgs[i].flags & MBOX_F_DELETED);
+		c->size += sc->msgs[i].hdr_size + sc->msgs[i].body_size;
+	}
+	c->uidnext = sc->uidnext ? sc->uidnext : 1;
+	c->uidvalidity = sc->uidvalidity ? sc->uidvalidity :
+			 sc->mtime_sec > 0 ? (uint32_t)sc->mtime_sec : 1;
+	c->highestmodseq = sc->highestmodseq ? sc->highestmodseq : 1;
+}
+
+/* What STATUS reports of a mailbox: 0, 1 if it is a directory, -1 errno.
+ * An unchanged mailbox is answered from its index's counters; otherwise
+ * it is scanned, and messages without UIDs get them first: UIDs are
+ * persisted before any client is told about them. */
+static int status_scan(struct imap_sess *s, const char *path, int inbox, struct mbox_counts *c)
+{
+	struct mbox_scan scan, *sc = &scan;
 	struct mbox mb;
 	struct stat st;
 	int r, e;
@@ -241,6 +262,7 @@ static int status_scan(struct imap_sess *s, const char *path, int inbox, struct 
 	if (lstat(path, &st) < 0 && errno == ENOENT && inbox) {
 		sc->uidnext = 1;     /* no spool yet: an empty INBOX */
 		sc->mtime_sec = 1;
+		status_count(sc, c);
 		return 0;
 	}
 	if (!inbox && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
@@ -248,6 +270,10 @@ static int status_scan(struct imap_sess *s, const char *path, int inbox, struct 
 	if (mbox_open(&mb, path, MBOX_RDWR) < 0 && mbox_open(&mb, path, MBOX_RDONLY) < 0)
 		return -1;
 	r = mbox_lock(&mb, MBOX_LOCK_READ, conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS));
+	if (r == 0 && mbox_index_counts(&mb, c) == 1) {
+		mbox_close(&mb);
+		return 0;
+	}
 	if (r == 0)
 		r = mbox_scan(&mb, sc);
 	if (r == 0 && (sc->missing_uids || (!sc->uidvalidity && sc->count)) && (mb.mode & MBOX_RDWR)) {
@@ -261,8 +287,9 @@ static int status_scan(struct imap_sess *s, const char *path, int inbox, struct 
 	}
 	e = errno;
 	mbox_close(&mb);
-	if (r < 0)
-		mbox_scan_free(sc);
+	if (r == 0)
+		status_count(sc, c);
+	mbox_scan_free(sc);
 	errno = e;
 	return r < 0 ? -1 : 0;
 }
@@ -292,21 +319,15 @@ int imap_status_items(struct imap_parser *ps, int rev2)
 int imap_status_put(struct imap_sess *s, const char *canon, const char *path, int inbox,
 		    int items)
 {
-	size_t i, recent = 0, unseen = 0, deleted = 0;
-	uint64_t size = 0;   /* the RFC822.SIZE of every message */
-	struct mbox_scan sc;
+	struct mbox_counts c;
+	size_t recent;
 	const char *sep = "";
 	int r;
 
-	r = status_scan(s, path, inbox, &sc);
+	r = status_scan(s, path, inbox, &c);
 	if (r != 0)
 		return r;
-	for (i = 0; i < sc.count; i++) {
-		recent += !(sc.msgs[i].flags & MBOX_F_OLD);
-		unseen += !(sc.msgs[i].flags & MBOX_F_SEEN);
-		deleted += !!(sc.msgs[i].flags & MBOX_F_DELETED);
-		size += sc.msgs[i].hdr_size + sc.msgs[i].body_size;
-	}
+	recent = c.recent;
 	/* the selected mailbox's \Recent messages were claimed (marked O) by
 	 * this session: they are still recent here (RFC 3501 6.3.10) */
 	if (s->state == IMAP_S_SELECTED && !s->readonly && !strcmp(canon, s->sel_name))
@@ -314,34 +335,32 @@ int imap_status_put(struct imap_sess *s, const char *canon, const char *path, in
 	imap_put(s, "* STATUS ");
 	imap_put_mailbox(s, canon);
 	imap_put(s, " (");
-	if (items & ST_MESSAGES) { imap_put(s, "%sMESSAGES %zu", sep, sc.count); sep = " "; }
+	if (items & ST_MESSAGES) { imap_put(s, "%sMESSAGES %zu", sep, c.count); sep = " "; }
 	if (items & ST_RECENT) { imap_put(s, "%sRECENT %zu", sep, recent); sep = " "; }
 	if (items & ST_UIDNEXT) {
-		imap_put(s, "%sUIDNEXT %u", sep, sc.uidnext ? sc.uidnext : 1);
+		imap_put(s, "%sUIDNEXT %u", sep, c.uidnext);
 		sep = " ";
 	}
 	if (items & ST_UIDVALIDITY) {
-		imap_put(s, "%sUIDVALIDITY %u", sep, sc.uidvalidity ? sc.uidvalidity :
-			 sc.mtime_sec > 0 ? (uint32_t)sc.mtime_sec : 1);
+		imap_put(s, "%sUIDVALIDITY %u", sep, c.uidvalidity);
 		sep = " ";
 	}
 	if (items & ST_UNSEEN) {
-		imap_put(s, "%sUNSEEN %zu", sep, unseen);
+		imap_put(s, "%sUNSEEN %zu", sep, c.unseen);
 		sep = " ";
 	}
 	if (items & ST_DELETED) {
-		imap_put(s, "%sDELETED %zu", sep, deleted);
+		imap_put(s, "%sDELETED %zu", sep, c.deleted);
 		sep = " ";
 	}
 	if (items & ST_SIZE) {
-		imap_put(s, "%sSIZE %llu", sep, (unsigned long long)size);
+		imap_put(s, "%sSIZE %llu", sep, (unsigned long long)c.size);
 		sep = " ";
 	}
 	if (items & ST_HIGHESTMODSEQ)
 		imap_put(s, "%sHIGHESTMODSEQ %llu", sep,
-			 (unsigned long long)(sc.highestmodseq ? sc.highestmodseq : 1));
+			 (unsigned long long)c.highestmodseq);
 	imap_put(s, ")\r\n");
-	mbox_scan_free(&sc);
 	return 0;
 }
 

@@ -60,13 +60,20 @@ static enum imap_res do_select(struct imap_sess *s, struct imap_cmd *c, int read
 	} else {
 		imap_put(s, "* %zu RECENT\r\n", s->view.recent);
 	}
-	for (i = 0; i < s->view.count && !s->rev2; i++)
+	if (s->view.lazy && s->view.lazy_unseen && !s->rev2)
+		imap_put(s, "* OK [UNSEEN %zu] First unseen.\r\n", s->view.lazy_unseen);
+	for (i = 0; i < s->view.count && !s->rev2 && !s->view.lazy; i++)
 		if (!(s->view.v[i].flags & MBOX_F_SEEN)) {
 			imap_put(s, "* OK [UNSEEN %zu] First unseen.\r\n", i + 1);
 			break;
 		}
 	imap_put(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n", s->view.uidvalidity);
 	imap_put(s, "* OK [UIDNEXT %u] Predicted next UID\r\n", s->view.uidnext);
+	/* QRESYNC's report needs the UIDs */
+	if (q.qresync && imap_view_materialize(s) < 0) {
+		imap_cs_select_free(&q);
+		return IMAP_FATAL;
+	}
 	r = imap_cs_select_report(s, &q);
 	imap_cs_select_free(&q);
 	if (r < 0) {

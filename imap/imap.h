@@ -50,6 +50,10 @@ struct imap_view {
 	size_t recent;
 	size_t nkw_sent;     /* keywords announced in FLAGS */
 	int uv_placeholder;  /* uidvalidity invented for an empty mailbox */
+	/* SELECT answered from the index's counters: v is built at the next
+	 * command (imap_view_materialize) from this index as it was then */
+	struct mbox_peek *lazy;
+	size_t lazy_unseen;  /* the first unseen then (0 none) */
 };
 
 /* A command as read: the line(s) with literals inlined as {n}CRLF+bytes. */
@@ -211,6 +215,9 @@ void imap_cs_expunged_end(struct imap_sess *s);
 #define IMAP_SYNC_EXPUNGE 1   /* EXPUNGE responses may be sent now */
 int imap_view_open(struct imap_sess *s, const char *name, const char *path, int readonly);
 void imap_view_close(struct imap_sess *s);
+/* a SELECT answered from the counters: the view as announced, now; -1:
+ * BYE sent (the index no longer readable) */
+int imap_view_materialize(struct imap_sess *s);
 /* rescan; report changes; 0, -1 (BYE sent: session over) */
 int imap_view_sync(struct imap_sess *s, int flags);
 /* the scan index of view message i, or -1 if it is no longer in the file */

@@ -11,6 +11,7 @@
 #define F_UID 1       /* may follow "UID " */
 #define F_SEQS 2      /* takes sequence numbers unless UID: no EXPUNGE before */
 #define F_NOSYNC 4    /* no mailbox sync before it */
+#define F_NOVIEW 8    /* does not need the selected mailbox's view */
 
 struct imap_command {
 	const char *name;
@@ -22,7 +23,7 @@ struct imap_command {
 static const struct imap_command commands[] = {
 	{ "CAPABILITY", cmd_capability, IMAP_S_ANY, 0 },
 	{ "NOOP", cmd_noop, IMAP_S_ANY, 0 },
-	{ "LOGOUT", cmd_logout, IMAP_S_ANY, F_NOSYNC },
+	{ "LOGOUT", cmd_logout, IMAP_S_ANY, F_NOSYNC | F_NOVIEW },
 	{ "ID", cmd_id, IMAP_S_ANY, 0 },
 	{ "STARTTLS", cmd_starttls, IMAP_S_NOTAUTH, 0 },
 	{ "LOGIN", cmd_login, IMAP_S_NOTAUTH, 0 },
@@ -30,8 +31,8 @@ static const struct imap_command commands[] = {
 	{ "ENABLE", cmd_enable, IMAP_S_LOGGED, 0 },
 	{ "NAMESPACE", cmd_namespace, IMAP_S_LOGGED, 0 },
 	{ "IDLE", cmd_idle, IMAP_S_LOGGED, 0 },
-	{ "SELECT", cmd_select, IMAP_S_LOGGED, F_NOSYNC },
-	{ "EXAMINE", cmd_examine, IMAP_S_LOGGED, F_NOSYNC },
+	{ "SELECT", cmd_select, IMAP_S_LOGGED, F_NOSYNC | F_NOVIEW },
+	{ "EXAMINE", cmd_examine, IMAP_S_LOGGED, F_NOSYNC | F_NOVIEW },
 	{ "CREATE", cmd_create, IMAP_S_LOGGED, 0 },
 	{ "DELETE", cmd_delete, IMAP_S_LOGGED, 0 },
 	{ "RENAME", cmd_rename, IMAP_S_LOGGED, 0 },
@@ -43,7 +44,7 @@ static const struct imap_command commands[] = {
 	{ "APPEND", cmd_append, IMAP_S_LOGGED, 0 },
 	{ "CHECK", cmd_check, IMAP_S_SELECTED, 0 },
 	{ "CLOSE", cmd_close, IMAP_S_SELECTED, F_NOSYNC },
-	{ "UNSELECT", cmd_unselect, IMAP_S_SELECTED, F_NOSYNC },
+	{ "UNSELECT", cmd_unselect, IMAP_S_SELECTED, F_NOSYNC | F_NOVIEW },
 	{ "EXPUNGE", cmd_expunge, IMAP_S_SELECTED, F_UID },
 	{ "SEARCH", cmd_search, IMAP_S_SELECTED, F_UID | F_SEQS },
 	{ "FETCH", cmd_fetch, IMAP_S_SELECTED, F_UID | F_SEQS },
@@ -172,6 +173,10 @@ int imap_run_one(struct imap_sess *s, struct buf *cmdbuf)
 			    k->states == IMAP_S_NOTAUTH ? "after login" :
 			    s->state == IMAP_S_AUTH ? "without a selected mailbox" : "now");
 		goto err;
+	}
+	if (s->state == IMAP_S_SELECTED && !(k->flags & F_NOVIEW) && imap_view_materialize(s) < 0) {
+		imap_parser_free(&c.ps);
+		return IMAP_FATAL;
 	}
 	if (s->state == IMAP_S_SELECTED && !(k->flags & F_NOSYNC)) {
 		int fl = (k->flags & F_SEQS) && !c.uid ? 0 : IMAP_SYNC_EXPUNGE;

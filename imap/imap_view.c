@@ -20,6 +20,7 @@
 #include "imap.h"
 #include "bounds.h"
 #include "log.h"
+#include "mem.h"
 
 
 
@@ -205,6 +206,8 @@ static int is_recent(uint32_t uid, const uint32_t *rec, size_t n)
 	return 0;
 }
 
+/* The first view of a mailbox is made at its size (imap_view_open), on huge
+ * pages when large (mem.h): growing it by doubling touched each page again. */
 static int view_grow(struct imap_view *v, size_t want)
 {
 	struct imap_vmsg *nv;
@@ -214,7 +217,7 @@ static int view_grow(struct imap_view *v, size_t want)
 		return 0;
 	while (cap < want)
 		cap *= 2;
-	nv = realloc(v->v, cap * sizeof *nv);
+	nv = v->v ? realloc(v->v, cap * sizeof *nv) : mem_big_zalloc(cap, sizeof *nv);
 	if (!nv)
 		return -1;
 	v->v = nv;
@@ -401,6 +404,77 @@ static int inbox_not_yet(struct imap_sess *s, int readonly)
 	return 0;
 }
 
+/* SELECT of an unchanged mailbox whose index has its counters, with
+ * nothing to write (every message has a UID and, read-write, none is
+ * \Recent to claim): the responses from the counters, the view later.
+ * 1 done, 0 not possible (nothing changed). */
+static int open_lazy(struct imap_sess *s)
+{
+	struct mbox_counts c;
+	struct mbox_peek *p = NULL;
+	size_t k;
+
+	if (mbox_lock(&s->mb, MBOX_LOCK_READ, conf_lock_ms(s->conf, IMAP_LOCK_TIMEOUT_MS)) < 0)
+		return 0;
+	if (mbox_index_peek(&s->mb, &c, &p) != 1 || (c.recent && !s->readonly))
+		goto no;
+	for (k = 0; k < c.nkeywords; k++) {
+		if (!(s->sc.keywords[k] = strdup(mbox_peek_keyword(p, k))))
+			goto no;
+		s->sc.nkeywords = k + 1;
+	}
+	mbox_unlock(&s->mb);
+	s->sc.uidvalidity = c.uidvalidity;
+	s->sc.uidnext = c.uidnext;
+	s->sc.highestmodseq = c.highestmodseq;
+	s->view.lazy = p;
+	s->view.lazy_unseen = c.first_unseen;
+	s->view.count = c.count;
+	s->view.recent = s->readonly ? c.recent : 0;
+	s->view.uidvalidity = c.uidvalidity;
+	s->view.uidnext = c.uidnext;
+	s->view.nkw_sent = c.nkeywords;
+	s->state = IMAP_S_SELECTED;
+	return 1;
+no:
+	mbox_unlock(&s->mb);
+	mbox_peek_free(p);
+	mbox_scan_free(&s->sc);
+	memset(&s->sc, 0, sizeof s->sc);
+	return 0;
+}
+
+int imap_view_materialize(struct imap_sess *s)
+{
+	struct mbox_scan sc;
+	size_t want = s->view.count;
+	int r;
+
+	if (!s->view.lazy)
+		return 0;
+	r = mbox_peek_table(s->view.lazy, &sc);
+	mbox_peek_free(s->view.lazy);
+	s->view.lazy = NULL;
+	if (r == 0) {
+		mbox_scan_free(&s->sc);
+		s->sc = sc;
+		s->view.count = 0;
+		s->view.recent = 0;
+		/* as the counters said: \Recent only read-only, from the flags */
+		if (view_grow(&s->view, sc.count) < 0 || add_new(s, NULL, 0) < 0)
+			r = -1;
+		else if (s->view.count != want)
+			r = -1, errno = EINVAL;
+	}
+	if (r < 0) {
+		log_msg(LOG_WARNING, "%s: the view announced at SELECT: %s", s->sel_name, strerror(errno));
+		imap_put(s, "* BYE Mailbox index unreadable, please reconnect\r\n");
+		s->bye = 1;
+		return -1;
+	}
+	return 0;
+}
+
 int imap_view_open(struct imap_sess *s, const char *name, const char *path, int readonly)
 {
 	uint32_t *rec = NULL;
@@ -429,6 +503,8 @@ int imap_view_open(struct imap_sess *s, const char *name, const char *path, int 
 	s->readonly = readonly;
 	memset(&s->sc, 0, sizeof s->sc);
 	memset(&s->view, 0, sizeof s->view);
+	if (open_lazy(s))
+		return 0;
 	if (refresh(s, 1, &rec, &nrec) < 0) {
 		int e = errno;
 		free(rec);
@@ -449,7 +525,7 @@ int imap_view_open(struct imap_sess *s, const char *name, const char *path, int 
 	s->view.nkw_sent = s->sc.nkeywords;
 	s->state = IMAP_S_SELECTED;
 	/* fill the view silently; SELECT writes the counts itself */
-	if (add_new(s, rec, nrec) < 0) {
+	if (view_grow(&s->view, s->sc.count) < 0 || add_new(s, rec, nrec) < 0) {
 		free(rec);
 		imap_view_close(s);
 		errno = ENOMEM;
@@ -469,6 +545,7 @@ void imap_view_close(struct imap_sess *s)
 	}
 	mbox_scan_free(&s->sc);
 	memset(&s->sc, 0, sizeof s->sc);
+	mbox_peek_free(s->view.lazy);
 	free(s->view.v);
 	memset(&s->view, 0, sizeof s->view);
 	free(s->saved);          /* RFC 5182 2.1: "$" is empty in a new mailbox */

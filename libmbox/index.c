@@ -6,7 +6,8 @@
  *     the entries cover; below size when mbox_append extended the header
  *     since), uidvalidity, uidnext, pseudo, data_start, count, keywords,
  *     highestmodseq, hashes of the mailbox's first KiB and of the first KiB
- *     of the last message, a hash of the body, a hash of the header itself.
+ *     of the last message, a hash of the body, the counters (below), a
+ *     hash of the header itself.
  *   count entries of 72 bytes (struct ent), in file order.
  *   the keyword names, NUL-terminated.
  *
@@ -25,6 +26,14 @@
  * of the mod-sequences of the messages whose flags did not change (by UID,
  * same UIDVALIDITY): modseqs survive mutt or Dovecot rewriting the file.
  *
+ * Counters: what STATUS and SELECT report (unseen, not-\Recent-yet, deleted,
+ * without UID, the first unseen, the size as served), computed from the
+ * entries whenever the index is written, with their own keyed hash over
+ * them and the header's count and coverage; mbox_index_counts serves them
+ * when the header vouches for the file exactly as mbox_index_load would,
+ * without reading the entries.  An index without them (an older one) is
+ * rewritten at its next full load.
+ *
  * Mod-sequences (RFC 7162): each message has the modseq of its last flag
  * change (or arrival); highestmodseq is above all of them and grows on
  * expunge.  DIR/<hash>-<name>.modseq keeps a floor: a value above every
@@ -33,6 +42,7 @@
  * microseconds) should the floor be lost too, so that a client never sees
  * HIGHESTMODSEQ go back. */
 #include "private.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +66,7 @@
 #define MODSEQ_MAX (1ULL << 62)
 
 static const uint64_t idx_key[2] = { 0x66616374657572ULL, 0x696e646578ULL };
+static const uint64_t cnt_key[2] = { 0x636f756e74657273ULL, 0x696e646578ULL };
 
 struct hdr {
 	char magic[24];
@@ -68,7 +79,11 @@ struct hdr {
 	uint64_t head_hash, last_hash, body_hash;
 	uint32_t racy, pad;
 	int64_t tz[2];                 /* local time of two reference dates */
-	unsigned char reserved[IDX_HDR - 24 - 8 - 8 * 4 - 8 * 4 - 16 - 16 - 16 - 24 - 8 - 16 - 8];
+	struct cnt {
+		uint32_t unseen, recent, deleted, missing, first_unseen, pad;
+		uint64_t size, last_off, hash;   /* hash: cnt_hash() */
+	} c;
+	unsigned char reserved[IDX_HDR - 24 - 8 - 8 * 4 - 8 * 4 - 16 - 16 - 16 - 24 - 8 - 16 - 48 - 8];
 	uint64_t hdr_hash;             /* of the 248 bytes before it */
 };
 _Static_assert(sizeof(struct hdr) == IDX_HDR, "index header size");
@@ -155,6 +170,68 @@ static uint64_t hdr_hash(const struct hdr *h)
 	return mbox_h64(idx_key, h, offsetof(struct hdr, hdr_hash));
 }
 
+/* The counters' own hash: over them and the header fields they depend on,
+ * so that counters copied into another header, or left from an older
+ * writer, never pass. */
+static uint64_t cnt_hash(const struct hdr *h)
+{
+	struct {
+		struct cnt c;
+		uint64_t count, scanned, data_start, highestmodseq;
+		uint32_t uidvalidity, uidnext;
+	} b;
+
+	memset(&b, 0, sizeof b);
+	b.c = h->c;
+	b.c.hash = 0;
+	b.count = h->count;
+	b.scanned = h->scanned;
+	b.data_start = h->data_start;
+	b.highestmodseq = h->highestmodseq;
+	b.uidvalidity = h->uidvalidity;
+	b.uidnext = h->uidnext;
+	return mbox_h64(cnt_key, &b, sizeof b) | 1;   /* never 0: 0 is "none" */
+}
+
+/* The counters make sense for this header: 0 or -1. */
+static int cnt_ok(const struct hdr *h)
+{
+	const struct cnt *c = &h->c;
+
+	if (c->hash != cnt_hash(h) || c->pad || c->unseen > h->count || c->recent > h->count ||
+	    c->deleted > h->count || c->missing > h->count || c->first_unseen > h->count ||
+	    (c->unseen == 0) != (c->first_unseen == 0) ||
+	    (c->unseen && c->first_unseen > h->count - c->unseen + 1) ||
+	    c->size > 2 * h->scanned + 2 * h->count)
+		return -1;
+	if (h->count == 0)
+		return c->size || c->last_off ? -1 : 0;
+	return c->last_off >= h->data_start && c->last_off < h->scanned ? 0 : -1;
+}
+
+/* message i (0-based) of a table into the counters */
+static inline void cnt_add(struct cnt *c, const struct mbox_msg *m, size_t i)
+{
+	if (!(m->flags & MBOX_F_SEEN) && !c->unseen++)
+		c->first_unseen = (uint32_t)(i + 1);
+	c->recent += !(m->flags & MBOX_F_OLD);
+	c->deleted += !!(m->flags & MBOX_F_DELETED);
+	c->missing += m->uid == 0;
+	c->size += m->hdr_size + m->body_size;
+	c->last_off = m->offset;
+}
+
+/* The counters of sc's table into h (count, scanned... set before). */
+static void cnt_fill(struct hdr *h, const struct mbox_scan *sc)
+{
+	size_t i;
+
+	memset(&h->c, 0, sizeof h->c);
+	for (i = 0; i < sc->count; i++)
+		cnt_add(&h->c, &sc->msgs[i], i);
+	h->c.hash = cnt_hash(h);
+}
+
 static void idx_free(struct idx *x)
 {
 	if (x->buf)
@@ -235,28 +312,38 @@ static int body_ok(struct idx *x)
  * page-cache pages, no copy); a file changed under the mapping is never
  * a risk: the writer renames a new file, never writes this one, but for
  * mbox_index_appended's header, which is copied first. */
+static int idx_map(int fd, const struct stat *st, const struct hdr *h, struct idx *x);
+
 static int idx_read(const struct mbox *mb, struct idx *x)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	void *m;
-	int fd;
+	int fd, r;
 
 	memset(x, 0, sizeof *x);
 	if (index_path(mb, "index", path, sizeof path) < 0 ||
 	    (fd = open_own(path, O_RDONLY, &st)) < 0)
 		return -1;
-	if ((uint64_t)st.st_size < IDX_HDR || (uint64_t)st.st_size > IDX_MAX_FILE) {
-		close(fd);
-		return -1;
-	}
-	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	r = idx_map(fd, &st, NULL, x);
 	close(fd);
+	return r;
+}
+
+/* idx_read of the open file fd (of stat st); h: its header as read
+ * before (mbox_peek_table), else the one in the file. */
+static int idx_map(int fd, const struct stat *st, const struct hdr *h, struct idx *x)
+{
+	void *m;
+
+	memset(x, 0, sizeof *x);
+	if ((uint64_t)st->st_size < IDX_HDR || (uint64_t)st->st_size > IDX_MAX_FILE)
+		return -1;
+	m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (m == MAP_FAILED)
 		return -1;
 	x->buf = m;
-	x->len = (size_t)st.st_size;
-	memcpy(&x->h, x->buf, IDX_HDR);
+	x->len = (size_t)st->st_size;
+	memcpy(&x->h, h ? (const void *)h : (const void *)x->buf, IDX_HDR);
 	if (!hdr_ok(&x->h) || x->h.count > (x->len - IDX_HDR) / IDX_ENT ||
 	    x->h.kwbytes != x->len - IDX_HDR - x->h.count * IDX_ENT)
 		goto bad;
@@ -301,23 +388,6 @@ static uint32_t racy(const struct stat *st)
 	       (now - st->st_mtim.tv_sec < 2 || now - st->st_ctim.tv_sec < 2);
 }
 
-/* A zeroed table of n messages.  A large one on 2 MiB pages where the
- * kernel allows it: one fault per 2 MiB instead of one per 4 KiB. */
-static struct mbox_msg *table_alloc(size_t n)
-{
-	size_t sz = n * sizeof(struct mbox_msg), al = 2u << 20;
-	void *p;
-
-	if (sz < 4 * al)
-		return calloc(n, sizeof(struct mbox_msg));
-	sz = (sz + al - 1) & ~(al - 1);
-	if (posix_memalign(&p, al, sz))
-		return NULL;
-	madvise(p, sz, MADV_HUGEPAGE);
-	memset(p, 0, n * sizeof(struct mbox_msg));
-	return p;
-}
-
 /* From_ lines carry local time: INTERNALDATEs depend on the time zone of
  * the scan (TZ).  Two reference dates, winter and summer, as this process
  * reads them; an index made under other rules is not used. */
@@ -336,14 +406,15 @@ static void tz_sig(int64_t out[2])
 	}
 }
 
-/* x's table into sc (first n entries) */
-static int idx_to_scan(const struct idx *x, size_t n, struct mbox_scan *sc, const struct stat *st)
+/* x's table into sc (first n entries), and the counters of those into c */
+static int idx_to_scan(const struct idx *x, size_t n, struct mbox_scan *sc, const struct stat *st,
+		       struct cnt *c)
 {
 	size_t i;
 
 	memset(sc, 0, sizeof *sc);
 	sc->cap = n + 64;
-	if (!(sc->msgs = table_alloc(sc->cap)))
+	if (!(sc->msgs = mem_big_zalloc(sc->cap, sizeof *sc->msgs)))
 		return -1;
 	for (i = 0; i < x->h.nkeywords; i++) {
 		if (!(sc->keywords[i] = strdup(x->kw[i]))) {
@@ -370,6 +441,7 @@ static int idx_to_scan(const struct idx *x, size_t n, struct mbox_scan *sc, cons
 		m->modseq = e->modseq;
 		if (!m->uid)
 			sc->missing_uids++;
+		cnt_add(c, m, i);
 	}
 	sc->count = n;
 	sc->uidvalidity = x->h.uidvalidity;
@@ -663,6 +735,7 @@ static int idx_write(struct mbox *mb, const struct mbox_scan *sc)
 	h.data_start = sc->data_start;
 	h.highestmodseq = sc->highestmodseq;
 	tz_sig(h.tz);
+	cnt_fill(&h, sc);
 	for (i = 0; i < sc->count; i++) {
 		const struct mbox_msg *m = &sc->msgs[i];
 		struct ent e;
@@ -751,11 +824,174 @@ int mbox_index_enabled(void)
 	return *index_dir() != 0;
 }
 
+/* Does header h vouch for mb's file of identity st (its last message at
+ * last_off)?  The checks every use of an index makes. */
+static int vouches(struct mbox *mb, const struct hdr *h, const struct stat *st, uint64_t last_off)
+{
+	uint64_t hh, lh;
+	int64_t tz[2];
+
+	tz_sig(tz);
+	if (!same_identity(h, st) || h->racy || h->count == 0 || h->tz[0] != tz[0] ||
+	    h->tz[1] != tz[1] || (h->scanned < h->size && h->count < 2))
+		return 0;
+	return probe(mb->fd, 0, h->scanned, &hh) == 0 && hh == h->head_hash &&
+	       probe(mb->fd, last_off, h->scanned, &lh) == 0 && lh == h->last_hash &&
+	       mbox_scan_from_at(mb->fd, last_off, h->scanned) == 1;
+}
+
+/* The index header of mb's file (identity *st), its counters served:
+ * the index file stays open in *fd_r (its stat in *ist).  1 or 0. */
+static int counts_hdr(struct mbox *mb, struct hdr *h, struct stat *st, struct stat *ist, int *fd_r)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	last_use = 0;
+	if (!mbox_index_enabled())
+		return 0;
+	last_use = 3;
+	if (mb->lock == MBOX_LOCK_NONE || fstat(mb->fd, st) < 0 ||
+	    index_path(mb, "index", path, sizeof path) < 0 ||
+	    (fd = open_own(path, O_RDONLY, ist)) < 0)
+		return 0;
+	if (mbox_pread_full(fd, h, IDX_HDR, 0) < 0 || !hdr_ok(h) ||
+	    h->count > (IDX_MAX_FILE - IDX_HDR) / IDX_ENT ||
+	    (uint64_t)ist->st_size != IDX_HDR + h->count * IDX_ENT + h->kwbytes ||
+	    h->nkeywords > MBOX_KW_MAX || h->kwbytes > MBOX_KW_MAX * 4096 ||
+	    h->scanned != h->size || cnt_ok(h) < 0 || !vouches(mb, h, st, h->c.last_off) ||
+	    h->c.missing || !h->uidvalidity) {
+		close(fd);
+		return 0;
+	}
+	*fd_r = fd;
+	last_use = 4;
+	return 1;
+}
+
+static void counts_out(const struct hdr *h, struct mbox_counts *out)
+{
+	memset(out, 0, sizeof *out);
+	out->count = (size_t)h->count;
+	out->unseen = h->c.unseen;
+	out->first_unseen = h->c.first_unseen;
+	out->recent = h->c.recent;
+	out->deleted = h->c.deleted;
+	out->size = h->c.size;
+	out->uidvalidity = h->uidvalidity;
+	out->uidnext = h->uidnext;
+	out->highestmodseq = h->highestmodseq;
+	out->nkeywords = h->nkeywords;
+}
+
+int mbox_index_counts(struct mbox *mb, struct mbox_counts *out)
+{
+	struct stat st, ist;
+	struct hdr h;
+	int fd;
+
+	if (!counts_hdr(mb, &h, &st, &ist, &fd))
+		return 0;
+	close(fd);
+	counts_out(&h, out);
+	return 1;
+}
+
+/* ---- SELECT without the table: the index file kept open ------------------------- */
+
+struct mbox_peek {
+	int fd;                        /* the index file as validated */
+	struct hdr h;                  /* its header then */
+	struct stat st, ist;           /* the mailbox's identity then; the index file's */
+	char *kw;                      /* the keyword names, kwbytes */
+	const char *names[MBOX_KW_MAX];
+};
+
+void mbox_peek_free(struct mbox_peek *p)
+{
+	if (!p)
+		return;
+	close(p->fd);
+	free(p->kw);
+	free(p);
+}
+
+int mbox_index_peek(struct mbox *mb, struct mbox_counts *out, struct mbox_peek **p_r)
+{
+	struct mbox_peek *p = calloc(1, sizeof *p);
+	const char *k, *ke;
+	size_t i;
+
+	if (!p)
+		return 0;
+	if (!counts_hdr(mb, &p->h, &p->st, &p->ist, &p->fd)) {
+		free(p);
+		return 0;
+	}
+	if (!(p->kw = malloc(p->h.kwbytes + 1)) ||
+	    mbox_pread_full(p->fd, p->kw, p->h.kwbytes, IDX_HDR + p->h.count * IDX_ENT) < 0)
+		goto no;
+	k = p->kw;
+	ke = k + p->h.kwbytes;
+	for (i = 0; i < p->h.nkeywords; i++) {
+		const char *z = memchr(k, 0, (size_t)(ke - k));
+		if (!z || z == k)
+			goto no;
+		p->names[i] = k;
+		k = z + 1;
+	}
+	if (k != ke)
+		goto no;
+	counts_out(&p->h, out);
+	*p_r = p;
+	return 1;
+no:
+	last_use = 3;
+	mbox_peek_free(p);
+	return 0;
+}
+
+const char *mbox_peek_keyword(const struct mbox_peek *p, size_t i)
+{
+	return i < p->h.nkeywords ? p->names[i] : NULL;
+}
+
+int mbox_peek_table(struct mbox_peek *p, struct mbox_scan *sc)
+{
+	struct idx x;
+	struct cnt c;
+
+	struct stat now;
+
+	memset(sc, 0, sizeof *sc);
+	/* the same inode, never truncated or grown since (mbox_index_unlocking
+	 * may have rewritten its header in place: p->h is the header then) */
+	if (fstat(p->fd, &now) < 0 || now.st_size != p->ist.st_size ||
+	    idx_map(p->fd, &p->ist, &p->h, &x) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&c, 0, sizeof c);
+	if (idx_to_scan(&x, x.h.count, sc, &p->st, &c) < 0) {
+		idx_free(&x);
+		return -1;
+	}
+	c.hash = x.h.c.hash;
+	idx_free(&x);
+	if (memcmp(&c, &p->h.c, sizeof c) != 0) {
+		/* the entries are not what the counters said */
+		mbox_scan_free(sc);
+		memset(sc, 0, sizeof *sc);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st)
 {
 	struct idx x;
-	uint64_t hh, lh;
-	int64_t tz[2];
+	struct cnt c;
 	size_t n;
 
 	last_use = 0;
@@ -764,23 +1000,17 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 	last_use = 3;
 	if (idx_read(mb, &x) < 0)
 		return 0;
-	tz_sig(tz);
 	/* appended to under our own write lock, not yet unlocked: the header
 	 * extension mbox_unlock will write holds already */
 	if (!same_identity(&x.h, st))
 		pend_extend(mb, &x.h, st);
-	if (!same_identity(&x.h, st) || x.h.racy || x.h.count == 0 ||
-	    x.h.tz[0] != tz[0] || x.h.tz[1] != tz[1] ||
-	    (x.h.scanned < x.h.size && x.h.count < 2))
-		goto no;
-	if (probe(mb->fd, 0, x.h.scanned, &hh) < 0 || hh != x.h.head_hash ||
-	    probe(mb->fd, x.e[x.h.count - 1].offset, x.h.scanned, &lh) < 0 || lh != x.h.last_hash ||
-	    mbox_scan_from_at(mb->fd, x.e[x.h.count - 1].offset, x.h.scanned) != 1)
+	if (!vouches(mb, &x.h, st, x.h.count ? x.e[x.h.count - 1].offset : 0))
 		goto no;
 	/* appended to by mbox_append since: the last known message again (its
 	 * end may have grown a line end), then the new ones */
 	n = x.h.scanned == x.h.size ? x.h.count : x.h.count - 1;
-	if (idx_to_scan(&x, n, sc, st) < 0)
+	memset(&c, 0, sizeof c);
+	if (idx_to_scan(&x, n, sc, st, &c) < 0)
 		goto no;
 	if (n < x.h.count) {
 		uint64_t start = x.e[n].offset;
@@ -806,6 +1036,11 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 			idx_write(mb, sc);
 	} else {
 		last_use = 1;
+		/* counters missing (an older writer) or not those of the entries:
+		 * never served, and written right now */
+		c.hash = x.h.c.hash;
+		if (cnt_ok(&x.h) < 0 || memcmp(&c, &x.h.c, sizeof c) != 0)
+			idx_write(mb, sc);
 	}
 	idx_free(&x);
 	return 1;

@@ -262,9 +262,40 @@ void mbox_set_journal_dir(const char *dir);
  * and a new index.  Directory: mbox_set_index_dir() (NULL or "" = none),
  * else $MBOX_INDEX_DIR, else none.  The directory is created 0700. */
 void mbox_set_index_dir(const char *dir);
-/* What the last mbox_scan did: 0 no index, 1 index used as is, 2 index +
- * tail scan, 3 full scan (index missing, stale or refused). */
+/* What the last mbox_scan (or mbox_index_counts) did: 0 no index, 1 index
+ * used as is, 2 index + tail scan, 3 full scan (index missing, stale or
+ * refused; for mbox_index_counts: no counters to serve), 4 counters served. */
 int mbox_index_last_use(void);
+/* What STATUS and SELECT report, from the counters in the index header
+ * without reading any message entry: 1 = filled, the file (the caller
+ * holds a lock) is exactly the one the index describes (the checks of
+ * mbox_scan's index use), every message has a UID and there is a
+ * UIDVALIDITY; 0 = not available (no index, changed file, an appended tail
+ * not indexed yet, missing UIDs, unsound counters): mbox_scan instead. */
+struct mbox_counts {
+	size_t count;
+	size_t unseen;
+	size_t first_unseen;     /* sequence number of the first unseen, 0 none */
+	size_t recent;           /* messages without Status O */
+	size_t deleted;
+	uint64_t size;           /* the sum of their sizes as served */
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+	size_t nkeywords;
+};
+int mbox_index_counts(struct mbox *mb, struct mbox_counts *c);
+/* SELECT's open without the table: mbox_index_counts, and *p (1) keeps
+ * the index file open as it was checked, so that mbox_peek_table builds,
+ * later and without a lock, the very table those counts describe (the
+ * file as it was then; mbox_scan_update brings it up to date).  The
+ * keyword names: mbox_peek_keyword (valid while p lives). */
+struct mbox_peek;
+int mbox_index_peek(struct mbox *mb, struct mbox_counts *c, struct mbox_peek **p);
+const char *mbox_peek_keyword(const struct mbox_peek *p, size_t i);
+/* sc (need not be initialised) gets the table; -1 with errno (EINVAL: the
+ * entries are unsound, or not those the counters described) */
+int mbox_peek_table(struct mbox_peek *p, struct mbox_scan *sc);
+void mbox_peek_free(struct mbox_peek *p);
 
 /* ---- folder.c: the folder tree under mail_folders, subscriptions -------- */
 /* Names are relative paths with '/' between levels, checked by the caller

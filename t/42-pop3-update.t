@@ -124,6 +124,23 @@ if [ -x "$B/t/bin/mboxtool" ]; then
 	is "$(wc -l < "$T_TMP/got" | tr -d ' ')" 3 "... and the session ends"
 	wait $lpid
 	cmp -s "$SPOOL/alice" "$POP3_SRC/three.mbox"; ok $? "... mailbox untouched"
+	# another program reading: a login that has nothing to write only reads
+	hold_read() {
+		"$B/t/bin/mboxtool" lock "$SPOOL/alice" read 6 > "$T_TMP/lock.out" &
+		lpid=$!
+		wait_for locked "$T_TMP/lock.out"
+	}
+	hold_read
+	printf 'USER alice\nPASS alice-pw\nSTAT\n' | pop3 > "$T_TMP/got"
+	is "$(sed -n 3p "$T_TMP/got")" "-ERR [IN-USE] Mailbox is locked by another program, try again later." \
+		"read lock held, UIDs to write first: -ERR [IN-USE]"
+	wait $lpid
+	printf 'USER alice\nPASS alice-pw\nQUIT\n' | pop3 > /dev/null     # UIDs written
+	hold_read
+	printf 'USER alice\nPASS alice-pw\nSTAT\nQUIT\n' | pop3 > "$T_TMP/got"
+	is "$(sed -n 3,4p "$T_TMP/got" | cut -d' ' -f1,2 | tr '\n' '|')" "+OK Logged|+OK 3|" \
+		"read lock held by another program, nothing to write: the login only reads"
+	wait $lpid
 
 	sess_start pop3d
 	say 'USER alice' 'PASS alice-pw' 'DELE 1'

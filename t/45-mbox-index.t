@@ -251,4 +251,68 @@ rm -rf "$MBOX_INDEX_DIR"
 "$IT" dump "$M" > "$T/f"
 [ "$(hms "$T/f")" -gt "$(hms "$T/e")" ]; ok $? "index and floor lost: still above (clock)"
 
+# --- the STATUS counters of the index header ----------------------------------------
+# counts NAME USE: idxtool counts gives USE (4 = served from the header, 3 =
+# counted from a scan) and the same counts as a scan without any index
+counts() {
+	"$IT" counts "$M" > "$T/cn" || { ok 1 "$1: idxtool counts"; return; }
+	MBOX_INDEX_DIR= "$IT" counts "$M" | sed 1d > "$T/cn.ref"
+	is "$(sed -n 's/ .*//p;q' "$T/cn")" "use=$2" "$1: use=$2 (4 counters served, 3 counted)"
+	sed 1d "$T/cn" > "$T/cn.t"
+	same_file "$T/cn.t" "$T/cn.ref" "$1: the counts of a scan without index"
+}
+gen "$M"
+rm -rf "$MBOX_INDEX_DIR"
+"$IT" dump "$M" > /dev/null
+counts "fresh index" 4
+is "$(sed -n 's/.*highestmodseq=//p;q' "$T/cn")" "$("$IT" dump "$M" | sed -n '2s/.*highestmodseq=//p')" \
+	"HIGHESTMODSEQ is the index's"
+grep -q 'count=8 unseen=4 first_unseen=2 recent=0 deleted=0 ' "$T/cn.t"; ok $? "the counts themselves (8, 4 unseen from 2)"
+msg c1 | "$MT" append "$M" -s x@y >/dev/null
+counts "after a delivery (no UID yet, tail not indexed)" 3
+"$MT" assign-uids "$M" >/dev/null
+counts "after the UIDs were given (facteur's rewrite)" 4
+grep -q 'count=9 unseen=5 first_unseen=2 recent=1 ' "$T/cn.t"; ok $? "the delivered message counts as unseen and recent"
+"$MT" setflags "$M" 2 RO >/dev/null
+counts "after a flag change by facteur" 4
+grep -q 'unseen=4 first_unseen=4 ' "$T/cn.t"; ok $? "the first unseen moved on"
+"$MT" setflags "$M" 3 ROD >/dev/null
+counts "after \\Deleted by facteur" 4
+grep -q ' deleted=1 ' "$T/cn.t"; ok $? "one deleted"
+"$MT" expunge "$M" 3 >/dev/null
+counts "after an expunge by facteur" 4
+grep -q 'count=8 .* deleted=0 ' "$T/cn.t"; ok $? "expunged: one fewer, none deleted"
+python3 - "$M" <<'PY2'
+import mailbox, sys
+# another program: python's mailbox rewrites the file (a flag change)
+mb = mailbox.mbox(sys.argv[1]); mb.lock()
+for k, m in mb.items():
+    if "R" not in m.get_flags():
+        m.set_flags("RO"); mb[k] = m; break
+mb.flush(); mb.unlock(); mb.close()
+PY2
+counts "after python mailbox rewrote the file" 3
+counts "the open after that (index rebuilt)" 4
+python3 - "$M" <<'PY2'
+import os, sys
+# mutt-style in place: same size, a flag letter changed, mtime put back
+p = sys.argv[1]; st = os.stat(p); s = open(p, "rb").read()
+i = s.index(b"Status: O\n")
+open(p, "r+b").write(s[:i] + b"Status: R\n" + s[i + 10:])
+os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+PY2
+counts "same size, flag changed in place, mtime restored" 3
+"$IT" dump "$M" > /dev/null
+# the header's counters start at byte 192: unseen (uint32)
+cp "$(idx)" "$T/idx.bak"
+printf '\377' | dd of="$(idx)" bs=1 seek=192 conv=notrunc 2>/dev/null
+counts "a counter corrupted (header hash wrong)" 3
+counts "the open after that (index rewritten)" 4
+cp "$T/idx.bak" "$(idx)"
+"$IT" seal "$(idx)" 192 0
+counts "a counter changed and the header hash made right" 3
+"$IT" seal "$(idx)" 200 9
+counts "\\Deleted count beyond the message count, header hash right" 3
+counts "after that (the full load rewrote the counters)" 4
+
 done_testing

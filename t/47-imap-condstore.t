@@ -229,4 +229,118 @@ RC
 else
 	skip "mbsync not installed"
 fi
+# --- STATUS from the index header's counters (bob's INBOX) ---------------------------
+st() { sed -n 's/^\* STATUS "*INBOX"* (\(.*\))$/\1/p' "$1" | tail -n 1; }
+status_sess() {
+	imap > "$O" <<'IN'
+s1 LOGIN bob bob-pw
+s2 STATUS INBOX (MESSAGES RECENT UIDNEXT UNSEEN SIZE HIGHESTMODSEQ)
+s3 EXAMINE INBOX
+s4 FETCH 1:* (RFC822.SIZE)
+s5 LOGOUT
+IN
+	S=$(st "$O")
+	sz=$(sed -n 's/^\* [0-9]* FETCH (RFC822.SIZE \([0-9]*\))$/\1/p' "$O" | awk '{ t += $1 } END { print t + 0 }')
+	echo "$S" | grep -q "SIZE $sz HIGHESTMODSEQ $(hms "$O")\$"; ok $? "$1: SIZE is the sum of RFC822.SIZE, HIGHESTMODSEQ the one of EXAMINE"
+}
+for i in 1 2 3 4 5; do msg $i | deliver bob; done
+status_sess "first STATUS (UIDs given)"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 5 UIDNEXT 6 UNSEEN 5 '; ok $? "first STATUS: $S"
+status_sess "STATUS of the unchanged mailbox"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 5 UIDNEXT 6 UNSEEN 5 '; ok $? "STATUS again: $S"
+imap > "$O" <<'IN'
+c1 LOGIN bob bob-pw
+c2 SELECT INBOX
+c3 STORE 1 +FLAGS.SILENT (\Seen)
+c4 STORE 2 +FLAGS.SILENT (\Deleted)
+c5 LOGOUT
+IN
+status_sess "after SELECT and STORE"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 0 UIDNEXT 6 UNSEEN 4 '; ok $? "after SELECT (\\Recent claimed) and STORE \\Seen: $S"
+msg 6 | deliver bob
+status_sess "after a delivery"
+echo "$S" | grep -q '^MESSAGES 6 RECENT 1 UIDNEXT 7 UNSEEN 5 '; ok $? "after a delivery: $S"
+imap > "$O" <<'IN'
+e1 LOGIN bob bob-pw
+e2 SELECT INBOX
+e3 EXPUNGE
+e4 LOGOUT
+IN
+status_sess "after EXPUNGE"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 0 UIDNEXT 7 UNSEEN 4 '; ok $? "after EXPUNGE: $S"
+as_user bob python3 - "$SPOOL/bob" <<'PY2'
+import mailbox, sys
+mb = mailbox.mbox(sys.argv[1]); mb.lock()
+for k, m in mb.items():
+    m.set_flags("RO"); mb[k] = m
+mb.flush(); mb.unlock(); mb.close()
+PY2
+status_sess "after python mailbox rewrote it"
+echo "$S" | grep -q '^MESSAGES 5 RECENT 0 UIDNEXT 7 UNSEEN 0 '; ok $? "after another program marked all seen, never the stale count: $S"
+
+# --- SELECT answered from the counters, the view built at the next command (carol) ---
+for i in 1 2 3 4 5 6; do msg $i | deliver carol; done
+imap > /dev/null <<'IN'
+l1 LOGIN carol carol-pw
+l2 SELECT INBOX
+l3 STORE 1 +FLAGS (\Seen)
+l4 STORE 3 +FLAGS (\Seen $Work)
+l5 STORE 2 +FLAGS (\Deleted)
+l6 LOGOUT
+IN
+msg 7 | deliver carol; msg 8 | deliver carol
+printf 'l1 LOGIN carol carol-pw\nl2 STATUS INBOX (MESSAGES)\nl3 LOGOUT\n' | imap > /dev/null
+cp "$FCONF" "$T_TMP/noindex.conf"
+echo "mail_index_directory =" >> "$T_TMP/noindex.conf"
+sel_cmp() { # NAME COMMAND: the same replies with the index and without any
+	printf 'l1 LOGIN carol carol-pw\nl2 %s\nl3 FETCH 1:* (UID FLAGS)\nl4 LOGOUT\n' "$2" | imap > "$T_TMP/lz"
+	printf 'l1 LOGIN carol carol-pw\nl2 %s\nl3 FETCH 1:* (UID FLAGS)\nl4 LOGOUT\n' "$2" | crlf |
+		"$B/imapd" -c "$T_TMP/noindex.conf" | nocr > "$T_TMP/lz.ref"
+	same_file "$T_TMP/lz" "$T_TMP/lz.ref" "$1: the replies of a server without index"
+}
+sel_cmp "EXAMINE with 2 \\Recent" "EXAMINE INBOX"
+grep -q '^\* 2 RECENT$' "$T_TMP/lz" && grep -q '^\* OK \[UNSEEN 2\]' "$T_TMP/lz" &&
+	grep -q '^\* FLAGS (.*\$Work' "$T_TMP/lz"; ok $? "EXAMINE: RECENT 2, UNSEEN 2, the keyword in FLAGS"
+printf 'l1 LOGIN carol carol-pw\nl2 SELECT INBOX\nl3 LOGOUT\n' | imap > /dev/null   # claims them
+sel_cmp "SELECT of the unchanged mailbox" "SELECT INBOX"
+sel_cmp "EXAMINE of the unchanged mailbox" "EXAMINE INBOX"
+grep -q '^\* 8 EXISTS$' "$T_TMP/lz" && grep -q '^\* 0 RECENT$' "$T_TMP/lz"; ok $? "8 EXISTS, 0 RECENT"
+
+# changed between SELECT and the next command: reported against the view announced
+sess_start imapd lz 7
+say 7 "z1 LOGIN carol carol-pw" "z2 SELECT INBOX"
+expect '^z2 OK' lz
+as_user carol python3 - "$SPOOL/carol" <<'PY2'
+import mailbox, sys
+mb = mailbox.mbox(sys.argv[1]); mb.lock()
+keys = mb.keys()
+m = mb[keys[3]]; m.set_flags("RO"); mb[keys[3]] = m   # message 4 seen
+mb.remove(keys[1])                                   # message 2 gone
+mb.flush(); mb.unlock(); mb.close()
+PY2
+msg 9 | deliver carol
+say 7 "z3 NOOP" "z4 FETCH 1:* (UID)"
+expect '^z4 OK' lz
+nocr < "$T_TMP/lz.out" > "$T_TMP/lz.o"
+grep -q '^\* 2 EXPUNGE$' "$T_TMP/lz.o"; ok $? "another program's expunge after a counters SELECT: * 2 EXPUNGE"
+grep -q '^\* 3 FETCH (FLAGS (\\Seen))$' "$T_TMP/lz.o"; ok $? "... its flag change: FETCH of the right message"
+grep -q '^\* 8 EXISTS$' "$T_TMP/lz.o"; ok $? "... and the delivery: 8 EXISTS"
+is "$(sed -n 's/^\* \([0-9]*\) FETCH (UID \([0-9]*\))$/\1:\2/p' "$T_TMP/lz.o" | tr '\n' ' ')" \
+	"1:1 2:3 3:4 4:5 5:6 6:7 7:8 8:9 " "... and every sequence number has its UID"
+say 7 "z5 LOGOUT"
+sess_end lz 7
+
+# the index file truncated between SELECT and the next command: BYE, never a wrong view
+sess_start imapd lz 7
+say 7 "y1 LOGIN carol carol-pw" "y2 SELECT INBOX"
+expect '^y2 OK' lz
+f=$(ls "$T_TMP"/home/carol/.libmbox/index/*.index)
+truncate -s 1000 "$f"
+say 7 "y3 FETCH 1:* (UID)"
+sess_end lz 7
+nocr < "$T_TMP/lz.out" > "$T_TMP/lz.o"
+grep -q '^\* BYE ' "$T_TMP/lz.o" && ! grep -q '^\* 1 FETCH' "$T_TMP/lz.o"; ok $? "index truncated after SELECT: BYE, nothing served"
+printf 'l1 LOGIN carol carol-pw\nl2 SELECT INBOX\nl3 FETCH 8 (UID)\nl4 LOGOUT\n' | imap > "$O"
+grep -q '^\* 8 FETCH (UID 9)$' "$O"; ok $? "the next session: right (index rebuilt)"
+
 done_testing

@@ -11,12 +11,22 @@
  *       "update=R use=N read=B" (its result, mbox_index_last_use, the bytes
  *       it read with read/pread, from /proc/self/io) and the table as dump
  *       prints it
+ *   idxtool counts MBOX
+ *       read lock + mbox_index_counts (the STATUS counters of the index
+ *       header); when it has none, counted from mbox_scan's table: a line
+ *       "use=N highestmodseq=H" (4: the counters served) and a line of the
+ *       counts (the same format either way)
+ *   idxtool seal INDEXFILE OFFSET BYTE
+ *       writes BYTE (decimal) at OFFSET of the index file's header and
+ *       recomputes the header's hash, as a faulty writer would: only the
+ *       checks of the header's own content may catch it
  *   idxtool serve MBOX UID
  *       read lock + mbox_scan, then the message with that UID as clients
  *       see it (mbox_msg_stream_locked), or exit 3 if there is none
  * The index directory is $MBOX_INDEX_DIR (unset or empty: none).
  * Exit: 0 ok, 1 error (on stderr), 2 usage, 3 no such UID. */
 #include "mbox.h"
+#include "private.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -161,6 +171,68 @@ static int do_serve(const char *path, const char *uids)
 	return 0;
 }
 
+static int do_counts(const char *path)
+{
+	struct mbox mb;
+	struct mbox_scan sc;
+	struct mbox_counts c;
+	size_t i;
+	int use;
+
+	memset(&sc, 0, sizeof sc);
+	if (mbox_open(&mb, path, MBOX_RDWR) < 0 && mbox_open(&mb, path, MBOX_RDONLY) < 0)
+		return fail("open");
+	if (mbox_lock(&mb, MBOX_LOCK_READ, 10000) < 0)
+		return fail("lock");
+	int served = mbox_index_counts(&mb, &c) == 1;
+
+	use = mbox_index_last_use();
+	if (!served) {
+		if (mbox_scan(&mb, &sc) < 0)
+			return fail("scan");
+		memset(&c, 0, sizeof c);
+		c.count = sc.count;
+		for (i = 0; i < sc.count; i++) {
+			const struct mbox_msg *m = &sc.msgs[i];
+			if (!(m->flags & MBOX_F_SEEN) && !c.unseen++)
+				c.first_unseen = i + 1;
+			c.recent += !(m->flags & MBOX_F_OLD);
+			c.deleted += !!(m->flags & MBOX_F_DELETED);
+			c.size += m->hdr_size + m->body_size;
+		}
+		c.uidvalidity = sc.uidvalidity;
+		c.uidnext = sc.uidnext;
+		c.highestmodseq = sc.highestmodseq;
+	}
+	printf("use=%d highestmodseq=%llu\n", use, (unsigned long long)c.highestmodseq);
+	printf("count=%zu unseen=%zu first_unseen=%zu recent=%zu deleted=%zu size=%llu "
+	       "uidvalidity=%u uidnext=%u\n", c.count, c.unseen, c.first_unseen, c.recent,
+	       c.deleted, (unsigned long long)c.size, (unsigned)c.uidvalidity, (unsigned)c.uidnext);
+	fflush(stdout);
+	mbox_scan_free(&sc);
+	mbox_close(&mb);
+	return 0;
+}
+
+/* index.c's header: 256 bytes, its hash over the first 248 with this key */
+static int do_seal(const char *path, const char *offs, const char *bytes)
+{
+	static const uint64_t key[2] = { 0x66616374657572ULL, 0x696e646578ULL };
+	unsigned char h[256];
+	unsigned long off = strtoul(offs, NULL, 10);
+	uint64_t hh;
+	FILE *f = fopen(path, "r+b");
+
+	if (!f || fread(h, 1, sizeof h, f) != sizeof h || off >= 248)
+		return fail("seal");
+	h[off] = (unsigned char)strtoul(bytes, NULL, 10);
+	hh = mbox_h64(key, h, 248);
+	memcpy(h + 248, &hh, 8);
+	if (fseek(f, 0, SEEK_SET) != 0 || fwrite(h, 1, sizeof h, f) != sizeof h || fclose(f) != 0)
+		return fail("seal");
+	return 0;
+}
+
 /* open + read lock + scan + close, in microseconds */
 static int do_time(const char *path)
 {
@@ -187,8 +259,12 @@ int main(int argc, char **argv)
 		return do_dump(argv[2], !(argc > 3 && !strcmp(argv[3], "--no-modseq")));
 	if (argc >= 4 && !strcmp(argv[1], "update"))
 		return do_update(argv[2], argv[3], !(argc > 4 && !strcmp(argv[4], "--no-modseq")));
+	if (argc == 3 && !strcmp(argv[1], "counts"))
+		return do_counts(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "seal"))
+		return do_seal(argv[2], argv[3], argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "serve"))
 		return do_serve(argv[2], argv[3]);
-	fputs("usage: idxtool dump MBOX [--no-modseq] | update MBOX CMD [--no-modseq] | serve MBOX UID\n", stderr);
+	fputs("usage: idxtool dump MBOX [--no-modseq] | update MBOX CMD [--no-modseq] | serve MBOX UID | counts MBOX | seal INDEX OFF BYTE\n", stderr);
 	return 2;
 }

@@ -1,7 +1,9 @@
-/* mkhash PASSWORD [PREFIX]: prints a crypt(3) hash (yescrypt "$y$" by default)
- * for passwd-file fixtures. */
+/* mkhash PASSWORD [PREFIX [COUNT]]: prints a crypt(3) hash (yescrypt "$y$" by
+ * default; COUNT: the method's cost parameter, 0 = its default) for
+ * passwd-file fixtures. */
 #include <crypt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int main(int argc, char **argv)
@@ -11,10 +13,10 @@ int main(int argc, char **argv)
 	const char *salt, *h;
 
 	if (argc < 2) {
-		fputs("usage: mkhash PASSWORD [PREFIX]\n", stderr);
+		fputs("usage: mkhash PASSWORD [PREFIX [COUNT]]\n", stderr);
 		return 2;
 	}
-	salt = crypt_gensalt(prefix, 0, NULL, 0);
+	salt = crypt_gensalt(prefix, argc > 3 ? strtoul(argv[3], NULL, 10) : 0, NULL, 0);
 	if (!salt)
 		return 1;
 	memset(&cd, 0, sizeof cd);
