@@ -628,7 +628,9 @@ void imap_view_read_tick(struct imap_sess *s)
 	if (s->mb.fd < 0)
 		return;
 	if (s->mb.lock == MBOX_LOCK_NONE) {
-		if (s->io->out_len > IO_OUTBUF / 2)
+		/* let go for a full buffer (imap_view_read_release): write it
+		 * now, or the next message lets go again */
+		if (s->io->out_len)
 			io_flush(s->io);
 		read_lock(s);
 		return;

@@ -640,7 +640,7 @@ static void assign(struct mbox_scan *sc, const struct src *s, uint64_t base)
 
 static int src_alloc(struct src *s, size_t n, void **mem)
 {
-	char *p = malloc(n * (4 + 4 + 8 + 8) + 1);
+	char *p = mem_big_zalloc(n * (4 + 4 + 8 + 8) + 1, 1);
 
 	memset(s, 0, sizeof *s);
 	if (!p)
@@ -708,7 +708,7 @@ static int idx_write(struct mbox *mb, const struct mbox_scan *sc)
 	for (i = 0; i < sc->nkeywords; i++)
 		kwb += strlen(sc->keywords[i]) + 1;
 	len = IDX_HDR + sc->count * IDX_ENT + kwb;
-	if (sc->count > (IDX_MAX_FILE - IDX_HDR) / IDX_ENT || !(buf = calloc(1, len)))
+	if (sc->count > (IDX_MAX_FILE - IDX_HDR) / IDX_ENT || !(buf = mem_big_zalloc(len, 1)))
 		return -1;
 	memset(&h, 0, sizeof h);
 	memcpy(h.magic, IDX_MAGIC, sizeof IDX_MAGIC);
@@ -842,7 +842,8 @@ static int vouches(struct mbox *mb, const struct hdr *h, const struct stat *st, 
 
 /* The index header of mb's file (identity *st), its counters served:
  * the index file stays open in *fd_r (its stat in *ist).  1 or 0. */
-static int counts_hdr(struct mbox *mb, struct hdr *h, struct stat *st, struct stat *ist, int *fd_r)
+static int counts_hdr(struct mbox *mb, struct hdr *h, struct stat *st, struct stat *ist, int *fd_r,
+		      int tail_ok)
 {
 	char path[PATH_MAX];
 	int fd;
@@ -859,7 +860,8 @@ static int counts_hdr(struct mbox *mb, struct hdr *h, struct stat *st, struct st
 	    h->count > (IDX_MAX_FILE - IDX_HDR) / IDX_ENT ||
 	    (uint64_t)ist->st_size != IDX_HDR + h->count * IDX_ENT + h->kwbytes ||
 	    h->nkeywords > MBOX_KW_MAX || h->kwbytes > MBOX_KW_MAX * 4096 ||
-	    h->scanned != h->size || cnt_ok(h) < 0 || !vouches(mb, h, st, h->c.last_off) ||
+	    (h->scanned != h->size && !tail_ok) || cnt_ok(h) < 0 ||
+	    !vouches(mb, h, st, h->c.last_off) ||
 	    h->c.missing || !h->uidvalidity) {
 		close(fd);
 		return 0;
@@ -884,17 +886,87 @@ static void counts_out(const struct hdr *h, struct mbox_counts *out)
 	out->nkeywords = h->nkeywords;
 }
 
+/* m's part of the counters taken out (the last message of the index, about
+ * to be counted again from a scan) */
+static void cnt_sub(struct cnt *c, const struct ent *e, uint32_t count)
+{
+	if (!(e->flags & MBOX_F_SEEN)) {
+		c->unseen--;
+		if (c->first_unseen == count)
+			c->first_unseen = 0;
+	}
+	c->recent -= !(e->flags & MBOX_F_OLD);
+	c->deleted -= !!(e->flags & MBOX_F_DELETED);
+	c->size -= e->hdr_size + e->body_size;
+}
+
+/* The counts of a file appended to since its index was written (the
+ * header extended by mbox_index_unlocking): the counters less the last
+ * known message, plus a scan from that message on (its end may have grown
+ * a line end), as mbox_index_load would build the table, without building
+ * it.  The new messages have no UID yet: UIDNEXT is the one they will have
+ * (the next ones in file order, given at the first open that shows them:
+ * mbox_rewrite under the write lock), and nothing is written here.  1, or
+ * 0 when anything differs from what the index says. */
+static int counts_tail(struct mbox *mb, const struct hdr *h, int fd, const struct stat *st,
+		       struct mbox_counts *out)
+{
+	struct ent e;
+	struct mbox_scan t;
+	struct cnt c = h->c;
+	size_t i;
+	int ok = 0;
+
+	if (h->count < 2 || h->count > UINT32_MAX ||
+	    mbox_pread_full(fd, &e, IDX_ENT, IDX_HDR + (h->count - 1) * IDX_ENT) < 0 ||
+	    e.offset != h->c.last_off || !e.uid)
+		return 0;
+	memset(&t, 0, sizeof t);
+	t.uidnext = h->uidnext;       /* X-UIDs judged as a full load would */
+	t.uidvalidity = h->uidvalidity;
+	t.pseudo = 1;                 /* not the file's first message */
+	if (mbox_scan_tail(mb->fd, (uint64_t)st->st_size, &t, e.offset) < 0)
+		goto out;
+	if (t.count < 1 || t.msgs[0].offset != e.offset || t.msgs[0].uid != e.uid ||
+	    t.msgs[0].hdr_off != e.offset + e.from_len || t.msgs[0].flags != e.flags ||
+	    t.count - 1 > UINT32_MAX - h->count || t.missing_uids > UINT32_MAX - h->uidnext)
+		goto out;
+	cnt_sub(&c, &e, (uint32_t)h->count);
+	if (!c.unseen)
+		c.first_unseen = 0;
+	for (i = 0; i < t.count; i++)
+		cnt_add(&c, &t.msgs[i], h->count - 1 + i);
+	counts_out(h, out);
+	out->count = (size_t)h->count - 1 + t.count;
+	out->unseen = c.unseen;
+	out->first_unseen = c.first_unseen;
+	out->recent = c.recent;
+	out->deleted = c.deleted;
+	out->size = c.size;
+	out->uidnext = h->uidnext + (uint32_t)t.missing_uids;
+	/* new messages: the modseq mbox_index_load gives them */
+	if (t.count > 1)
+		out->highestmodseq = h->highestmodseq + 1;
+	ok = 1;
+out:
+	mbox_scan_free(&t);
+	return ok;
+}
+
 int mbox_index_counts(struct mbox *mb, struct mbox_counts *out)
 {
 	struct stat st, ist;
 	struct hdr h;
-	int fd;
+	int fd, r = 1;
 
-	if (!counts_hdr(mb, &h, &st, &ist, &fd))
+	if (!counts_hdr(mb, &h, &st, &ist, &fd, 1))
 		return 0;
+	if (h.scanned == h.size)
+		counts_out(&h, out);
+	else if (!(r = counts_tail(mb, &h, fd, &st, out)))
+		last_use = 3;
 	close(fd);
-	counts_out(&h, out);
-	return 1;
+	return r;
 }
 
 /* ---- SELECT without the table: the index file kept open ------------------------- */
@@ -924,7 +996,7 @@ int mbox_index_peek(struct mbox *mb, struct mbox_counts *out, struct mbox_peek *
 
 	if (!p)
 		return 0;
-	if (!counts_hdr(mb, &p->h, &p->st, &p->ist, &p->fd)) {
+	if (!counts_hdr(mb, &p->h, &p->st, &p->ist, &p->fd, 0)) {
 		free(p);
 		return 0;
 	}
@@ -1118,7 +1190,7 @@ struct mbox_scan *mbox_index_snapshot(const struct mbox_scan *sc)
 		return NULL;
 	*n = *sc;
 	n->nkeywords = 0;
-	n->msgs = malloc((sc->count + 1) * sizeof *n->msgs);
+	n->msgs = mem_big_zalloc(sc->count + 1, sizeof *n->msgs);
 	if (!n->msgs)
 		goto fail;
 	if (sc->count)                  /* sc->msgs may be NULL then */

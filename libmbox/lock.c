@@ -28,6 +28,8 @@ enum { TRY_OK = 0, TRY_BUSY = 1, TRY_AGAIN = 2, TRY_KBUSY = 3 };
 
 /* ---- small helpers -------------------------------------------------------- */
 
+unsigned long mbox_lock_epoch;
+
 static unsigned long long rnd_state;
 static pid_t rnd_pid;
 
@@ -649,6 +651,7 @@ static int lock_wait(struct mbox *mb, int kind, long long deadline)
 		}
 	}
 	mb->lock = kind;
+	mbox_lock_epoch++;
 	return 0;
 }
 
@@ -753,6 +756,7 @@ int mbox_unlock(struct mbox *mb)
 	dotlock_release(mb);
 	kernel_unlock(mb);
 	mb->lock = MBOX_LOCK_NONE;
+	mbox_lock_epoch++;
 	if (err) {
 		errno = err;
 		return -1;

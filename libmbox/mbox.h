@@ -266,12 +266,15 @@ void mbox_set_index_dir(const char *dir);
  * used as is, 2 index + tail scan, 3 full scan (index missing, stale or
  * refused; for mbox_index_counts: no counters to serve), 4 counters served. */
 int mbox_index_last_use(void);
-/* What STATUS and SELECT report, from the counters in the index header
- * without reading any message entry: 1 = filled, the file (the caller
- * holds a lock) is exactly the one the index describes (the checks of
- * mbox_scan's index use), every message has a UID and there is a
- * UIDVALIDITY; 0 = not available (no index, changed file, an appended tail
- * not indexed yet, missing UIDs, unsound counters): mbox_scan instead. */
+/* What STATUS reports, from the counters in the index header without
+ * reading any message entry: 1 = filled, the file (the caller holds a
+ * lock) is exactly the one the index describes (the checks of mbox_scan's
+ * index use), every message has a UID and there is a UIDVALIDITY; or the
+ * file is that one appended to by mbox_append since: the tail is scanned
+ * from the last known message and counted in, its new messages without
+ * UIDs (uidnext is the one they will make: they get the next UIDs in file
+ * order when first shown).  0 = not available (no index, changed file,
+ * missing UIDs in the indexed part, unsound counters): mbox_scan instead. */
 struct mbox_counts {
 	size_t count;
 	size_t unseen;

@@ -59,6 +59,7 @@ struct mbox_reader {
 	uint64_t pos, end;    /* file offset of buf[0]; stop here */
 	size_t len, i;
 	int mid;              /* inside a line */
+	void *win;            /* read.c's read-ahead window, or NULL: pread */
 	char buf[MBOX_BLOCK];
 };
 void mbox_reader_init(struct mbox_reader *r, int fd, uint64_t start, uint64_t end);
@@ -70,6 +71,10 @@ static inline uint64_t mbox_reader_off(const struct mbox_reader *r)
 {
 	return r->pos + r->i;
 }
+
+/* lock.c: bumped at every lock taken or given back by this process: what
+ * was read under one lock (read.c's window) is not trusted under another */
+extern unsigned long mbox_lock_epoch;
 
 /* read.c: the client view of a message of fd (no lock logic: for
  * callers that hold the lock, and for recovery reading a journal). */

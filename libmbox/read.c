@@ -8,6 +8,100 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* ---- the read-ahead window ---------------------------------------------- */
+
+/* A FETCH of 1:* reads message after message: one pread and one fstat per
+ * WIN_SIZE bytes instead of three calls per message (a syscall costs more
+ * than the bytes here).  Used only under a read lock (no writer that locks
+ * can change the file, and we do not write under it) and only under the
+ * very lock it was filled under (mbox_lock_epoch). */
+#define WIN_SIZE (256 * 1024)
+
+struct win {
+	int fd;
+	unsigned long epoch;
+	uint64_t off, eof;    /* file offset of buf[0]; the size at the fill */
+	size_t len;
+	char buf[WIN_SIZE];
+};
+
+static struct win *the_win;
+
+/* the window for mb (emptied if filled under another lock), or NULL */
+static struct win *win_for(const struct mbox *mb)
+{
+	struct win *w = the_win;
+
+	if (mb->lock != MBOX_LOCK_READ)
+		return NULL;
+	if (!w && !(w = the_win = malloc(sizeof(*w))))
+		return NULL;   /* no window: plain reads */
+	if (w->fd != mb->fd || w->epoch != mbox_lock_epoch) {
+		w->fd = mb->fd;
+		w->epoch = mbox_lock_epoch;
+		w->len = 0;
+		w->off = w->eof = 0;
+	}
+	return w;
+}
+
+/* fills w from off on, n bytes at least (n <= WIN_SIZE); ESTALE past
+ * the end */
+static int win_fill(struct win *w, uint64_t off, size_t n)
+{
+	struct stat st;
+	size_t len;
+
+	if (fstat(w->fd, &st) < 0)
+		return -1;
+	w->len = 0;
+	w->eof = (uint64_t)st.st_size;
+	if (off > w->eof || n > w->eof - off) {
+		errno = ESTALE;
+		return -1;
+	}
+	len = w->eof - off < WIN_SIZE ? (size_t)(w->eof - off) : WIN_SIZE;
+	if (mbox_pread_full(w->fd, w->buf, len, off) < 0)
+		return -1;
+	w->off = off;
+	w->len = len;
+	return 0;
+}
+
+/* makes w hold [off, off + n), n <= WIN_SIZE */
+static int win_cover(struct win *w, uint64_t off, size_t n)
+{
+	if (w->len && off >= w->off && off - w->off + n <= w->len)
+		return 0;
+	return win_fill(w, off, n);
+}
+
+/* the file's size as the window last saw it (filled first if empty) */
+static int win_eof(struct win *w, uint64_t off, uint64_t *eof_r)
+{
+	if (!w->len && win_fill(w, off, 0) < 0)
+		return -1;
+	*eof_r = w->eof;
+	return 0;
+}
+
+/* mbox_scan_from_at through the window */
+static int win_from_at(struct win *w, uint64_t off)
+{
+	size_t n;
+	const char *p, *nl;
+
+	if (off >= w->eof)
+		return 0;
+	n = w->eof - off < 1024 ? (size_t)(w->eof - off) : 1024;
+	if (win_cover(w, off, n) < 0)
+		return -1;
+	p = w->buf + (off - w->off);
+	if ((nl = memchr(p, '\n', n)))
+		n = (size_t)(nl - p);
+	return mbox_scan_from_line(p, n, NULL);
+}
+
 /* ---- the line-piece reader ---------------------------------------------- */
 
 void mbox_reader_init(struct mbox_reader *r, int fd, uint64_t start, uint64_t end)
@@ -17,13 +111,19 @@ void mbox_reader_init(struct mbox_reader *r, int fd, uint64_t start, uint64_t en
 	r->end = end;
 	r->len = r->i = 0;
 	r->mid = 0;
+	r->win = NULL;
 }
 
 static int reader_fill(struct mbox_reader *r, uint64_t off)
 {
 	size_t w = r->end - off < MBOX_BLOCK ? (size_t)(r->end - off) : MBOX_BLOCK;
+	struct win *win = r->win;
 
-	if (mbox_pread_full(r->fd, r->buf, w, off) < 0)
+	if (win) {
+		if (win_cover(win, off, w) < 0)
+			return -1;
+		memcpy(r->buf, win->buf + (off - win->off), w);
+	} else if (mbox_pread_full(r->fd, r->buf, w, off) < 0)
 		return -1;
 	r->pos = off;
 	r->len = w;
@@ -130,13 +230,14 @@ static int view_conv(struct view *v, const char *p, size_t n)
 }
 
 static int stream_header(int fd, const struct mbox_msg *m, struct view *v,
-			 struct mbox_reader *r)
+			 struct mbox_reader *r, struct win *w)
 {
 	const char *p;
 	size_t n;
 	int first, eol, hidden = 0, show = 1, ret;
 
 	mbox_reader_init(r, fd, m->hdr_off, m->body_off);
+	r->win = w;
 	while ((ret = mbox_reader_next(r, &p, &n, &first, &eol)) > 0) {
 		if (first) {
 			if (p[0] == ' ' || p[0] == '\t')
@@ -151,13 +252,14 @@ static int stream_header(int fd, const struct mbox_msg *m, struct view *v,
 }
 
 static int stream_body(int fd, const struct mbox_msg *m, struct view *v,
-		       struct mbox_reader *r)
+		       struct mbox_reader *r, struct win *w)
 {
 	const char *p;
 	size_t n;
 	int first, eol, ret;
 
 	mbox_reader_init(r, fd, m->body_off, m->body_end);
+	r->win = w;
 	v->prev = '\n';
 	while ((ret = mbox_reader_next(r, &p, &n, &first, &eol)) > 0)
 		if (view_conv(v, p, n) < 0)
@@ -165,18 +267,29 @@ static int stream_body(int fd, const struct mbox_msg *m, struct view *v,
 	return ret;
 }
 
-int mbox_view_stream(int fd, const struct mbox_msg *m, int parts, mbox_sink_fn sink, void *arg)
+/* mbox_view_stream, reading through w when not NULL */
+static int view_stream(int fd, const struct mbox_msg *m, int parts, mbox_sink_fn sink,
+		       void *arg, struct win *w)
 {
 	struct stat st;
 	struct view *v;
 	struct mbox_reader *r;
-	int ret = -1;
+	uint64_t eof;
+	int ret = -1, from;
 
-	if (fstat(fd, &st) < 0)
+	if (w) {
+		if (win_eof(w, m->offset, &eof) < 0)
+			return -1;
+	} else {
+		if (fstat(fd, &st) < 0)
+			return -1;
+		eof = (uint64_t)st.st_size;
+	}
+	if (m->hdr_off > m->body_off || m->body_off > m->body_end || m->body_end > eof)
+		from = 0;
+	else if ((from = w ? win_from_at(w, m->offset) : mbox_scan_from_at(fd, m->offset, eof)) < 0)
 		return -1;
-	if (m->hdr_off > m->body_off || m->body_off > m->body_end ||
-	    m->body_end > (uint64_t)st.st_size || mbox_scan_from_at(fd, m->offset,
-								     (uint64_t)st.st_size) != 1) {
+	if (from != 1) {
 		errno = ESTALE;
 		return -1;
 	}
@@ -190,7 +303,7 @@ int mbox_view_stream(int fd, const struct mbox_msg *m, int parts, mbox_sink_fn s
 	v->prev = '\n';
 	if (parts & MBOX_PART_HEADER) {
 		v->left = m->hdr_size;
-		if (stream_header(fd, m, v, r) < 0)
+		if (stream_header(fd, m, v, r, w) < 0)
 			goto out;
 		if (v->left) {
 			errno = ESTALE;
@@ -199,7 +312,7 @@ int mbox_view_stream(int fd, const struct mbox_msg *m, int parts, mbox_sink_fn s
 	}
 	if (parts & MBOX_PART_BODY) {
 		v->left = m->body_size;
-		if (stream_body(fd, m, v, r) < 0)
+		if (stream_body(fd, m, v, r, w) < 0)
 			goto out;
 		if (v->left) {
 			errno = ESTALE;
@@ -213,6 +326,11 @@ out:
 	return ret;
 }
 
+int mbox_view_stream(int fd, const struct mbox_msg *m, int parts, mbox_sink_fn sink, void *arg)
+{
+	return view_stream(fd, m, parts, sink, arg, NULL);
+}
+
 int mbox_msg_stream_locked(struct mbox *mb, const struct mbox_msg *m, int parts,
 			   mbox_sink_fn sink, void *arg)
 {
@@ -220,7 +338,7 @@ int mbox_msg_stream_locked(struct mbox *mb, const struct mbox_msg *m, int parts,
 		errno = mb->fd < 0 ? EBADF : ENOLCK;
 		return -1;
 	}
-	return mbox_view_stream(mb->fd, m, parts, sink, arg);
+	return view_stream(mb->fd, m, parts, sink, arg, win_for(mb));
 }
 
 struct load {

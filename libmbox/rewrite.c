@@ -35,6 +35,7 @@
  *     shifted, new metadata), or rebuilt by a scan in the rare cases where
  *     that could differ from what a scan finds (see new_table). */
 #include "private.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -202,7 +203,7 @@ static int make_plan(struct mbox *mb, struct mbox_scan *sc, int opts, struct pla
 	size_t i, k = 0;
 
 	memset(pl, 0, sizeof(*pl));
-	pl->it = calloc(sc->count + 1, sizeof(*pl->it));
+	pl->it = mem_big_zalloc(sc->count + 1, sizeof(*pl->it));
 	if (!pl->it)
 		return -1;
 	pl->uv = sc->uidvalidity;
@@ -398,7 +399,7 @@ static int new_table(struct mbox *mb, struct mbox_scan *sc, const struct plan *p
 	}
 	if (pl->first_msg && k == 0 && pl->it[0].change && pl->it[0].nbody == 0)
 		return 1;   /* the pseudo message's header could not be placed */
-	if (!(msgs = malloc((c ? c : 1) * sizeof(*msgs))))
+	if (!(msgs = mem_big_zalloc(c ? c : 1, sizeof(*msgs))))
 		return 1;
 	c = 0;
 	for (i = pl->first_msg; i < pl->n; i++) {

@@ -269,10 +269,15 @@ is "$(sed -n 's/.*highestmodseq=//p;q' "$T/cn")" "$("$IT" dump "$M" | sed -n '2s
 	"HIGHESTMODSEQ is the index's"
 grep -q 'count=8 unseen=4 first_unseen=2 recent=0 deleted=0 ' "$T/cn.t"; ok $? "the counts themselves (8, 4 unseen from 2)"
 msg c1 | "$MT" append "$M" -s x@y >/dev/null
-counts "after a delivery (no UID yet, tail not indexed)" 3
+cp "$M" "$T/before-counts"
+counts "after a delivery (no UID yet: the header's counters plus the tail)" 4
+same_file "$M" "$T/before-counts" "... counted without writing the mailbox"
+grep -q 'count=9 unseen=5 first_unseen=2 recent=1 ' "$T/cn.t"; ok $? "the delivered message counts as unseen and recent"
+sed -n 's/.*uidnext=//p' "$T/cn.t" > "$T/predicted"
 "$MT" assign-uids "$M" >/dev/null
 counts "after the UIDs were given (facteur's rewrite)" 4
-grep -q 'count=9 unseen=5 first_unseen=2 recent=1 ' "$T/cn.t"; ok $? "the delivered message counts as unseen and recent"
+grep -q 'count=9 unseen=5 first_unseen=2 recent=1 ' "$T/cn.t"; ok $? "the same counts once it has its UID"
+is "$(sed -n 's/.*uidnext=//p' "$T/cn.t")" "$(cat "$T/predicted")" "UIDNEXT is the one predicted before"
 "$MT" setflags "$M" 2 RO >/dev/null
 counts "after a flag change by facteur" 4
 grep -q 'unseen=4 first_unseen=4 ' "$T/cn.t"; ok $? "the first unseen moved on"
@@ -314,5 +319,37 @@ counts "a counter changed and the header hash made right" 3
 "$IT" seal "$(idx)" 200 9
 counts "\\Deleted count beyond the message count, header hash right" 3
 counts "after that (the full load rewrote the counters)" 4
+
+# --- STATUS after deliveries: the header's counters plus a scan of the tail ----------
+gen "$M"
+rm -rf "$MBOX_INDEX_DIR"
+"$MT" assign-uids "$M" >/dev/null
+counts "fresh index, every message with a UID" 4
+# two more: one already read (Status: RO in what was delivered), one not
+printf 'From: a@b\nStatus: RO\nSubject: seen\n\nbody\n' | "$MT" append "$M" -s x@y >/dev/null
+msg c3 | "$MT" append "$M" -s x@y >/dev/null
+counts "two deliveries, one of them seen" 4
+grep -q 'count=10 unseen=5 first_unseen=2 recent=1 ' "$T/cn.t"; ok $? "... counted as such"
+"$MT" assign-uids "$M" >/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do "$MT" setflags "$M" $i RO >/dev/null; done
+counts "every message seen" 4
+msg c4 | "$MT" append "$M" -s x@y >/dev/null
+counts "then a delivery: the first unseen is in the tail" 4
+grep -q 'count=11 unseen=1 first_unseen=11 ' "$T/cn.t"; ok $? "... found there"
+"$MT" assign-uids "$M" >/dev/null
+msg c5 | "$MT" append "$M" -s x@y >/dev/null
+counts "the last indexed message is the first unseen, then a delivery" 4
+grep -q 'count=12 unseen=2 first_unseen=11 ' "$T/cn.t"; ok $? "... still the first unseen"
+"$MT" assign-uids "$M" >/dev/null
+msg c6 | "$MT" append "$M" -s x@y >/dev/null
+python3 - "$M" <<'PY2'
+import os, sys
+# a delivery after the last indexed message changed size: not a plain append
+p = sys.argv[1]; s = open(p, "rb").read()
+i = s.rindex(b"\nFrom ")
+open(p, "wb").write(s[:i] + b"\nX-Extra: 1" + s[i:])
+PY2
+counts "the file changed before the tail: counted from a scan" 3
+"$MT" assign-uids "$M" >/dev/null
 
 done_testing

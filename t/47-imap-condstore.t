@@ -257,7 +257,13 @@ c5 LOGOUT
 IN
 status_sess "after SELECT and STORE"
 echo "$S" | grep -q '^MESSAGES 5 RECENT 0 UIDNEXT 6 UNSEEN 4 '; ok $? "after SELECT (\\Recent claimed) and STORE \\Seen: $S"
-msg 6 | deliver bob
+# libmbox's append as smtpd's delivery makes it: the index extended
+msg 6 | as_user bob env MBOX_INDEX_DIR="$T_TMP/home/bob/.libmbox/index" \
+	"$B/t/bin/mboxtool" append "$SPOOL/bob" -s sender@example.test > /dev/null
+cp "$SPOOL/bob" "$T_TMP/bob.before"
+printf 'd1 LOGIN bob bob-pw\nd2 STATUS INBOX (UIDNEXT MESSAGES)\nd3 LOGOUT\n' | imap > "$O"
+grep -q '^\* STATUS "*INBOX"* (MESSAGES 6 UIDNEXT 7)$' "$O"; ok $? "STATUS after a delivery: the UIDNEXT the new message will make"
+same_file "$SPOOL/bob" "$T_TMP/bob.before" "... answered from the index and the new tail, the mailbox not written"
 status_sess "after a delivery"
 echo "$S" | grep -q '^MESSAGES 6 RECENT 1 UIDNEXT 7 UNSEEN 5 '; ok $? "after a delivery: $S"
 imap > "$O" <<'IN'

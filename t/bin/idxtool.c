@@ -13,7 +13,9 @@
  *       prints it
  *   idxtool counts MBOX
  *       read lock + mbox_index_counts (the STATUS counters of the index
- *       header); when it has none, counted from mbox_scan's table: a line
+ *       header); when it has none, counted from mbox_scan's table (uidnext
+ *       as STATUS gives it: past the UIDs the messages without one will
+ *       get); a line
  *       "use=N highestmodseq=H" (4: the counters served) and a line of the
  *       counts (the same format either way)
  *   idxtool seal INDEXFILE OFFSET BYTE
@@ -201,7 +203,9 @@ static int do_counts(const char *path)
 			c.size += m->hdr_size + m->body_size;
 		}
 		c.uidvalidity = sc.uidvalidity;
-		c.uidnext = sc.uidnext;
+		/* as STATUS says it: messages without a UID get the next
+		 * ones, in file order, when first shown */
+		c.uidnext = sc.uidnext + (sc.uidvalidity ? (uint32_t)sc.missing_uids : 0);
 		c.highestmodseq = sc.highestmodseq;
 	}
 	printf("use=%d highestmodseq=%llu\n", use, (unsigned long long)c.highestmodseq);

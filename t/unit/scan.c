@@ -539,6 +539,49 @@ static void test_big(void)
 	free(v);
 	mbox_scan_free(&sc);
 	mbox_close(&mb);
+
+	/* under a read lock messages are read through a 256 KiB read-ahead
+	 * window: every message (many across its edges, one larger than it)
+	 * as the plain reads of a write lock give it, the window refilled
+	 * after a lock was given back and taken again */
+	char **rd = calloc(3000, sizeof *rd);
+	size_t *rn = calloc(3000, sizeof *rn), same = 0, got = 0;
+	memset(&sc, 0, sizeof(sc));
+	ok(rd && rn && mbox_open(&mb, path, MBOX_RDWR) == 0 &&
+	   mbox_lock(&mb, MBOX_LOCK_READ, 2000) == 0 && mbox_scan(&mb, &sc) == 0 && sc.count == 3000,
+	   "window: scanned");
+	for (i = 0; i < sc.count; i++) {
+		if (i == 2000 && (mbox_unlock(&mb) < 0 || mbox_lock(&mb, MBOX_LOCK_READ, 2000) < 0))
+			break;
+		got += mbox_msg_load_locked(&mb, &sc.msgs[i], MBOX_PART_HEADER | MBOX_PART_BODY,
+					    &rd[i], &rn[i]) == 0;
+	}
+	ok(got == 3000, "window: every message read under the read lock (%zu)", got);
+	ok(mbox_lock(&mb, MBOX_LOCK_WRITE, 2000) == 0, "window: write lock");
+	for (i = 0; i < sc.count && rd; i++) {
+		if (mbox_msg_load_locked(&mb, &sc.msgs[i], MBOX_PART_ALL, &v, &vn) == 0 && rd[i] &&
+		    vn == rn[i] && memcmp(v, rd[i], vn) == 0)
+			same++;
+		free(v);
+		v = NULL;
+		free(rd[i]);
+	}
+	ok(same == 3000, "window: the same bytes as plain reads (%zu of 3000)", same);
+	/* a message that is not where the table says: refused, not served
+	 * from the window's bytes */
+	struct mbox_msg moved = sc.count ? sc.msgs[10] : (struct mbox_msg){ 0 };
+	moved.offset += 1;
+	ok(mbox_lock(&mb, MBOX_LOCK_READ, 2000) == 0 &&
+	   mbox_msg_load_locked(&mb, &sc.msgs[9], MBOX_PART_ALL, &v, &vn) == 0, "window: filled");
+	free(v);
+	v = NULL;
+	errno = 0;
+	ok(mbox_msg_load_locked(&mb, &moved, MBOX_PART_ALL, &v, &vn) == -1 && errno == ESTALE,
+	   "window: no From_ line at the offset: ESTALE");
+	free(rd);
+	free(rn);
+	mbox_scan_free(&sc);
+	mbox_close(&mb);
 }
 
 int main(void)
