@@ -1181,6 +1181,22 @@ void mbox_index_rebuilt(struct mbox *mb, struct mbox_scan *sc, const struct mbox
 	idx_write(mb, sc);
 }
 
+void mbox_index_tail_uids(struct mbox *mb, struct mbox_scan *sc, size_t k)
+{
+	uint64_t floor;
+	size_t i;
+
+	/* their UIDs changed (from none): a new modseq, above everything */
+	sc->highestmodseq++;
+	for (i = k; i < sc->count; i++)
+		sc->msgs[i].modseq = sc->highestmodseq;
+	if (!mbox_index_enabled())
+		return;
+	floor = floor_read(mb);
+	floor_cover(mb, &floor, sc->highestmodseq);
+	idx_write(mb, sc);
+}
+
 struct mbox_scan *mbox_index_snapshot(const struct mbox_scan *sc)
 {
 	struct mbox_scan *n = calloc(1, sizeof *n);

@@ -229,6 +229,11 @@ int mbox_index_load(struct mbox *mb, struct mbox_scan *sc, const struct stat *st
 void mbox_index_rebuilt(struct mbox *mb, struct mbox_scan *sc, const struct mbox_scan *old, int disk);
 /* A deep copy of the parts of sc the modseqs need (NULL: no memory). */
 struct mbox_scan *mbox_index_snapshot(const struct mbox_scan *sc);
+/* rewrite.c's tail_uids gave msgs[k..] their UIDs (nothing else changed):
+ * a new modseq for them, and the index written. */
+void mbox_index_tail_uids(struct mbox *mb, struct mbox_scan *sc, size_t k);
+/* rewrite.c: rewrites done by that path (for tests) */
+extern unsigned long mbox_tail_uids_done;
 void mbox_index_snapshot_free(struct mbox_scan *snap);
 /* mbox_append's: the append was the only change since before (the index
  * header is extended by mbox_index_unlocking, which mbox_unlock calls

@@ -444,6 +444,126 @@ static int new_table(struct mbox *mb, struct mbox_scan *sc, const struct plan *p
 	return 0;
 }
 
+/* ---- the common case: UIDs for mail appended since ------------------------ */
+
+/* The first open after deliveries: the messages without a UID are exactly
+ * the last ones (mbox_append's), nothing else is asked for but their UIDs
+ * (and their own flags: imapd's \Recent claim), and the base line in the
+ * first message can be patched in place.  The general path plans, copies
+ * and rebuilds a table of every message (and the index's modseqs from a
+ * snapshot of it): at 100,000 messages tens of MB of memory for one new
+ * message.  Here only the base line and the tail are planned; the same
+ * patch and journal steps write them, the table's tail is updated and the
+ * index rewritten from it (index.c gives the new messages a new modseq).
+ * 1 = not this case (nothing written): the general path; 0 done; -1 error
+ * (as the general path's: the file is old or new, sc as it was). */
+unsigned long mbox_tail_uids_done;
+
+static int tail_uids(struct mbox *mb, struct mbox_scan *sc, int opts, struct mbox_reader *r)
+{
+	struct plan pl;
+	size_t i, j, k, kk;
+	uint32_t oldnext = sc->uidnext;
+	int ret = 1;
+
+	if (opts != MBOX_RW_UIDS || !sc->uidvalidity || sc->pseudo || sc->base_dirty ||
+	    sc->count < 2 || !sc->uidnext || !sc->highestmodseq || !sc->missing_uids)
+		return 1;
+	for (k = 0; k < sc->count && sc->msgs[k].uid; k++)
+		if (sc->msgs[k].dirty || sc->msgs[k].expunge)
+			return 1;
+	if (k == 0 || k == sc->count || sc->count - k > UINT32_MAX - sc->uidnext)
+		return 1;
+	for (i = k; i < sc->count; i++)
+		if (sc->msgs[i].uid || sc->msgs[i].expunge)
+			return 1;
+	memset(&pl, 0, sizeof pl);
+	if (!(pl.it = calloc(sc->count - k + 1, sizeof *pl.it)))
+		return -1;
+	pl.uv = sc->uidvalidity;
+	pl.next = sc->uidnext;
+	pl.n = sc->count - k + 1;
+	pl.it[0].m = sc->msgs[0];
+	pl.it[0].out.flags = sc->msgs[0].flags;
+	pl.it[0].out.keywords = sc->msgs[0].keywords;
+	pl.it[0].out.uid = sc->msgs[0].uid;
+	pl.it[0].out.base = 1;
+	pl.it[0].change = 1;
+	for (i = k, j = 1; i < sc->count; i++, j++) {
+		const struct mbox_msg *m = &sc->msgs[i];
+		struct item *it = &pl.it[j];
+		it->m = *m;
+		it->out.flags = m->dirty ? m->new_flags : m->flags;
+		it->out.keywords = m->dirty ? m->new_keywords : m->keywords;
+		it->out.uid = pl.next++;
+		it->change = 1;
+	}
+	if (plan_inplace(mb, sc, &pl, r) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (!pl.it[0].inplace)
+		goto out;               /* the base line must move: everything does */
+	ret = -1;
+	sc->uidnext = pl.next;          /* the base line is formatted from sc */
+	for (kk = 0; kk < pl.n && pl.it[kk].inplace; kk++)
+		if (patch(mb, sc, &pl.it[kk]) < 0)
+			goto undo;
+	if (kk < pl.n) {
+		if (rewrite_tail(mb, sc, &pl, kk, pl.it[kk].m.offset, r) < 0)
+			goto undo;
+	} else if (fsync(mb->fd) < 0) {
+		goto undo;
+	}
+	/* the table: the tail where rewrite_tail put it (as new_table) */
+	ret = 0;
+	for (j = 1; j < pl.n; j++) {
+		const struct item *it = &pl.it[j];
+		struct mbox_msg *m = &sc->msgs[k + j - 1];
+		if (j >= kk) {
+			uint64_t hd = it->m.hdr_off - it->m.offset;
+			uint64_t bl = it->m.body_end - it->m.body_off;
+			uint64_t tl = it->m.next - it->m.body_off;
+			if (!it->nbody) {
+				ret = 2;        /* not sure what a scan finds: scan */
+				break;
+			}
+			m->offset = it->noff;
+			m->hdr_off = it->noff + hd;
+			m->body_off = it->nbody;
+			m->body_end = it->nbody + bl;
+			m->next = it->nbody + tl;
+		}
+		m->flags = it->out.flags & 0x3f;
+		m->keywords = it->out.keywords;
+		m->uid = it->out.uid;
+		m->new_flags = 0;
+		m->new_keywords = 0;
+		m->dirty = 0;
+	}
+	if (ret == 2) {
+		struct mbox_scan ns;
+		memset(&ns, 0, sizeof ns);
+		ret = -1;
+		if (mbox_scan(mb, &ns) < 0)
+			goto out;       /* written: sc is stale, the caller rescans */
+		mbox_scan_free(sc);
+		*sc = ns;
+		ret = 0;
+		goto out;
+	}
+	sc->missing_uids = 0;
+	set_identity(mb, sc);
+	mbox_index_tail_uids(mb, sc, k);
+	mbox_tail_uids_done++;
+	goto out;
+undo:
+	sc->uidnext = oldnext;
+out:
+	free(pl.it);
+	return ret;
+}
+
 int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
 {
 	struct plan pl;
@@ -467,6 +587,11 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
 	ret = -1;
 	if (!(r = malloc(sizeof(*r))))
 		return -1;
+	if ((ret = tail_uids(mb, sc, opts, r)) != 1) {
+		free(r);
+		return ret;
+	}
+	ret = -1;
 	/* the modseqs of what changes are given from the table as it was */
 	if (!(snap = mbox_index_snapshot(sc))) {
 		free(r);

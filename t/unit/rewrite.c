@@ -588,6 +588,110 @@ static void test_random(void)
 	ok(bad == 0, "random mailboxes: UIDs, then expunges/flags/keywords keep the right mail");
 }
 
+/* UIDs for mail appended since (rewrite.c's tail path): the same file and
+ * table as the general path, which a no-op request on the first message
+ * forces.  tail: what is appended; dirty_tail: also claim \Recent on the
+ * new messages (imapd's SELECT); first: the first message's header. */
+static void tail_case(const char *name, const char *first, const char *tail, int dirty_tail,
+		      int want_tail)
+{
+	char p2[4200], *a = NULL, *b = NULL;
+	size_t an = 0, bn = 0;
+	struct mbox mb;
+	struct mbox_scan sc, sc2;
+	unsigned long before;
+	int ra = -1, rb = -1, same;
+
+	snprintf(p2, sizeof p2, "%s.general", path);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *pp = pass ? p2 : path;
+		put_file(pp, first, strlen(first));
+		append_str(pp, tail);
+		memset(&sc, 0, sizeof sc);
+		if (mbox_open(&mb, pp, MBOX_RDWR) < 0 || mbox_lock(&mb, MBOX_LOCK_WRITE, 5000) < 0 ||
+		    mbox_scan(&mb, &sc) < 0) {
+			ok(0, "%s: open %d", name, pass);
+			return;
+		}
+		for (size_t i = 0; dirty_tail && i < sc.count; i++)
+			if (!sc.msgs[i].uid) {
+				sc.msgs[i].dirty = 1;
+				sc.msgs[i].new_flags = sc.msgs[i].flags | MBOX_F_OLD;
+				sc.msgs[i].new_keywords = sc.msgs[i].keywords;
+			}
+		if (pass) {
+			sc.msgs[0].dirty = 1;   /* changes nothing, but not the tail path */
+			sc.msgs[0].new_flags = sc.msgs[0].flags;
+			sc.msgs[0].new_keywords = sc.msgs[0].keywords;
+		}
+		before = mbox_tail_uids_done;
+		if (pass)
+			rb = mbox_rewrite(&mb, &sc, MBOX_RW_UIDS);
+		else
+			ra = mbox_rewrite(&mb, &sc, MBOX_RW_UIDS);
+		if (!pass)
+			ok((mbox_tail_uids_done != before) == want_tail, "%s: %s", name,
+			   want_tail ? "the tail path" : "the general path");
+		else
+			ok(mbox_tail_uids_done == before, "%s: the general path forced", name);
+		if (pass)
+			sc2 = sc;
+		else
+			done(&mb, &sc);
+		if (pass)
+			mbox_close(&mb);
+	}
+	a = slurp(path, &an);
+	b = slurp(p2, &bn);
+	same = a && b && an == bn && memcmp(a, b, an) == 0;
+	ok(ra == 0 && rb == 0 && same, "%s: the same file as the general path", name);
+	memset(&sc, 0, sizeof sc);
+	if (mbox_open(&mb, path, MBOX_RDWR) == 0 && mbox_lock(&mb, MBOX_LOCK_READ, 5000) == 0 &&
+	    mbox_scan(&mb, &sc) == 0)
+		ok(sc.missing_uids == 0 && sc.uidnext == sc2.uidnext && same_table(&sc, &sc2),
+		   "%s: every message has its UID, the table the general path's", name);
+	else
+		ok(0, "%s: rescan", name);
+	done(&mb, &sc);
+	mbox_scan_free(&sc2);
+	free(a);
+	free(b);
+	unlink(p2);
+}
+
+static void test_tail_uids(void)
+{
+	static const char first[] =
+		"From a@example.test  Mon Jan  2 15:04:01 2006\n"
+		"Subject: one\nX-IMAPbase: 1700000000 0000000002 $Junk\nX-UID: 1\nStatus: RO\n"
+		"X-Keywords: $Junk" "                                                  \n"
+		"\nbody 1\n\n"
+		"From b@example.test  Mon Jan  2 15:04:02 2006\n"
+		"Subject: two\nX-UID: 2\nStatus: O\n"
+		"X-Keywords:" "                                                  \n"
+		"\nbody 2\n";
+	static const char one[] =
+		"\nFrom c@example.test  Mon Jan  2 15:04:03 2006\nSubject: new\n\nbody 3\n";
+	static const char three[] =
+		"\nFrom c@example.test  Mon Jan  2 15:04:03 2006\nSubject: new\n\nbody 3\n"
+		"\nFrom d@example.test  Mon Jan  2 15:04:04 2006\nSubject: read\nStatus: RO\n"
+		"Content-Length: 7\n\nbody 4\n"
+		"\nFrom e@example.test  Mon Jan  2 15:04:05 2006\nSubject: crlf\r\n\r\nbody 5\r\n"
+		"From f@example.test  Mon Jan  2 15:04:06 2006\nSubject: last, no final newline\n\nbody 6";
+	/* the base line's run is split by a visible line: it cannot be
+	 * patched in place, everything moves: the general path */
+	static const char split[] =
+		"From a@example.test  Mon Jan  2 15:04:01 2006\n"
+		"X-IMAPbase: 1700000000 2\nSubject: one\nX-UID: 1\nStatus: RO\n\nbody 1\n\n"
+		"From b@example.test  Mon Jan  2 15:04:02 2006\n"
+		"Subject: two\nX-UID: 2\nStatus: O\n\nbody 2\n";
+
+	tail_case("one delivery", first, one, 0, 1);
+	tail_case("four deliveries, Status, Content-Length, CRLF, no final newline", first, three, 0, 1);
+	tail_case("four deliveries, \\Recent claimed", first, three, 1, 1);
+	tail_case("base line that cannot be patched in place", split, three, 1, 0);
+}
+
 int main(void)
 {
 	char jd[4200];
@@ -603,6 +707,7 @@ int main(void)
 	test_stale();
 	test_journal();
 	test_random();
+	test_tail_uids();
 	ok(table_bad == 0, "every table left by mbox_rewrite equals a rescan (%d differ)", table_bad);
 	char cmd[4200];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
