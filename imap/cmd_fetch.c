@@ -437,13 +437,17 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 	const char *sep = "";
 	size_t j;
 
-	imap_put(s, "* %zu FETCH (", i + 1);
+	imap_putn(s, "* ", 2);
+	imap_put_u64(s, i + 1);
+	imap_putn(s, " FETCH (", 8);
 	if (f->want_uid) {
-		imap_put(s, "UID %u", v->uid);
+		imap_putn(s, "UID ", 4);
+		imap_put_u64(s, v->uid);
 		sep = " ";
 	}
 	if (show_flags && !f->want_flags) {
-		imap_put(s, "%sFLAGS ", sep);
+		imap_puts(s, sep);
+		imap_putn(s, "FLAGS ", 6);
 		imap_put_flags(s, v);
 		sep = " ";
 	}
@@ -454,15 +458,20 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 		case A_UID:
 			if (f->want_uid)
 				continue;
-			imap_put(s, "%sUID %u", sep, v->uid);
+			imap_puts(s, sep);
+			imap_putn(s, "UID ", 4);
+			imap_put_u64(s, v->uid);
 			break;
 		case A_FLAGS:
-			imap_put(s, "%sFLAGS ", sep);
+			imap_puts(s, sep);
+			imap_putn(s, "FLAGS ", 6);
 			imap_put_flags(s, v);
 			break;
 		case A_MODSEQ:
-			imap_put(s, "%sMODSEQ (%llu)", sep, (unsigned long long)(m && m->modseq ? m->modseq :
-				 imap_cs_highest(s)));
+			imap_puts(s, sep);
+			imap_putn(s, "MODSEQ (", 8);
+			imap_put_u64(s, m && m->modseq ? m->modseq : imap_cs_highest(s));
+			imap_putn(s, ")", 1);
 			break;
 		case A_IDATE:
 			imap_put(s, "%sINTERNALDATE ", sep);
@@ -472,8 +481,9 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 				imap_put(s, "\"01-Jan-1970 00:00:00 +0000\"");
 			break;
 		case A_SIZE:
-			imap_put(s, "%sRFC822.SIZE %llu", sep,
-				 m ? (unsigned long long)(m->hdr_size + m->body_size) : 0ULL);
+			imap_puts(s, sep);
+			imap_putn(s, "RFC822.SIZE ", 12);
+			imap_put_u64(s, m ? m->hdr_size + m->body_size : 0);
 			break;
 		case A_BODY: {
 			uint64_t off = a->partial ? a->off : 0, len = parts[j].len;
@@ -542,8 +552,12 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 	}
 	/* with CONDSTORE on, FLAGS always come with MODSEQ (RFC 7162 3.1.4.1) */
 	if (s->condstore && !f->want_modseq && (f->want_flags || show_flags))
-		imap_put(s, "%sMODSEQ (%llu)", sep, (unsigned long long)(m && m->modseq ? m->modseq :
-			 imap_cs_highest(s)));
+	{
+		imap_puts(s, sep);
+		imap_putn(s, "MODSEQ (", 8);
+		imap_put_u64(s, m && m->modseq ? m->modseq : imap_cs_highest(s));
+		imap_putn(s, ")", 1);
+	}
 	imap_putn(s, ")\r\n", 3);
 }
 

@@ -156,6 +156,8 @@ static inline int imap_is_atom_char(int c)
 /* imap_out.c */
 void imap_put(struct imap_sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void imap_putn(struct imap_sess *s, const char *p, size_t n);
+void imap_puts(struct imap_sess *s, const char *str);
+void imap_put_u64(struct imap_sess *s, uint64_t v);
 void imap_put_astring(struct imap_sess *s, const char *p, size_t n);
 void imap_put_qstring(struct imap_sess *s, const char *p, size_t n); /* quoted or literal */
 void imap_put_nstring(struct imap_sess *s, const char *p, size_t n); /* NULL -> NIL */

@@ -19,9 +19,30 @@ void imap_putn(struct imap_sess *s, const char *p, size_t n)
 	io_put(s->io, p, n);
 }
 
+/* The per-message pieces of a FETCH response without printf: a FETCH
+ * 1:* (FLAGS) of 100,000 messages spent a third of its time formatting. */
+void imap_puts(struct imap_sess *s, const char *str)
+{
+	io_put(s->io, str, strlen(str));
+}
+
+void imap_put_u64(struct imap_sess *s, uint64_t v)
+{
+	char b[24];
+	size_t i = sizeof b;
+
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	io_put(s->io, b + i, sizeof b - i);
+}
+
 void imap_put_literal(struct imap_sess *s, const char *p, size_t n)
 {
-	imap_put(s, "{%zu}\r\n", n);
+	io_put(s->io, "{", 1);
+	imap_put_u64(s, n);
+	io_put(s->io, "}\r\n", 3);
 	io_put_nonul(s->io, p, n);
 }
 
@@ -120,17 +141,29 @@ void imap_put_flags(struct imap_sess *s, const struct imap_vmsg *m)
 	const char *sep = "";
 	size_t k;
 
+	static const struct { uint32_t bit; const char *name; } sys[] = {
+		{ MBOX_F_ANSWERED, "\\Answered" }, { MBOX_F_FLAGGED, "\\Flagged" },
+		{ MBOX_F_DELETED, "\\Deleted" }, { MBOX_F_SEEN, "\\Seen" }, { MBOX_F_DRAFT, "\\Draft" },
+	};
+
 	io_put(s->io, "(", 1);
-	if (m->flags & MBOX_F_ANSWERED) { imap_put(s, "%s\\Answered", sep); sep = " "; }
-	if (m->flags & MBOX_F_FLAGGED) { imap_put(s, "%s\\Flagged", sep); sep = " "; }
-	if (m->flags & MBOX_F_DELETED) { imap_put(s, "%s\\Deleted", sep); sep = " "; }
-	if (m->flags & MBOX_F_SEEN) { imap_put(s, "%s\\Seen", sep); sep = " "; }
-	if (m->flags & MBOX_F_DRAFT) { imap_put(s, "%s\\Draft", sep); sep = " "; }
-	if (m->recent && !s->rev2) { imap_put(s, "%s\\Recent", sep); sep = " "; }
+	for (k = 0; k < sizeof sys / sizeof sys[0]; k++) {
+		if (!(m->flags & sys[k].bit))
+			continue;
+		imap_puts(s, sep);
+		imap_puts(s, sys[k].name);
+		sep = " ";
+	}
+	if (m->recent && !s->rev2) {
+		imap_puts(s, sep);
+		imap_puts(s, "\\Recent");
+		sep = " ";
+	}
 	for (k = 0; k < s->sc.nkeywords && k < MBOX_KW_MAX; k++) {
 		if (!(m->keywords & ((uint64_t)1 << k)) || !imap_kw_ok(s->sc.keywords[k]))
 			continue;
-		imap_put(s, "%s%s", sep, s->sc.keywords[k]);
+		imap_puts(s, sep);
+		imap_puts(s, s->sc.keywords[k]);
 		sep = " ";
 	}
 	io_put(s->io, ")", 1);
