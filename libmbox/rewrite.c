@@ -381,6 +381,29 @@ out:
  * ignored, and which by chance points at a From_ line once the next message
  * is gone; the table then keeps the old (still whole) split.  1 = not sure,
  * rescan. */
+/* The table entry m of item it as written: where rewrite_tail put it
+ * (moved: same relative layout from noff and nbody), its new metadata. */
+static void entry_from(struct mbox_msg *m, const struct item *it, int moved, uint64_t kwmask)
+{
+	if (moved) {
+		uint64_t hd = it->m.hdr_off - it->m.offset;
+		uint64_t bl = it->m.body_end - it->m.body_off;
+		uint64_t tl = it->m.next - it->m.body_off;
+		m->offset = it->noff;
+		m->hdr_off = it->noff + hd;
+		m->body_off = it->nbody;
+		m->body_end = it->nbody + bl;
+		m->next = it->nbody + tl;
+	}
+	m->flags = it->out.flags & 0x3f;
+	m->keywords = it->out.keywords & kwmask;
+	m->uid = it->out.uid;
+	m->new_flags = 0;
+	m->new_keywords = 0;
+	m->dirty = 0;
+	m->expunge = 0;
+}
+
 static int new_table(struct mbox *mb, struct mbox_scan *sc, const struct plan *pl, size_t k)
 {
 	struct mbox_msg *msgs;
@@ -408,23 +431,7 @@ static int new_table(struct mbox *mb, struct mbox_scan *sc, const struct plan *p
 		if (it->expunge)
 			continue;
 		*m = it->m;
-		if (i >= k) {
-			uint64_t hd = it->m.hdr_off - it->m.offset;
-			uint64_t bl = it->m.body_end - it->m.body_off;
-			uint64_t tl = it->m.next - it->m.body_off;
-			m->offset = it->noff;
-			m->hdr_off = it->noff + hd;
-			m->body_off = it->nbody;
-			m->body_end = it->nbody + bl;
-			m->next = it->nbody + tl;
-		}
-		m->flags = it->out.flags & 0x3f;
-		m->keywords = it->out.keywords & kwmask;
-		m->uid = it->out.uid;
-		m->new_flags = 0;
-		m->new_keywords = 0;
-		m->dirty = 0;
-		m->expunge = 0;
+		entry_from(m, it, i >= k, kwmask);
 		c++;
 	}
 	free(sc->msgs);
@@ -518,28 +525,12 @@ static int tail_uids(struct mbox *mb, struct mbox_scan *sc, int opts, struct mbo
 	/* the table: the tail where rewrite_tail put it (as new_table) */
 	ret = 0;
 	for (j = 1; j < pl.n; j++) {
-		const struct item *it = &pl.it[j];
-		struct mbox_msg *m = &sc->msgs[k + j - 1];
-		if (j >= kk) {
-			uint64_t hd = it->m.hdr_off - it->m.offset;
-			uint64_t bl = it->m.body_end - it->m.body_off;
-			uint64_t tl = it->m.next - it->m.body_off;
-			if (!it->nbody) {
-				ret = 2;        /* not sure what a scan finds: scan */
-				break;
-			}
-			m->offset = it->noff;
-			m->hdr_off = it->noff + hd;
-			m->body_off = it->nbody;
-			m->body_end = it->nbody + bl;
-			m->next = it->nbody + tl;
+		if (j >= kk && !pl.it[j].nbody) {
+			ret = 2;                /* not sure what a scan finds: scan */
+			break;
 		}
-		m->flags = it->out.flags & 0x3f;
-		m->keywords = it->out.keywords;
-		m->uid = it->out.uid;
-		m->new_flags = 0;
-		m->new_keywords = 0;
-		m->dirty = 0;
+		entry_from(&sc->msgs[k + j - 1], &pl.it[j], j >= kk,
+			   sc->nkeywords >= 64 ? ~0ULL : (1ULL << sc->nkeywords) - 1);
 	}
 	if (ret == 2) {
 		struct mbox_scan ns;
