@@ -202,6 +202,63 @@ PY
 	ok $? "bob's mailbox parses: no NUL, no torn or repeated message"
 fi
 
+# --- a batch delivered in one transaction, killed at every call -------------
+# Three messages for carol wait (the light passes' runner lock, new.lock,
+# held here) and a fourth session, run with the crash-point shim, starts
+# the runner: its delivery child appends the four with one crash record and
+# one fsync (smtp/deliver.c); whichever process reaches call N dies there.
+# Every acknowledged message must then be in the mailbox once, none twice.
+BCALLS=${CRASH_BATCH_CALLS:-60}
+if [ ! -f "$SHIM" ] || ! command -v flock > /dev/null 2>&1; then
+	skip "batch crash points: $SHIM or flock(1) missing"
+	skip "batch crash points: $SHIM or flock(1) missing"
+else
+	bmsg() { printf 'EHLO c\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<carol@example.test>\r\nDATA\r\nMessage-ID: <%s@kill.test>\r\nSubject: bt\r\n\r\n%s body\r\n.\r\nQUIT\r\n' "$1" "$1"; }
+	n=1 bad=0 batched=0
+	: > "$T_TMP/queue/new.lock"
+	while [ $n -le "$BCALLS" ]; do
+		rm -f "$T_TMP/held" "$T_TMP/release"
+		flock "$T_TMP/queue/new.lock" sh -c ": > '$T_TMP/held'; i=0; while [ ! -e '$T_TMP/release' ] && [ \$i -lt 300 ]; do sleep 0.05; i=\$((i+1)); done" &
+		h=$!
+		i=0; while [ ! -e "$T_TMP/held" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+		: > "$T_TMP/bt.acked"
+		for k in 1 2 3; do
+			bmsg "bt$n.$k" | "$B/smtpd" -c "$FCONF" | grep -q '^250 .*queued' && echo "bt$n.$k" >> "$T_TMP/bt.acked"
+		done
+		: > "$T_TMP/release"
+		wait "$h"
+		bmsg "bt$n.4" > "$T_TMP/in"
+		setsid env CRASH_AT=$n LD_PRELOAD="$SHIM" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+			"$B/smtpd" -c "$FCONF" < "$T_TMP/in" > "$T_TMP/cp.out" 2>/dev/null &
+		p=$!
+		wait "$p" 2>/dev/null
+		grep -q '^250 .*queued' "$T_TMP/cp.out" && echo "bt$n.4" >> "$T_TMP/bt.acked"
+		i=0; while kill -0 -- "-$p" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+		k=0
+		while [ $k -lt 50 ]; do
+			break_stale carol
+			"$B/sendmail" -c "$FCONF" -q
+			[ -z "$(ls -A "$T_TMP/queue/q" 2>/dev/null)" ] && break
+			sleep 0.2; k=$((k + 1))
+		done
+		[ $k -lt 50 ] || diag "batch N=$n: the queue is not empty"
+		for k in 1 2 3 4; do
+			c=$(grep -c "^Message-ID: <bt$n.$k@kill.test>" "$SPOOL/carol" 2>/dev/null)
+			if grep -qx "bt$n.$k" "$T_TMP/bt.acked"; then
+				[ "${c:-0}" -eq 1 ] || { bad=$((bad + 1)); diag "batch N=$n: bt$n.$k acknowledged, $c copies"; }
+			elif [ "${c:-0}" -gt 1 ]; then
+				bad=$((bad + 1)); diag "batch N=$n: bt$n.$k not acknowledged, $c copies"
+			fi
+		done
+		n=$((n + 1))
+	done
+	batched=$(grep -c 'batch: 4 files, 4 deliveries, 1 mailbox run' "$T_TMP/log")
+	diag "batch crash points: $BCALLS rounds, $batched delivered as one batch of four"
+	is "$bad" 0 "a batch killed at every call: every acknowledged message once, none twice"
+	[ "$batched" -gt 0 ]; ok $? "some rounds delivered the four as one batch"
+fi
+
 # --- a power cut: the Q_TRYING written without a sync is lost ----------------
 # The queue file then says P, as smtpd fsync'ed it, while the copy the
 # delivery fsync'ed is in the mailbox: a file last written before this boot
