@@ -497,7 +497,6 @@ int mbox_journal_apply(struct mbox *mb, struct mbox_journal *j, mbox_touch_fn to
 		errno = e;
 		return -1;
 	}
-	mbox_lock_synced(mb);
 	return mbox_journal_done(j->fd, j->path, &j->fd);
 }
 
