@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
-	conf_defaults(&conf);
+	conf_defaults_zeroed(&conf);   /* static: still zero */
 	if (conf_load(&conf, conf_argv_path(argc, argv), err, sizeof err) < 0) {
 		log_open("imapd", "syslog");
 		log_msg(LOG_ERR, "config: %s", err);

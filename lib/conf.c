@@ -87,11 +87,16 @@ static void set_str(char *dst, size_t size, const char *src)
 
 void conf_defaults(struct conf *c)
 {
+	memset(c, 0, sizeof *c);
+	conf_defaults_zeroed(c);
+}
+
+void conf_defaults_zeroed(struct conf *c)
+{
 	char host[CONF_NAME_MAX];
 	char err[128];
 	const char *dot;
 
-	memset(c, 0, sizeof *c);
 	if (gethostname(host, sizeof host) < 0 || !host[0])
 		set_str(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';

@@ -88,6 +88,10 @@ struct conf {
 /* conf.c */
 /* Fills in every default. */
 void conf_defaults(struct conf *c);
+/* The same for a struct still all zero (static storage, as the servers'):
+ * no memset of its 60 KB, so the pages of the fields left empty are never
+ * touched (a page fault each at every exec). */
+void conf_defaults_zeroed(struct conf *c);
 /* Loads path over the defaults.  path == NULL means CONF_DEFAULT_PATH, and
  * then a missing file is fine; an explicit path must exist.  On error writes
  * "FILE:LINE: reason" into err and returns -1. */

@@ -636,6 +636,7 @@ int mbox_append_many(struct mbox *mb, const struct mbox_append *a, size_t n, uin
 		goto out;
 	}
 	r = 0;
+	mbox_lock_synced(mb);
 	mbox_index_appended(mb, &st);
 out:
 	if (rfd >= 0) {

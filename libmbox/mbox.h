@@ -62,7 +62,8 @@ int mbox_open(struct mbox *mb, const char *path, int mode);
  * reader ever sees a torn mailbox.  An error of that recovery (ENOSPC...)
  * fails the lock. */
 int mbox_lock(struct mbox *mb, int kind, unsigned timeout_ms);
-/* fsyncs if it held the write lock (a reader wrote nothing), removes our
+/* fsyncs if it held the write lock and the file changed since libmbox last
+ * fsync'ed it (a reader wrote nothing; an append fsyncs itself), removes our
  * dotlock (only if it is still ours), then drops the kernel lock. */
 int mbox_unlock(struct mbox *mb);
 /* Unlocks if needed and closes. */

@@ -115,6 +115,11 @@ struct mbox_lockstate {
 	ino_t ino;
 	dev_t lock_dev;     /* our dotlock's identity, checked before unlink */
 	ino_t lock_ino;
+	/* the file as of its last fsync under this lock (or the lock's start):
+	 * mbox_unlock fsyncs only if it changed since (lock.c) */
+	int synced;
+	off_t s_size;
+	struct timespec s_mtim, s_ctim;
 	char lockpath[PATH_MAX + 8];
 };
 _Static_assert(sizeof(struct mbox_lockstate) <= MBOX_LOCKSTATE_SIZE, "grow MBOX_LOCKSTATE_SIZE");
@@ -126,6 +131,9 @@ static inline const struct mbox_lockstate *mbox_ls_c(const struct mbox *mb)
 {
 	return (const struct mbox_lockstate *)(const void *)&mb->lk;
 }
+/* lock.c: the write-locked file was just fsync'ed (or nothing was written
+ * yet): mbox_unlock needs no fsync unless it changes again. */
+void mbox_lock_synced(struct mbox *mb);
 /* lock.c: refresh the dotlock during long work (arg: the struct mbox) */
 typedef void (*mbox_touch_fn)(void *arg);
 

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
-	conf_defaults(&c);
+	conf_defaults_zeroed(&c);   /* static: still zero */
 	if (conf_load(&c, conf_argv_path(argc, argv), err, sizeof err) < 0) {
 		log_open("pop3d", "syslog");
 		log_msg(LOG_ERR, "config: %s", err);

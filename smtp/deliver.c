@@ -290,11 +290,12 @@ static int qf_finish(const struct conf *c, struct qfile *f, int *unlinked_r, siz
 /* ---- batches: every delivery (a file of the runner is a batch of one) ----
  * The recipients of several queue files that share a mailbox go to one
  * process running as its owner, which takes the mailbox lock once and
- * appends them in queue order (each append fsync'ed by libmbox before its
- * result is reported), then unlocks: the lock is held only while there is
- * work, never while waiting for more.  The states are written after the
- * child's report; the files done are removed and the queue directory
- * fsync'ed once for the batch. */
+ * appends them in queue order in one transaction (one crash record, one
+ * fsync by libmbox before the results are reported; a message a crash may
+ * have stored already is looked for and appended on its own), then
+ * unlocks: the lock is held only while there is work, never while waiting
+ * for more.  The states are written after the child's report; the files
+ * done are removed and the queue directory fsync'ed once for the batch. */
 
 /* Set while the runner's pass runs: its deliveries (bounces too) send
  * remote recipients themselves; elsewhere they request a run. */
@@ -317,13 +318,29 @@ struct job {
 };
 
 
+/* The append of j's message (its recipient's prefix, its queue file). */
+static void job_append(const struct job *j, struct mbox_append *a)
+{
+	memset(a, 0, sizeof *a);
+	a->sender = j->f->e.sender;
+	a->prefix = j->prefix.s;
+	a->prefix_len = j->prefix.len;
+	a->fd = j->f->fd;
+	a->data_off = (uint64_t)j->f->e.data_off;
+	a->len = (size_t)(j->f->e.size - j->f->e.data_off);
+	a->strip_meta = 1;
+	a->date = j->f->e.time;
+	a->once = j->check;
+}
+
 static void group_child(const struct conf *c, unsigned lms, struct job **g, size_t n,
 			struct qfile *fv, size_t nf, int wfd)
 {
+	static struct mbox_append av[DELIVER_GROUP_MAX];
 	struct mbox mb;
 	struct mbox_append a;
 	size_t i, k;
-	int code = 0, rc;
+	int code = 0, rc, batch_ok = 1;
 
 	int qfds[DELIVER_GROUP_MAX];
 	const char *qpaths[DELIVER_GROUP_MAX];
@@ -356,18 +373,22 @@ static void group_child(const struct conf *c, unsigned lms, struct job **g, size
 	}
 	for (i = 0; i < n; i++) {
 		struct job *j = g[i];
+		size_t run;
 		rc = code;
+		/* a run of messages no crash may have stored already: one
+		 * transaction, one crash record and one fsync for all; if it
+		 * fails nothing of it is stored and they go one by one */
+		for (run = 0; !code && batch_ok && i + run < n && !g[i + run]->check; run++)
+			job_append(g[i + run], &av[run]);
+		if (run > 1 && (batch_ok = mbox_append_many(&mb, av, run, NULL) == 0)) {
+			for (k = 0; k < run; k++)
+				if (write(wfd, &rc, sizeof rc) != sizeof rc)
+					_exit(2);
+			i += run - 1;
+			continue;
+		}
 		if (!code) {
-			memset(&a, 0, sizeof a);
-			a.sender = j->f->e.sender;
-			a.prefix = j->prefix.s;
-			a.prefix_len = j->prefix.len;
-			a.fd = j->f->fd;
-			a.data_off = (uint64_t)j->f->e.data_off;
-			a.len = (size_t)(j->f->e.size - j->f->e.data_off);
-			a.strip_meta = 1;
-			a.date = j->f->e.time;
-			a.once = j->check;
+			job_append(j, &a);
 			rc = mbox_append(&mb, &a, NULL);
 			if (rc == 1)
 				log_msg(LOG_INFO, "%s: to=<%s>: already in %s (stored before an interrupted "
@@ -421,8 +442,9 @@ static void run_group(const struct conf *c, unsigned lms, struct job **g, size_t
 			break;
 		/* recorded as it happens, by root (the child holds the queue
 		 * files read-only): a crash of this group redelivers at most
-		 * the message being written, whose partial copy libmbox cuts
-		 * back, never the ones done before it */
+		 * the messages being written (one, or the child's run of them
+		 * in one transaction), whose partial copy libmbox cuts back,
+		 * never the ones reported before */
 		if (code == 0)
 			queue_set_state_nosync(g[got]->f->fd, g[got]->r, Q_DONE, "");
 		g[got++]->code = code;

@@ -495,7 +495,7 @@ int main(int argc, char **argv)
 	int i;
 
 	parse_args(argc, argv, &o);
-	conf_defaults(&conf);
+	conf_defaults_zeroed(&conf);   /* static: still zero */
 	if (conf_load(&conf, conf_argv_path(argc, argv), err, sizeof err) < 0)
 		die(EX_CONFIG, "%s", err);
 	log_open("sendmail", conf.log);

@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "-S"))
 			submission = 1;
 	}
-	conf_defaults(&conf);
+	conf_defaults_zeroed(&conf);   /* static: still zero */
 	if (conf_load(&conf, conf_argv_path(argc, argv), errbuf, sizeof errbuf) < 0) {
 		log_open("smtpd", "syslog");
 		log_msg(LOG_ERR, "config: %s", errbuf);
