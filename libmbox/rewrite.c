@@ -579,6 +579,8 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
 	if (!(r = malloc(sizeof(*r))))
 		return -1;
 	if ((ret = tail_uids(mb, sc, opts, r)) != 1) {
+		if (ret == 0)
+			mbox_lock_synced(mb);   /* its writes were fsync'ed */
 		free(r);
 		return ret;
 	}
@@ -646,8 +648,12 @@ undo:
 	errno = e;
 out:
 	e = errno;
-	if (ret == 0)
+	if (ret == 0) {
+		/* every way to success fsync'ed the file (in place, or
+		 * the journal's copy): mbox_unlock need not again */
+		mbox_lock_synced(mb);
 		mbox_index_rebuilt(mb, sc, snap, 0);
+	}
 	mbox_index_snapshot_free(snap);
 	free(pl.it);
 	free(r);
