@@ -430,6 +430,23 @@ static void put_section_name(struct imap_sess *s, const struct fatt *a)
  * grammar allows for data that no longer exists (RFC 2180 4.1.3): the
  * UID and flags the client knows, the epoch, size 0, an empty ENVELOPE and
  * BODYSTRUCTURE, NIL for every body section. */
+/* sep NAME n, and sep MODSEQ (n): the per-message items, without printf */
+static void put_item_u64(struct imap_sess *s, const char *sep, const char *name, uint64_t n)
+{
+	imap_puts(s, sep);
+	imap_puts(s, name);
+	imap_putn(s, " ", 1);
+	imap_put_u64(s, n);
+}
+
+static void put_modseq(struct imap_sess *s, const char *sep, const struct mbox_msg *m)
+{
+	imap_puts(s, sep);
+	imap_putn(s, "MODSEQ (", 8);
+	imap_put_u64(s, m && m->modseq ? m->modseq : imap_cs_highest(s));
+	imap_putn(s, ")", 1);
+}
+
 static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, int show_flags,
 			 const struct mbox_msg *m, const struct buf *parts)
 {
@@ -437,12 +454,10 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 	const char *sep = "";
 	size_t j;
 
-	imap_putn(s, "* ", 2);
-	imap_put_u64(s, i + 1);
+	put_item_u64(s, "", "*", i + 1);
 	imap_putn(s, " FETCH (", 8);
 	if (f->want_uid) {
-		imap_putn(s, "UID ", 4);
-		imap_put_u64(s, v->uid);
+		put_item_u64(s, "", "UID", v->uid);
 		sep = " ";
 	}
 	if (show_flags && !f->want_flags) {
@@ -458,9 +473,7 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 		case A_UID:
 			if (f->want_uid)
 				continue;
-			imap_puts(s, sep);
-			imap_putn(s, "UID ", 4);
-			imap_put_u64(s, v->uid);
+			put_item_u64(s, sep, "UID", v->uid);
 			break;
 		case A_FLAGS:
 			imap_puts(s, sep);
@@ -468,10 +481,7 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 			imap_put_flags(s, v);
 			break;
 		case A_MODSEQ:
-			imap_puts(s, sep);
-			imap_putn(s, "MODSEQ (", 8);
-			imap_put_u64(s, m && m->modseq ? m->modseq : imap_cs_highest(s));
-			imap_putn(s, ")", 1);
+			put_modseq(s, sep, m);
 			break;
 		case A_IDATE:
 			imap_put(s, "%sINTERNALDATE ", sep);
@@ -481,9 +491,7 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 				imap_put(s, "\"01-Jan-1970 00:00:00 +0000\"");
 			break;
 		case A_SIZE:
-			imap_puts(s, sep);
-			imap_putn(s, "RFC822.SIZE ", 12);
-			imap_put_u64(s, m ? m->hdr_size + m->body_size : 0);
+			put_item_u64(s, sep, "RFC822.SIZE", m ? m->hdr_size + m->body_size : 0);
 			break;
 		case A_BODY: {
 			uint64_t off = a->partial ? a->off : 0, len = parts[j].len;
@@ -552,12 +560,7 @@ static void put_response(struct imap_sess *s, const struct fetch *f, size_t i, i
 	}
 	/* with CONDSTORE on, FLAGS always come with MODSEQ (RFC 7162 3.1.4.1) */
 	if (s->condstore && !f->want_modseq && (f->want_flags || show_flags))
-	{
-		imap_puts(s, sep);
-		imap_putn(s, "MODSEQ (", 8);
-		imap_put_u64(s, m && m->modseq ? m->modseq : imap_cs_highest(s));
-		imap_putn(s, ")", 1);
-	}
+		put_modseq(s, sep, m);
 	imap_putn(s, ")\r\n", 3);
 }
 

@@ -23,7 +23,7 @@ void imap_putn(struct imap_sess *s, const char *p, size_t n)
  * 1:* (FLAGS) of 100,000 messages spent a third of its time formatting. */
 void imap_puts(struct imap_sess *s, const char *str)
 {
-	io_put(s->io, str, strlen(str));
+	io_puts(s->io, str);
 }
 
 void imap_put_u64(struct imap_sess *s, uint64_t v)

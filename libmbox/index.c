@@ -871,22 +871,23 @@ static int counts_hdr(struct mbox *mb, struct hdr *h, struct stat *st, struct st
 	return 1;
 }
 
-static void counts_out(const struct hdr *h, struct mbox_counts *out)
+/* header h's counts, with the counters c (h's own, or adjusted) */
+static void counts_out(const struct hdr *h, const struct cnt *c, struct mbox_counts *out)
 {
 	memset(out, 0, sizeof *out);
 	out->count = (size_t)h->count;
-	out->unseen = h->c.unseen;
-	out->first_unseen = h->c.first_unseen;
-	out->recent = h->c.recent;
-	out->deleted = h->c.deleted;
-	out->size = h->c.size;
+	out->unseen = c->unseen;
+	out->first_unseen = c->first_unseen;
+	out->recent = c->recent;
+	out->deleted = c->deleted;
+	out->size = c->size;
 	out->uidvalidity = h->uidvalidity;
 	out->uidnext = h->uidnext;
 	out->highestmodseq = h->highestmodseq;
 	out->nkeywords = h->nkeywords;
 }
 
-/* m's part of the counters taken out (the last message of the index, about
+/* e's part of the counters taken out (the last message of the index, about
  * to be counted again from a scan) */
 static void cnt_sub(struct cnt *c, const struct ent *e, uint32_t count)
 {
@@ -932,17 +933,10 @@ static int counts_tail(struct mbox *mb, const struct hdr *h, int fd, const struc
 	    t.count - 1 > UINT32_MAX - h->count || t.missing_uids > UINT32_MAX - h->uidnext)
 		goto out;
 	cnt_sub(&c, &e, (uint32_t)h->count);
-	if (!c.unseen)
-		c.first_unseen = 0;
 	for (i = 0; i < t.count; i++)
 		cnt_add(&c, &t.msgs[i], h->count - 1 + i);
-	counts_out(h, out);
+	counts_out(h, &c, out);
 	out->count = (size_t)h->count - 1 + t.count;
-	out->unseen = c.unseen;
-	out->first_unseen = c.first_unseen;
-	out->recent = c.recent;
-	out->deleted = c.deleted;
-	out->size = c.size;
 	out->uidnext = h->uidnext + (uint32_t)t.missing_uids;
 	/* new messages: the modseq mbox_index_load gives them */
 	if (t.count > 1)
@@ -962,7 +956,7 @@ int mbox_index_counts(struct mbox *mb, struct mbox_counts *out)
 	if (!counts_hdr(mb, &h, &st, &ist, &fd, 1))
 		return 0;
 	if (h.scanned == h.size)
-		counts_out(&h, out);
+		counts_out(&h, &h.c, out);
 	else if (!(r = counts_tail(mb, &h, fd, &st, out)))
 		last_use = 3;
 	close(fd);
@@ -1014,7 +1008,7 @@ int mbox_index_peek(struct mbox *mb, struct mbox_counts *out, struct mbox_peek *
 	}
 	if (k != ke)
 		goto no;
-	counts_out(&p->h, out);
+	counts_out(&p->h, &p->h.c, out);
 	*p_r = p;
 	return 1;
 no:
@@ -1032,7 +1026,6 @@ int mbox_peek_table(struct mbox_peek *p, struct mbox_scan *sc)
 {
 	struct idx x;
 	struct cnt c;
-
 	struct stat now;
 
 	memset(sc, 0, sizeof *sc);

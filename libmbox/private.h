@@ -46,8 +46,12 @@ long mbox_meta_format(const struct mbox_scan *sc, const struct mbox_meta_out *o,
 /* scan.c */
 /* Is p[0..n) a From_ line ("From " sender date)?  Date into *t_r (may be NULL). */
 int mbox_scan_from_line(const char *p, size_t n, int64_t *t_r);
-/* Is there a From_ line at off?  1 yes, 0 no, -1 error. */
+/* Is there a From_ line at off (its first MBOX_FROM_HEAD bytes read)?
+ * 1 yes, 0 no, -1 error. */
+#define MBOX_FROM_HEAD 1024
 int mbox_scan_from_at(int fd, uint64_t off, uint64_t eof);
+/* Is the first line of p[0..n) a From_ line?  1 or 0. */
+int mbox_scan_from_head(const char *p, size_t n);
 /* Scans fd's [0, eof) like mbox_scan, but with the pseudo message kept
  * visible as msgs[0] (for the rewriter). */
 int mbox_scan_fd(int fd, uint64_t eof, struct mbox_scan *sc, int keep_pseudo);

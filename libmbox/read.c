@@ -89,17 +89,13 @@ static int win_eof(struct win *w, uint64_t off, uint64_t *eof_r)
 static int win_from_at(struct win *w, uint64_t off)
 {
 	size_t n;
-	const char *p, *nl;
 
 	if (off >= w->eof)
 		return 0;
-	n = w->eof - off < 1024 ? (size_t)(w->eof - off) : 1024;
+	n = w->eof - off < MBOX_FROM_HEAD ? (size_t)(w->eof - off) : MBOX_FROM_HEAD;
 	if (win_cover(w, off, n) < 0)
 		return -1;
-	p = w->buf + (off - w->off);
-	if ((nl = memchr(p, '\n', n)))
-		n = (size_t)(nl - p);
-	return mbox_scan_from_line(p, n, NULL);
+	return mbox_scan_from_head(w->buf + (off - w->off), n);
 }
 
 /* ---- the line-piece reader ---------------------------------------------- */

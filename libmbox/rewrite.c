@@ -372,15 +372,20 @@ out:
 	return ret;
 }
 
-/* The table of the rewritten file from the plan: messages before item k
- * did not move, the others are where rewrite_tail put them with the same
- * relative layout.  A scan would find exactly this when every kept message
- * has a UID and the first one carries X-IMAPbase (unchanged copies then
- * parse as before; changed ones have only our metadata lines).  One case
- * is not caught: an unchanged message whose Content-Length the scan had
- * ignored, and which by chance points at a From_ line once the next message
- * is gone; the table then keeps the old (still whole) split.  1 = not sure,
- * rescan. */
+/* After a rewrite whose table is not sure: sc from a scan of the new
+ * file (on failure sc is left stale: the caller rescans). */
+static int rescan_into(struct mbox *mb, struct mbox_scan *sc)
+{
+	struct mbox_scan ns;
+
+	memset(&ns, 0, sizeof ns);
+	if (mbox_scan(mb, &ns) < 0)
+		return -1;
+	mbox_scan_free(sc);
+	*sc = ns;
+	return 0;
+}
+
 /* The table entry m of item it as written: where rewrite_tail put it
  * (moved: same relative layout from noff and nbody), its new metadata. */
 static void entry_from(struct mbox_msg *m, const struct item *it, int moved, uint64_t kwmask)
@@ -404,6 +409,15 @@ static void entry_from(struct mbox_msg *m, const struct item *it, int moved, uin
 	m->expunge = 0;
 }
 
+/* The table of the rewritten file from the plan: messages before item k
+ * did not move, the others are where rewrite_tail put them with the same
+ * relative layout.  A scan would find exactly this when every kept message
+ * has a UID and the first one carries X-IMAPbase (unchanged copies then
+ * parse as before; changed ones have only our metadata lines).  One case
+ * is not caught: an unchanged message whose Content-Length the scan had
+ * ignored, and which by chance points at a From_ line once the next message
+ * is gone; the table then keeps the old (still whole) split.  1 = not sure,
+ * rescan. */
 static int new_table(struct mbox *mb, struct mbox_scan *sc, const struct plan *pl, size_t k)
 {
 	struct mbox_msg *msgs;
@@ -522,27 +536,18 @@ static int tail_uids(struct mbox *mb, struct mbox_scan *sc, int opts, struct mbo
 	} else if (fsync(mb->fd) < 0) {
 		goto undo;
 	}
-	/* the table: the tail where rewrite_tail put it (as new_table) */
-	ret = 0;
-	for (j = 1; j < pl.n; j++) {
-		if (j >= kk && !pl.it[j].nbody) {
-			ret = 2;                /* not sure what a scan finds: scan */
-			break;
-		}
-		entry_from(&sc->msgs[k + j - 1], &pl.it[j], j >= kk,
-			   sc->nkeywords >= 64 ? ~0ULL : (1ULL << sc->nkeywords) - 1);
-	}
-	if (ret == 2) {
-		struct mbox_scan ns;
-		memset(&ns, 0, sizeof ns);
-		ret = -1;
-		if (mbox_scan(mb, &ns) < 0)
-			goto out;       /* written: sc is stale, the caller rescans */
-		mbox_scan_free(sc);
-		*sc = ns;
-		ret = 0;
+	/* the table: the tail where rewrite_tail put it (as new_table), or
+	 * a scan when that is not sure */
+	for (j = kk; j < pl.n && pl.it[j].nbody; j++)
+		;
+	if (j < pl.n) {
+		ret = rescan_into(mb, sc);
 		goto out;
 	}
+	for (j = 1; j < pl.n; j++)
+		entry_from(&sc->msgs[k + j - 1], &pl.it[j], j >= kk,
+			   sc->nkeywords >= 64 ? ~0ULL : (1ULL << sc->nkeywords) - 1);
+	ret = 0;
 	sc->missing_uids = 0;
 	set_identity(mb, sc);
 	mbox_index_tail_uids(mb, sc, k);
@@ -615,13 +620,7 @@ int mbox_rewrite(struct mbox *mb, struct mbox_scan *sc, int opts)
 			ret = 0;
 			goto out;
 		}
-		struct mbox_scan ns;
-		memset(&ns, 0, sizeof(ns));
-		if (mbox_scan(mb, &ns) < 0)
-			goto out;
-		mbox_scan_free(sc);
-		*sc = ns;
-		ret = 0;
+		ret = rescan_into(mb, sc);
 		goto out;
 	}
 	if (fsync(mb->fd) < 0)

@@ -162,20 +162,24 @@ int mbox_scan_from_line(const char *p, size_t n, int64_t *t_r)
 
 /* ---- a From_ line at an offset -------------------------------------------- */
 
+int mbox_scan_from_head(const char *p, size_t n)
+{
+	const char *nl = memchr(p, '\n', n);
+
+	return mbox_scan_from_line(p, nl ? (size_t)(nl - p) : n, NULL);
+}
+
 int mbox_scan_from_at(int fd, uint64_t off, uint64_t eof)
 {
-	char buf[1024];
+	char buf[MBOX_FROM_HEAD];
 	size_t n;
-	char *nl;
 
 	if (off >= eof)
 		return 0;
 	n = eof - off < sizeof(buf) ? (size_t)(eof - off) : sizeof(buf);
 	if (mbox_pread_full(fd, buf, n, off) < 0)
 		return -1;
-	if ((nl = memchr(buf, '\n', n)))
-		n = (size_t)(nl - buf);
-	return mbox_scan_from_line(buf, n, NULL);
+	return mbox_scan_from_head(buf, n);
 }
 
 /* ---- the scanner ------------------------------------------------------------ */
