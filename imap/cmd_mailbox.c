@@ -248,9 +248,10 @@ static void status_count(const struct mbox_scan *sc, struct mbox_counts *c)
 }
 
 /* What STATUS reports of a mailbox: 0, 1 if it is a directory, -1 errno.
- * An unchanged mailbox is answered from its index's counters; otherwise
- * it is scanned, and messages without UIDs get them first: UIDs are
- * persisted before any client is told about them. */
+ * A mailbox unchanged, or only appended to, since its index was written is
+ * answered from the index (the counters, plus a scan of the appended tail,
+ * whose UIDNEXT is the one its messages will make: nothing written);
+ * otherwise it is scanned, and messages without UIDs get them first. */
 static int status_scan(struct imap_sess *s, const char *path, int inbox, struct mbox_counts *c)
 {
 	struct mbox_scan scan, *sc = &scan;
