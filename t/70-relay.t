@@ -338,6 +338,8 @@ ok $? "the mail stays queued"
 conf_set delay_warning_time 0
 remote_on r19 "$P19"
 "$B/sendmail" -c "$FCONF" -qf
+# a runner still busy with the pass above takes -qf's request after it
+i=0; while [ "$(nmsg r19)" = 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 is "$(nmsg r19)" 1 "and leaves when the remote is back"
 stop_remote r19
 
