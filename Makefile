@@ -28,7 +28,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 	-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DFACTEUR_LIBEXEC='"$(LIBEXEC)"' \
 	-Ilib -Ilibmbox -MMD -MP $(SANFLAGS)
-LDFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS) -Wl,-z,relro,-z,now
 # libpam, libcrypt and libresolv are dlopen()ed at their first use
 # (lib/dyn.h): not loaded at every connection's exec.  A sanitizer build
 # links them: ASan resolves its interceptors (crypt_r, which pam_unix
