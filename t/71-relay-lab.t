@@ -116,6 +116,17 @@ s.sendmail(frm, [to], "From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\nHello from %
 s.quit()
 PY
 }
+# idle1: bounded wait (20 s) until no queue runner of machine 1 is up (its
+# locks free).  A runner keeps the configuration it started with, as
+# Postfix's daemons do until a reload: a conf_set between two messages must
+# not be read by a runner still serving the first one.
+idle1() {
+	i=0
+	until flock -n "$H1/queue/runner.lock" true && flock -n "$H1/queue/new.lock" true; do
+		i=$((i+1)); [ $i -lt 200 ] || return 1
+		sleep 0.1
+	done
+}
 send1() { s=$1; shift; printf 'Subject: %s\n\nbody\n' "$s" | "$B/sendmail" -c "$C1" -f alice@mail1.com "$@"; }
 
 # 1: the lab: alice@mail1.com -> bob@mail2.com through machine 1
@@ -222,11 +233,15 @@ stop 127.0.0.8
 # 7: relayhost forms (Postfix's meaning): `host` uses host's MX records,
 # `[host]` only its address; either way the recipient's own MX is ignored
 remote 127.0.0.4 rh
+idle1 || diag "a runner of machine 1 is still up"
 FCONF=$C1 conf_set relayhost two.test
 send1 rh1 r1@mail2.com
 waitfor "$H1/log" 'to=<r1@mail2.com>.*status=sent'
 grep -q 'to=<r1@mail2.com>, relay=mxb.two.test\[127.0.0.4\]:25, .*status=sent' "$H1/log"
-ok $? "relayhost = two.test: its MX (the second, the first being down), not mail2.com's"
+r=$?
+ok $r "relayhost = two.test: its MX (the second, the first being down), not mail2.com's"
+[ $r -eq 0 ] || diag "$(grep 'r1@mail2.com' "$H1/log")"
+idle1 || diag "a runner of machine 1 is still up"
 FCONF=$C1 conf_set relayhost '[mxb.two.test]'
 nmxa=$(grep -c 'mxa.two.test' "$H1/log")
 send1 rh2 r2@mail2.com
